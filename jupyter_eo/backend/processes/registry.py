@@ -1,0 +1,77 @@
+"""The one registry of openEO processes, keyed by openEO process id.
+
+Conventions every process module follows (the engine relies on them):
+
+* A process is a plain function registered with ``@process("openeo_id")``. Its keyword
+  parameters are the spec's parameter names (Python keywords get a trailing underscore, e.g.
+  ``if_``, ``and_``; the decorator maps them). Defaults come from the spec when omitted.
+* Processes that need the engine (callbacks, loading data, the user) declare a keyword-only
+  parameter ``ctx`` and receive a :class:`jupyter_eo.backend.engine.context.ProcessContext`.
+* ``null`` / no-data is NaN for numbers and ``None`` for other values.
+* Values are Python scalars, strings, dicts, lists, numpy arrays or ``xarray.DataArray``.
+  An openEO *array* (e.g. ``data`` of ``mean``) is either a Python list (spec examples) or an
+  ``xarray.DataArray`` whose array dimension is named :data:`ARRAY_DIM`; its labels are the
+  coordinate of that dimension (``array_element(label=...)`` uses them). Inside a
+  ``reduce_dimension``/``apply_dimension``/``aggregate_*`` callback the engine renames the
+  cube dimension to ``ARRAY_DIM``, so array processes are vectorised over all other dimensions
+  with no Python loop. Array processes therefore accept lists and DataArrays alike
+  (use :func:`as_array`) and return DataArrays when given DataArrays.
+* Data cubes are ``xarray.DataArray`` with dimensions among ``("t", "bands", "y", "x")`` (plus
+  any added dimension), pixel-centre coordinates, and the CRS in rioxarray's ``spatial_ref``
+  coordinate (see :mod:`jupyter_eo.backend.cube`). They stay lazy (dask) until written.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+
+ARRAY_DIM = "__array__"
+
+
+@dataclass(frozen=True)
+class ProcessImpl:
+    """A registered implementation: the function and how to call it."""
+
+    id: str
+    func: Callable[..., Any]
+    wants_ctx: bool
+    param_map: dict[str, str] = field(default_factory=dict)  # openEO name -> python name
+
+
+REGISTRY: dict[str, ProcessImpl] = {}
+
+
+def process(process_id: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``func`` as the implementation of openEO process ``process_id``."""
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(func)
+        wants_ctx = "ctx" in sig.parameters
+        param_map = {name.rstrip("_"): name for name in sig.parameters if name != "ctx"}
+        if process_id in REGISTRY:
+            raise ValueError(f"process {process_id!r} registered twice")
+        REGISTRY[process_id] = ProcessImpl(process_id, func, wants_ctx, param_map)
+        return func
+
+    return decorator
+
+
+def as_array(data: Any) -> xr.DataArray:
+    """An openEO array value as a DataArray along :data:`ARRAY_DIM` (lists become 1-D, null → NaN)."""
+    if isinstance(data, xr.DataArray):
+        if ARRAY_DIM not in data.dims:
+            raise ValueError("array value without array dimension")
+        return data
+    values = list(data) if data is not None else []
+    if all(isinstance(v, (int, float, bool, np.number, type(None))) for v in values):
+        arr = np.array([np.nan if v is None else v for v in values],
+                       dtype=float if any(v is None or isinstance(v, float) for v in values)
+                       else None)
+    else:
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+    return xr.DataArray(arr, dims=(ARRAY_DIM,))

@@ -1,0 +1,46 @@
+# jupyter_eo: the two entry points for a new user (`make lab`, `make test`) and their set-up steps.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+JUPYTER := $(VENV)/bin/jupyter
+ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+export JUPYTER_EO_SAMPLES_DIR ?= $(HOME)/.cache/jupyter_eo/samples
+PYTEST_ARGS ?=
+
+.PHONY: lab test setup chromium samples clean-build help
+
+help:
+	@echo "make lab   - set up and start JupyterLab on notebooks/quickstart.ipynb (embedded backend)"
+	@echo "make test  - set up and run all tests (unit, API, browser)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Install the package (editable) with its test and lab extras, build and link the labextension.
+$(VENV)/.installed: $(PY) pyproject.toml package.json yarn.lock labextension/src/*.ts
+	$(PIP) install -q "hatchling>=1.5.0" "hatch-jupyter-builder>=0.5" "hatch-nodejs-version>=0.3.2" "jupyterlab>=4.6,<5"
+	rm -rf jupyter_eo/labextension
+	$(PIP) install -q --no-build-isolation -e ".[test,lab]"
+	$(JUPYTER) labextension develop . --overwrite
+	$(JUPYTER) server extension enable jupyter_eo --sys-prefix
+	touch $@
+
+samples: $(VENV)/.installed
+	$(PY) -m jupyter_eo.backend.catalog.samples "$(JUPYTER_EO_SAMPLES_DIR)"
+
+setup: $(VENV)/.installed samples
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+lab: setup
+	$(JUPYTER) lab notebooks/quickstart.ipynb $(ROOT_FLAG)
+
+test: setup chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-build:
+	rm -rf jupyter_eo/labextension lib tsconfig.tsbuildinfo $(VENV)/.installed

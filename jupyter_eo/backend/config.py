@@ -1,0 +1,78 @@
+"""Backend configuration: data directory, users, limits, engine options, and the default local user."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_eo.backend.limits import Limits
+
+ENV_USER = "JUPYTER_EO_BACKEND_USER"
+ENV_PASSWORD = "JUPYTER_EO_BACKEND_PASSWORD"
+DEFAULT_USER = "local"
+PASSWORD_FILE = "local-user.txt"
+
+
+@dataclass
+class BackendConfig:
+    """Everything a backend app needs; built by the CLI or directly by tests.
+
+    ``data_dir`` holds the SQLite state (jobs, UDPs, services), per-user result files and
+    workspaces. ``users`` maps user name to password for HTTP basic authentication.
+    ``catalog`` may be given directly (tests); otherwise ``default_catalog`` is built with
+    ``collections_dir``/``cache_dir``.
+    """
+
+    data_dir: Path
+    users: dict[str, str] = field(default_factory=dict)
+    dask_address: str | None = None
+    udf_enabled: bool = False
+    limits: Limits = field(default_factory=Limits)
+    catalog: Any = None
+    collections_dir: Path | None = None
+    cache_dir: Path | None = None
+    sync_workers: int = 2
+    job_workers: int = 1
+    title: str = "jupyter_eo embedded openEO backend"
+    backend_id: str = "jupyter-eo"
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).expanduser().resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def default_users(data_dir: Path) -> dict[str, str]:
+    """The single local user when no ``--user`` is given.
+
+    Uses ``JUPYTER_EO_BACKEND_USER``/``JUPYTER_EO_BACKEND_PASSWORD`` when the password is set,
+    otherwise user ``local`` with a random password kept only in ``<data_dir>/local-user.txt``
+    (mode 0600, format ``NAME:PASSWORD``), generated once and reused on later starts.
+    """
+    password = os.environ.get(ENV_PASSWORD)
+    if password:
+        return {os.environ.get(ENV_USER) or DEFAULT_USER: password}
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / PASSWORD_FILE
+    if path.exists():
+        name, _, stored = path.read_text("utf-8").strip().partition(":")
+        if name and stored:
+            os.chmod(path, 0o600)
+            return {name: stored}
+    name = os.environ.get(ENV_USER) or DEFAULT_USER
+    password = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"{name}:{password}\n")
+    os.chmod(path, 0o600)
+    return {name: password}
+
+
+def parse_user(spec: str) -> tuple[str, str]:
+    """``NAME:PASSWORD`` -> (name, password); raises ValueError when malformed."""
+    name, sep, password = spec.partition(":")
+    if not sep or not name or not password:
+        raise ValueError(f"expected NAME:PASSWORD, got {spec.split(':')[0]!r}:...")
+    return name, password

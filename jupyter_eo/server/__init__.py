@@ -1,0 +1,1 @@
+"""The jupyter-server extension: configuration, credentials, the openEO proxy and the kernel channel."""

@@ -1,0 +1,79 @@
+"""Base handler and auth decorator shared by every jupyter_eo route."""
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+from typing import Any, Awaitable, Callable
+
+from jupyter_server.auth.identity import User
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from ..errors import OpenEOError
+from .channel import SECRET_HEADER, KernelChannel
+
+AUTH_RESOURCE = "jupyter_eo"
+_ACTIONS = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+
+
+def eo_authenticated(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Require a logged-in, authorized Jupyter user or the kernel-channel secret."""
+
+    @functools.wraps(method)
+    async def wrapper(self: "JupyterEOHandler", *args: Any, **kwargs: Any) -> Any:
+        if not self.kernel_authenticated:
+            user = self.current_user
+            if not user:
+                raise web.HTTPError(403, "authentication required")
+            action = _ACTIONS.get(self.request.method or "", "write")
+            if not self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE):
+                raise web.HTTPError(403, "not authorized")
+        result = method(self, *args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return wrapper
+
+
+class JupyterEOHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of all our handlers: Jupyter auth or kernel secret, JSON helpers, openEO errors."""
+
+    kernel_authenticated = False
+
+    @property
+    def channel(self) -> KernelChannel:
+        return self.settings["jupyter_eo_channel"]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        presented = self.request.headers.get(SECRET_HEADER)
+        if presented is not None and self.channel.verify(presented):
+            self.kernel_authenticated = True
+            if not self.check_host():
+                raise web.HTTPError(403)
+            name = os.environ.get("JUPYTERHUB_USER") or "kernel"
+            self.current_user = self._jupyter_current_user = User(username=name)
+            return
+        await super().prepare()
+
+    def check_xsrf_cookie(self) -> None:
+        if self.kernel_authenticated:
+            return None  # header secret, not a cookie: not forgeable cross-site
+        return super().check_xsrf_cookie()
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OpenEOError):
+            self.set_status(exc.status)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(exc.to_dict()))
+            return
+        super().write_error(status_code, **kwargs)

@@ -1,0 +1,17 @@
+"""The one route table of the server extension (paths relative to ``{base_url}``)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .status import StatusHandler
+
+# (path pattern, handler class). Every handler method is wrapped with ``eo_authenticated``;
+# tests/server/test_routes_auth.py enumerates this table.
+ROUTES: list[tuple[str, type]] = [
+    (r"jupyter-eo/api/status", StatusHandler),
+]
+
+
+def handlers() -> list[tuple[str, type, dict[str, Any]]]:
+    """Handler specs for ``ExtensionApp.handlers`` (the app prefixes base_url)."""
+    return [(pattern, cls, {}) for pattern, cls in ROUTES]

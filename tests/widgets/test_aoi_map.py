@@ -1,0 +1,109 @@
+"""AOIMap state: drawn shapes (as the draw control syncs them) drive ``aoi``/``bbox``."""
+from __future__ import annotations
+
+import pytest
+
+from jupyter_eo.widgets.aoi_map import AOIMap
+from jupyter_eo.widgets.geometry import AOIInvalid, geometry_bbox, parse_aoi_text
+
+
+def feature(ring):
+    return {"type": "Feature", "properties": {"style": {}},
+            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+RECT = [[11.0, 46.0], [11.0, 46.5], [11.5, 46.5], [11.5, 46.0], [11.0, 46.0]]
+
+
+def test_drawing_a_rectangle_updates_aoi_and_bbox():
+    m = AOIMap(basemap_url=None)
+    seen = []
+    m.on_aoi_change(seen.append)
+    m.draw.data = [feature(RECT)]  # what the Geoman view syncs after pm:create
+    assert m.aoi["type"] == "Polygon"
+    assert m.bbox == (11.0, 46.0, 11.5, 46.5)
+    assert seen and seen[-1] == m.aoi
+    assert "W 11.0000" in m.status.value
+
+
+def test_editing_and_deleting_keep_aoi_in_sync():
+    m = AOIMap(basemap_url=None)
+    m.draw.data = [feature(RECT)]
+    moved = [[lon + 1, lat] for lon, lat in RECT]
+    m.draw.data = [feature(moved)]  # pm:markerdragend / pm:dragend
+    assert m.bbox == (12.0, 46.0, 12.5, 46.5)
+    m.draw.data = []  # pm:remove
+    assert m.aoi is None and m.bbox is None
+
+
+def test_second_drawing_replaces_the_first():
+    m = AOIMap(basemap_url=None)
+    other = [[lon + 2, lat + 1] for lon, lat in RECT]
+    m.draw.data = [feature(RECT), feature(other)]
+    assert m.bbox == (13.0, 47.0, 13.5, 47.5)
+    assert len(m.draw.data) == 1
+
+
+def test_callback_removal():
+    m = AOIMap(basemap_url=None)
+    seen = []
+    m.on_aoi_change(seen.append)
+    m.on_aoi_change(seen.append, remove=True)
+    m.draw.data = [feature(RECT)]
+    assert seen == []
+
+
+def test_programmatic_aoi_is_drawn_on_the_map():
+    m = AOIMap(aoi=(11, 46, 11.5, 46.5), basemap_url=None)
+    assert m.bbox == (11.0, 46.0, 11.5, 46.5)
+    assert m.draw.data[0]["geometry"] == m.aoi
+    m.clear()
+    assert m.draw.data == [] and m.aoi is None
+
+
+def test_dateline_panned_longitudes_are_normalised():
+    m = AOIMap(basemap_url=None)
+    m.draw.data = [feature([[370.0, 10.0], [371.0, 10.0], [371.0, 11.0], [370.0, 11.0], [370.0, 10.0]])]
+    assert m.bbox == (10.0, 10.0, 11.0, 11.0)
+    m.draw.data = [feature([[179.0, 0.0], [181.0, 0.0], [181.0, 1.0], [179.0, 1.0], [179.0, 0.0]])]
+    assert m.aoi["type"] == "MultiPolygon"
+    assert m.bbox == (179.0, 0.0, -179.0, 1.0)
+    for poly in m.aoi["coordinates"]:
+        assert all(-180 <= lon <= 180 for lon, _ in poly[0])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("11, 46, 11.5, 46.5", (11.0, 46.0, 11.5, 46.5)),
+    ("[11 46 11.5 46.5]", (11.0, 46.0, 11.5, 46.5)),
+    ("POLYGON((11 46, 11.5 46, 11.5 46.5, 11 46.5, 11 46))", (11.0, 46.0, 11.5, 46.5)),
+    ('{"type": "Polygon", "coordinates": [[[11,46],[11.5,46],[11.5,46.5],[11,46.5],[11,46]]]}',
+     (11.0, 46.0, 11.5, 46.5)),
+    ('{"west": 11, "south": 46, "east": 11.5, "north": 46.5}', (11.0, 46.0, 11.5, 46.5)),
+    ("175, -10, -175, -5", (175.0, -10.0, -175.0, -5.0)),
+])
+def test_import_text(text, expected):
+    assert geometry_bbox(parse_aoi_text(text)) == expected
+    m = AOIMap(basemap_url=None)
+    assert m.set_aoi_text(text)
+    assert m.bbox == expected
+
+
+@pytest.mark.parametrize("text", ["", "hello", "1, 2, 3", "POLYGON((0 0, 1 1))", "{bad json",
+                                  '{"type": "Point", "coordinates": [1, 2]}', "0, 95, 1, 96"])
+def test_bad_text_shows_an_inline_error(text):
+    m = AOIMap(basemap_url=None)
+    assert not m.set_aoi_text(text)
+    assert "jeo-error" in m.status.value
+    assert m.aoi is None
+    with pytest.raises(AOIInvalid):
+        parse_aoi_text(text)
+
+
+def test_basemap_points_at_the_proxy_in_jupyter(monkeypatch):
+    monkeypatch.setenv("JUPYTER_EO_SERVER_URL", "http://127.0.0.1:8888/user/ann/")
+    m = AOIMap()
+    assert m.basemap is not None
+    assert m.basemap.url.startswith("/user/ann/")  # same origin as the page: cookie auth
+    assert m.basemap.url.endswith("{z}/{x}/{y}.png")
+    monkeypatch.delenv("JUPYTER_EO_SERVER_URL")
+    assert AOIMap().basemap is None

@@ -1,0 +1,311 @@
+"""Fused numpy kernels: callbacks compiled to tiny interpreters and running temporal reducers."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from jupyter_eo.graph.walk import (is_callback, is_from_node, is_from_parameter, result_node,
+                                   topological_order)
+
+
+class Unsupported(Exception):
+    """The callback uses something the fused path cannot run; use the general path."""
+
+
+def _divide(x: Any, y: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(x, y)
+
+
+def _normdiff(x: Any, y: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (x - y) / (x + y)
+
+
+def _log(x: Any, base: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x) / math.log(base)
+
+
+def _lsr(x: Any, inputMin: Any, inputMax: Any, outputMin: Any = 0, outputMax: Any = 1) -> Any:
+    lo, hi = min(inputMin, inputMax), max(inputMin, inputMax)
+    clipped = np.clip(x, lo, hi)
+    return (clipped - inputMin) / (inputMax - inputMin) * (outputMax - outputMin) + outputMin
+
+
+def _unary(func: Callable[[Any], Any]) -> Callable[..., Any]:
+    def run(x: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return func(x)
+    run.__name__ = getattr(func, "__name__", "unary")
+    return run
+
+
+# elementwise processes: openEO id -> (numpy implementation, parameter names)
+ELEMENTWISE: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "add": (lambda x, y: np.add(x, y), ("x", "y")),
+    "subtract": (lambda x, y: np.subtract(x, y), ("x", "y")),
+    "multiply": (lambda x, y: np.multiply(x, y), ("x", "y")),
+    "divide": (_divide, ("x", "y")),
+    "power": (lambda base, p: np.power(base, p, dtype=np.result_type(base, p, np.float32)),
+              ("base", "p")),
+    "sqrt": (_unary(np.sqrt), ("x",)),
+    "absolute": (lambda x: np.abs(x), ("x",)),
+    "ln": (_unary(np.log), ("x",)),
+    "log": (_log, ("x", "base")),
+    "exp": (lambda x: np.exp(x), ("x",)),
+    "sin": (lambda x: np.sin(x), ("x",)),
+    "cos": (lambda x: np.cos(x), ("x",)),
+    "tan": (lambda x: np.tan(x), ("x",)),
+    "arctan": (lambda x: np.arctan(x), ("x",)),
+    "normalized_difference": (_normdiff, ("x", "y")),
+    "clip": (lambda x, min, max: np.clip(x, min, max), ("x", "min", "max")),
+    "linear_scale_range": (_lsr, ("x", "inputMin", "inputMax", "outputMin", "outputMax")),
+}
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+
+def _fold(func: Callable[[Any, Any], Any], items: list[Any]) -> Any:
+    out = items[0]
+    for item in items[1:]:
+        out = func(out, item)
+    return out
+
+
+def _array_sum(data: list[Any], ignore_nodata: bool = True) -> Any:
+    if not ignore_nodata:
+        return _fold(np.add, data)
+    valid = _fold(np.add, [~np.isnan(d) for d in data])
+    total = _fold(np.add, [np.where(np.isnan(d), 0, d) for d in data])
+    return np.where(valid > 0, total, np.nan)
+
+
+def _array_mean(data: list[Any], ignore_nodata: bool = True) -> Any:
+    if not ignore_nodata:
+        return _fold(np.add, data) / len(data)
+    valid = _fold(np.add, [(~np.isnan(d)).astype(np.int32) for d in data])
+    total = _fold(np.add, [np.where(np.isnan(d), 0, d) for d in data])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(valid > 0, total / np.maximum(valid, 1), np.nan)
+
+
+# reducers over the band array inside a band callback: id -> implementation(list, ignore_nodata)
+ARRAY_REDUCERS: dict[str, Callable[..., Any]] = {
+    "max": lambda data, ignore_nodata=True: _fold(np.fmax if ignore_nodata else np.maximum, data),
+    "min": lambda data, ignore_nodata=True: _fold(np.fmin if ignore_nodata else np.minimum, data),
+    "sum": _array_sum,
+    "mean": _array_mean,
+}
+
+
+@dataclass
+class CompiledCallback:
+    """A callback graph runnable on numpy blocks; ``array_param`` receives a list of 2-D blocks."""
+
+    steps: list[tuple[str, str, dict[str, tuple[str, Any]]]]
+    result: str
+    array_param: str | None
+    value_param: str | None
+    labels: tuple[str, ...]
+
+    def __call__(self, value: Any) -> Any:
+        env: dict[str, Any] = {}
+        for nid, pid, args in self.steps:
+            kwargs = {}
+            for name, (kind, ref) in args.items():
+                kwargs[name] = env[ref] if kind == "node" else (value if kind == "param" else ref)
+            if pid == "array_element":
+                env[nid] = self._element(kwargs)
+            elif pid in ARRAY_REDUCERS:
+                env[nid] = ARRAY_REDUCERS[pid](kwargs["data"],
+                                               kwargs.get("ignore_nodata", True))
+            elif pid in CONSTANTS:
+                env[nid] = CONSTANTS[pid]
+            else:
+                env[nid] = ELEMENTWISE[pid][0](**kwargs)
+        return env[self.result]
+
+    def _element(self, kwargs: dict[str, Any]) -> Any:
+        data = kwargs["data"]
+        if kwargs.get("label") is not None:
+            return data[self.labels.index(kwargs["label"])]
+        return data[int(kwargs["index"])]
+
+
+def compile_callback(graph: dict[str, Any], *, array_param: str | None = None,
+                     value_param: str | None = None, labels: tuple[str, ...] = (),
+                     context: Any = None) -> CompiledCallback:
+    """Compile a callback for the fused path or raise :class:`Unsupported`.
+
+    ``array_param`` names the parameter holding the dimension's values (band list) for
+    reducers; ``value_param`` the parameter holding a single pixel value (``apply``).
+    """
+    try:
+        order = topological_order(graph)
+        final = result_node(graph)
+    except ValueError as exc:
+        raise Unsupported(str(exc)) from exc
+    steps = []
+    array_nodes: set[str] = set()
+    for nid in order:
+        node = graph[nid]
+        pid = node.get("process_id")
+        if node.get("namespace") not in (None, "backend", "openeo", "core"):
+            raise Unsupported(pid)
+        args: dict[str, tuple[str, Any]] = {}
+        for name, value in (node.get("arguments") or {}).items():
+            if is_from_node(value):
+                args[name] = ("node", value["from_node"])
+            elif is_from_parameter(value):
+                pname = value["from_parameter"]
+                if pname == array_param or pname == value_param:
+                    args[name] = ("param", pname)
+                elif pname == "context":
+                    args[name] = ("const", context)
+                else:
+                    raise Unsupported(f"parameter {pname}")
+            elif is_callback(value) or isinstance(value, (dict, list)):
+                raise Unsupported(f"{pid}.{name}")
+            else:
+                args[name] = ("const", value)
+        data_ref = args.get("data")
+        takes_array = data_ref is not None and (
+            data_ref == ("param", array_param) if array_param else False)
+        if pid == "array_element":
+            if not takes_array or set(args) - {"data", "index", "label", "return_nodata"}:
+                raise Unsupported(pid)
+            label = args.get("label", ("const", None))[1]
+            if label is not None and label not in labels:
+                raise Unsupported("unknown label")
+            if label is None and not isinstance(args.get("index", ("", None))[1], int):
+                raise Unsupported("array_element index")
+            if label is None and not 0 <= args["index"][1] < len(labels):
+                raise Unsupported("array_element index out of range")
+            args.pop("return_nodata", None)
+        elif pid in ARRAY_REDUCERS:
+            if not takes_array or set(args) - {"data", "ignore_nodata"}:
+                raise Unsupported(pid)
+        elif pid in CONSTANTS:
+            if args:
+                raise Unsupported(pid)
+        elif pid in ELEMENTWISE:
+            allowed = ELEMENTWISE[pid][1]
+            if set(args) - set(allowed):
+                raise Unsupported(pid)
+            if any(a == ("param", array_param) for a in args.values()):
+                raise Unsupported(f"{pid} on an array")
+            if any(kind == "const" and not isinstance(v, (int, float)) or isinstance(v, bool)
+                   for kind, v in args.values()):
+                raise Unsupported(f"{pid} with non-numeric constant")
+        else:
+            raise Unsupported(pid)
+        if any(kind == "node" and ref in array_nodes for kind, ref in args.values()):
+            raise Unsupported("array-valued intermediate")
+        steps.append((nid, pid, args))
+    return CompiledCallback(steps, final, array_param, value_param, labels)
+
+
+# --- running reducers over time ---------------------------------------------------------------
+
+STREAMING = {"max", "min", "sum", "mean", "count", "first", "last", "product"}
+STACKED = {"median", "sd", "variance"}
+TEMPORAL_REDUCERS = STREAMING | STACKED
+
+
+class Accumulator:
+    """Folds 2-D blocks one time step at a time (or stacks them for median/sd/variance)."""
+
+    def __init__(self, reducer: str, ignore_nodata: bool = True) -> None:
+        self.reducer = reducer
+        self.ignore = ignore_nodata
+        self.acc: Any = None
+        self.count: Any = None
+        self.stack: list[Any] = []
+
+    def add(self, block: np.ndarray) -> None:
+        r = self.reducer
+        if r in STACKED:
+            self.stack.append(block)
+            return
+        nan = np.isnan(block)
+        if self.acc is None:
+            if r == "count":
+                self.acc = (~nan).astype(np.int64)
+            elif r in ("sum", "mean", "product") and self.ignore:
+                self.acc = np.where(nan, 1 if r == "product" else 0, block).astype(block.dtype)
+                self.count = (~nan).astype(np.int32)
+            else:
+                self.acc = np.array(block, copy=True)
+            return
+        acc = self.acc
+        if r == "max":
+            (np.fmax if self.ignore else np.maximum)(acc, block, out=acc)
+        elif r == "min":
+            (np.fmin if self.ignore else np.minimum)(acc, block, out=acc)
+        elif r == "count":
+            acc += ~nan
+        elif r in ("sum", "mean", "product"):
+            if self.ignore:
+                op = np.multiply if r == "product" else np.add
+                op(acc, np.where(nan, 1 if r == "product" else 0, block), out=acc)
+                self.count += ~nan
+            else:
+                (np.multiply if r == "product" else np.add)(acc, block, out=acc)
+        elif r == "first":
+            if self.ignore:
+                fill = np.isnan(acc)
+                acc[fill] = block[fill]
+        elif r == "last":
+            if self.ignore:
+                np.copyto(acc, block, where=~nan)
+            else:
+                np.copyto(acc, block)
+
+    def result(self, n_steps: int) -> np.ndarray:
+        r = self.reducer
+        if r in STACKED:
+            stack = np.stack(self.stack)
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    if not self.ignore:
+                        func = {"median": np.median, "sd": lambda a, axis: np.std(a, axis, ddof=1),
+                                "variance": lambda a, axis: np.var(a, axis, ddof=1)}[r]
+                    else:
+                        func = {"median": np.nanmedian,
+                                "sd": lambda a, axis: np.nanstd(a, axis, ddof=1),
+                                "variance": lambda a, axis: np.nanvar(a, axis, ddof=1)}[r]
+                    return func(stack, axis=0).astype(stack.dtype, copy=False)
+        if r in ("sum", "product", "mean") and self.ignore:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if r == "mean":
+                    return np.where(self.count > 0, self.acc / np.maximum(self.count, 1),
+                                    np.nan).astype(self.acc.dtype, copy=False)
+                return np.where(self.count > 0, self.acc, np.nan).astype(self.acc.dtype,
+                                                                          copy=False)
+        if r == "mean":
+            return self.acc / n_steps
+        return self.acc
+
+
+def reducer_of(graph: dict[str, Any], array_param: str = "data") -> tuple[str, bool]:
+    """``(reducer, ignore_nodata)`` when the callback is one temporal reducer on its data."""
+    if len(graph) != 1:
+        raise Unsupported("reducer callback with several nodes")
+    node = next(iter(graph.values()))
+    pid = node.get("process_id")
+    args = node.get("arguments") or {}
+    if pid not in TEMPORAL_REDUCERS or args.get("data") != {"from_parameter": array_param}:
+        raise Unsupported(f"reducer {pid}")
+    extra = set(args) - {"data", "ignore_nodata"}
+    ignore = args.get("ignore_nodata", True)
+    if extra or not isinstance(ignore, bool):
+        raise Unsupported(f"reducer {pid} arguments")
+    if pid == "first" or pid == "last":
+        pass
+    return pid, ignore

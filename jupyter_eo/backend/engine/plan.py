@@ -1,0 +1,282 @@
+"""Fused block plans: a loaded cube plus elementwise/band/temporal steps run per spatial block."""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+
+from jupyter_eo.backend.cube import BANDS, T, X, Y
+
+# per-run hooks looked up by token inside block functions (absent on remote dask workers)
+_HOOKS: dict[str, tuple[Callable[[], None] | None, Callable[[], None] | None]] = {}
+_TOKENS = itertools.count()
+ROW_STEP_BYTES = 1 << 20  # rows processed at once inside a block: ~1 MiB per 2-D temporary
+BLOCK_SLAB_BYTES = 64 << 20  # largest raw input slab (t x bands x y x x) one block may read
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The float type pixels are computed in: float32 for small ints/float32, else float64."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 or (dtype.kind in "iub" and dtype.itemsize <= 2):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """Everything a block function needs; small and picklable (sent to dask workers)."""
+
+    t_index: tuple[int, ...]
+    band_index: tuple[int, ...]
+    band_labels: tuple[str, ...]
+    nodata: float | None
+    dtype: str
+    pre: tuple[tuple[Any, ...], ...]   # steps per time step
+    reduce: tuple[str, bool] | None    # temporal reducer (name, ignore_nodata)
+    post: tuple[tuple[Any, ...], ...]  # steps after the temporal reduction
+    out_dtype: str
+    hook: str = ""
+
+
+def _bands_after(labels: tuple[str, ...] | None, steps: tuple[tuple[Any, ...], ...]
+                 ) -> tuple[str, ...] | None:
+    for step in steps:
+        if step[0] == "reduce_bands":
+            labels = None
+        elif step[0] == "append_band":
+            labels = (*labels, step[2])
+    return labels
+
+
+def _apply_steps(value: Any, steps: tuple[tuple[Any, ...], ...]) -> Any:
+    """Run fused steps on one time step: ``value`` is a list of band blocks or one block."""
+    for step in steps:
+        kind, fn = step[0], step[1]
+        if kind == "apply":
+            value = [fn(v) for v in value] if isinstance(value, list) else fn(value)
+        elif kind == "reduce_bands":
+            value = fn(value)
+        elif kind == "append_band":
+            value = [*value, fn(value)]
+    return value
+
+
+def _read(slab: np.ndarray, ti: int, bands: tuple[int, ...], rows: slice, spec: BlockSpec
+          ) -> list[np.ndarray]:
+    out = []
+    dtype = np.dtype(spec.dtype)
+    for bi in bands:
+        raw = slab[ti, bi, rows]
+        block = raw.astype(dtype, copy=False)
+        if spec.nodata is not None:
+            nodata = spec.nodata
+            if block is raw:
+                block = np.where(raw == nodata, np.nan, raw).astype(dtype, copy=False)
+            elif math_isnan(nodata):
+                pass
+            else:
+                block[raw == nodata] = np.nan
+        out.append(block)
+    return out
+
+
+def math_isnan(value: float) -> bool:
+    return value != value
+
+
+def run_block(slab: np.ndarray, spec: BlockSpec) -> np.ndarray:
+    """Compute one spatial block from its raw input slab ``(t, bands, y, x)``."""
+    cancel, done = _HOOKS.get(spec.hook, (None, None))
+    if cancel is not None:
+        cancel()
+    slab = np.asarray(slab)
+    ny, nx = slab.shape[-2:]
+    bands_mid = _bands_after(spec.band_labels, spec.pre)
+    out_bands = _bands_after(bands_mid, spec.post)
+    nt = len(spec.t_index)
+    shape = ((nt,) if spec.reduce is None else ()) + \
+        ((len(out_bands),) if out_bands is not None else ()) + (ny, nx)
+    out = np.empty(shape, dtype=spec.out_dtype)
+    step = max(1, ROW_STEP_BYTES // max(1, nx * 4))
+    from jupyter_eo.backend.engine.kernels import Accumulator
+
+    for r0 in range(0, ny, step):
+        rows = slice(r0, min(ny, r0 + step))
+        if spec.reduce is None:
+            for k, ti in enumerate(spec.t_index):
+                value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec), spec.pre)
+                value = _apply_steps(value, spec.post)
+                _store(out[k], value, rows)
+            continue
+        accs: list[Accumulator] | None = None
+        for ti in spec.t_index:
+            value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec), spec.pre)
+            items = value if isinstance(value, list) else [value]
+            if accs is None:
+                accs = [Accumulator(*spec.reduce) for _ in items]
+            for acc, item in zip(accs, items):
+                acc.add(item)
+        reduced = [acc.result(nt) for acc in accs or []]
+        value = reduced if bands_mid is not None else reduced[0]
+        _store(out, _apply_steps(value, spec.post), rows)
+    if done is not None:
+        done()
+    return out
+
+
+def _store(target: np.ndarray, value: Any, rows: slice) -> None:
+    if isinstance(value, list):
+        for b, item in enumerate(value):
+            target[b, rows] = item
+    else:
+        target[rows] = value
+
+
+@dataclass
+class BlockPlan:
+    """A lazily loaded cube and fused steps; ``to_dataarray()`` gives a dask-backed cube."""
+
+    source: xr.DataArray              # (t, bands, y, x) raw values
+    nodata: float | None
+    t_index: tuple[int, ...]
+    band_index: tuple[int, ...]
+    band_labels: tuple[str, ...]
+    pre: tuple[tuple[Any, ...], ...] = ()
+    reduce: tuple[str, bool] | None = None
+    post: tuple[tuple[Any, ...], ...] = ()
+    dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
+    out_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
+    hooks: tuple[Callable[[], None] | None, Callable[[float], None] | None] = (None, None)
+    _cached: xr.DataArray | None = None
+
+    @classmethod
+    def from_cube(cls, cube: xr.DataArray) -> "BlockPlan":
+        nodata = cube.attrs.get("nodata")
+        dtype = compute_dtype(cube.dtype)
+        return cls(cube, None if nodata is None else float(nodata),
+                   tuple(range(cube.sizes[T])), tuple(range(cube.sizes[BANDS])),
+                   tuple(str(b) for b in cube.coords[BANDS].values), dtype=dtype, out_dtype=dtype)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def bands(self) -> tuple[str, ...] | None:
+        """Current band labels (None once the band dimension was reduced)."""
+        return _bands_after(_bands_after(self.band_labels, self.pre), self.post)
+
+    @property
+    def has_t(self) -> bool:
+        return self.reduce is None
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return ((T,) if self.has_t else ()) + ((BANDS,) if self.bands is not None else ()) + (Y, X)
+
+    def with_step(self, step: tuple[Any, ...]) -> "BlockPlan":
+        if self.reduce is None:
+            return replace(self, pre=(*self.pre, step), _cached=None)
+        return replace(self, post=(*self.post, step), _cached=None)
+
+    def with_reduce(self, reducer: str, ignore_nodata: bool) -> "BlockPlan":
+        out = np.dtype(np.int64) if reducer == "count" else self.out_dtype
+        if self.post or reducer == "count" and self.pre and self.bands is None:
+            pass
+        return replace(self, reduce=(reducer, ignore_nodata), out_dtype=out, _cached=None)
+
+    # -- materialisation ---------------------------------------------------------------------
+    def to_dataarray(self) -> xr.DataArray:
+        """The plan as a lazy cube: one dask task per spatial block running :func:`run_block`."""
+        if self._cached is not None:
+            return self._cached
+        import dask.array as da
+
+        src = self.source
+        t_index, band_index = self.t_index, self.band_index
+        data = src.data
+        if hasattr(data, "dask"):
+            data = data[list(t_index)][:, list(band_index)]
+            t_index = tuple(range(len(self.t_index)))
+            band_index = tuple(range(len(self.band_index)))
+            data = data.rechunk({0: -1, 1: -1, 2: _row_chunks(data, self.dtype),
+                                 3: data.chunks[3] if len(data.chunks[3]) > 1 else -1})
+        else:
+            rows = _rows_per_block(data.shape, len(t_index), len(band_index))
+            data = da.from_array(data, chunks=(-1, -1, rows, -1), asarray=False)
+        token = f"jeo-{next(_TOKENS)}"
+        cancel, progress = self.hooks
+        nblocks = len(data.chunks[2]) * len(data.chunks[3])
+        _register_hooks(token, cancel, progress, nblocks)
+        spec = BlockSpec(t_index, band_index, self.band_labels, self.nodata, self.dtype.str,
+                         self.pre, self.reduce, self.post, np.dtype(self.out_dtype).str,
+                         hook=token)
+        bands = self.bands
+        out_chunks: list[tuple[int, ...]] = []
+        drop = []
+        if self.has_t:
+            out_chunks.append((len(t_index),))
+        else:
+            drop.append(0)
+        if bands is not None:
+            out_chunks.append((len(bands),))
+        else:
+            drop.append(1)
+        out_chunks += [data.chunks[2], data.chunks[3]]
+        kwargs: dict[str, Any] = {}
+        if drop:
+            kwargs["drop_axis"] = drop
+        arr = da.map_blocks(run_block, data, spec=spec, dtype=self.out_dtype,
+                            chunks=tuple(out_chunks), name=f"jeo-fused-{token}", **kwargs)
+        coords: dict[str, Any] = {Y: src.coords[Y].values, X: src.coords[X].values}
+        if self.has_t:
+            coords[T] = src.coords[T].values[list(self.t_index)]
+        if bands is not None:
+            coords[BANDS] = list(bands)
+        for name, coord in src.coords.items():
+            if name not in (T, BANDS, Y, X) and not set(coord.dims) - {Y, X}:
+                coords[name] = coord
+        cube = xr.DataArray(arr, dims=self.dims, coords=coords,
+                            attrs={k: v for k, v in src.attrs.items() if k != "nodata"})
+        self._cached = cube
+        return cube
+
+
+def _rows_per_block(shape: tuple[int, ...], nt: int, nb: int) -> int:
+    ny, nx = shape[-2:]
+    target_blocks = 16
+    rows = max(16, -(-ny // target_blocks))
+    return min(ny, rows)
+
+
+def _row_chunks(data: Any, dtype: np.dtype) -> Any:
+    nt, nb = data.shape[0], data.shape[1]
+    nx = data.chunks[3][0] if len(data.chunks[3]) > 1 else data.shape[3]
+    per_row = max(1, nt * nb * nx * data.dtype.itemsize)
+    limit = max(1, BLOCK_SLAB_BYTES // per_row)
+    chunks = []
+    for c in data.chunks[2]:
+        while c > limit:
+            chunks.append(limit)
+            c -= limit
+        chunks.append(c)
+    return tuple(chunks)
+
+
+def _register_hooks(token: str, cancel: Callable[[], None] | None,
+                    progress: Callable[[float], None] | None, total: int) -> None:
+    if cancel is None and progress is None:
+        return
+    lock = threading.Lock()
+    state = {"done": 0}
+
+    def done() -> None:
+        if progress is None:
+            return
+        with lock:
+            state["done"] += 1
+            fraction = state["done"] / max(1, total)
+        progress(fraction)
+
+    _HOOKS[token] = (cancel, done)

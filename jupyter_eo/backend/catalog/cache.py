@@ -1,0 +1,107 @@
+"""Bounded on-disk LRU cache of generated chunks (one .npy file per chunk and band)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def chunk_key(*parts: object) -> str:
+    """A stable file-name-safe key for the parts describing a chunk."""
+    return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+
+class ChunkCache:
+    """Files under ``root``; least recently used ones are deleted when over ``max_bytes``.
+
+    Reads touch the file's mtime, so eviction (oldest mtime first) is LRU. Safe for threads of one
+    process; several processes may share a directory (writes are atomic renames).
+    """
+
+    def __init__(self, root: Path | None, max_bytes: int = 2 * 1024**3) -> None:
+        self.root = Path(root) if root is not None else None
+        self.max_bytes = int(max_bytes)
+        self._lock = threading.Lock()
+        self._size: int | None = None
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.root is not None and self.max_bytes > 0
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        if not self.enabled:
+            return None
+        path = self._path(key)
+        try:
+            arr = np.load(path, allow_pickle=False)
+            os.utime(path)
+        except (OSError, ValueError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return arr
+
+    def put(self, key: str, arr: np.ndarray) -> None:
+        if not self.enabled:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
+            np.save(tmp, np.ascontiguousarray(arr), allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("chunk cache write failed (%s); continuing without caching", exc)
+            return
+        with self._lock:
+            if self._size is None:
+                self._size = self.size_on_disk()
+            else:
+                self._size += arr.nbytes + 128
+            over = self._size > self.max_bytes
+        if over:
+            self.evict()
+
+    def size_on_disk(self) -> int:
+        if self.root is None or not self.root.exists():
+            return 0
+        return sum(p.stat().st_size for p in self.root.glob("*/*.npy"))
+
+    def evict(self, target_fraction: float = 0.8) -> int:
+        """Delete least recently used files until under ``target_fraction * max_bytes``."""
+        if self.root is None:
+            return 0
+        with self._lock:
+            files = []
+            for p in self.root.glob("*/*.npy"):
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue
+                files.append((st.st_mtime, st.st_size, p))
+            files.sort()
+            total = sum(f[1] for f in files)
+            removed = 0
+            for _, size, path in files:
+                if total <= self.max_bytes * target_fraction:
+                    break
+                try:
+                    path.unlink()
+                    total -= size
+                    removed += 1
+                except OSError:
+                    pass
+            self._size = total
+        return removed

@@ -1,0 +1,149 @@
+"""Shared machinery of the simulated collections: dates, AOI grids, lazy chunks with disk cache."""
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from abc import abstractmethod
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import numpy as np
+import xarray as xr
+from dask.base import tokenize
+
+from jupyter_eo.errors import ProcessParameterInvalid
+
+from . import simulated_world as world
+from .base import Collection, PropertyFilter, assemble, parse_temporal, resolve_bands
+from .cache import ChunkCache, chunk_key
+from .grid import Grid, grid_for, parse_bbox, to_crs
+
+GENERATOR_VERSION = 1  # bump when the simulation changes (invalidates the disk cache)
+
+
+class _StaticCache:
+    """Small in-memory LRU of per-grid static layers (land cover, texture): reused across dates."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key, factory):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = factory()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+class SimulatedCollection(Collection):
+    """A global simulated collection; subclasses render bands of one grid and date."""
+
+    id: str
+    default_resolution: float = 10.0
+    first_date = _dt.date(2017, 1, 1)
+    dtype: Any = np.uint16
+    nodata: Any = 0
+    chunk_size = 1024
+
+    def __init__(self, seed: int = 2017, cache: ChunkCache | None = None) -> None:
+        self.seed = seed
+        self.cache = cache or ChunkCache(None)
+        self._static = _StaticCache()
+
+    # -- subclass hooks -------------------------------------------------------------------
+    @abstractmethod
+    def eo_bands(self) -> list[dict]:
+        """The ``eo:bands`` list (names in delivery order)."""
+
+    @abstractmethod
+    def acquisition_dates(self, start: _dt.date, end: _dt.date) -> list[_dt.date]:
+        """Acquisition dates in [start, end)."""
+
+    @abstractmethod
+    def render(self, grid: Grid, day: _dt.date, bands: list[str]) -> dict[str, np.ndarray]:
+        """All requested bands of one frame as 2-D arrays of ``self.dtype``."""
+
+    def date_properties(self, day: _dt.date, grid: Grid) -> dict:
+        """Per-date properties seen by ``property_filter`` (datetime at least)."""
+        return {"datetime": day.isoformat() + "T00:00:00Z"}
+
+    # -- shared ---------------------------------------------------------------------------
+    def static_layers(self, grid: Grid):
+        """Land cover of ``grid`` (memoised: the same for every date)."""
+        return self._static.get(("lc", grid), lambda: world.land_cover(grid, self.seed))
+
+    def today(self) -> _dt.date:
+        return _dt.datetime.now(_dt.timezone.utc).date()
+
+    def dates_in(self, temporal_extent: Sequence | None) -> list[_dt.date]:
+        start, end = parse_temporal(temporal_extent)
+        d0 = max(self.first_date, start.date() if start else self.first_date)
+        if start and start.time() != _dt.time(0) and start.date() >= self.first_date:
+            d0 = start.date() + _dt.timedelta(days=1)
+        last = self.today() + _dt.timedelta(days=1)
+        if end is not None:
+            d1 = end.date() if end.time() == _dt.time(0) else end.date() + _dt.timedelta(days=1)
+            d1 = min(d1, last)
+        else:
+            d1 = last
+        if d1 <= d0:
+            return []
+        return self.acquisition_dates(d0, d1)
+
+    def make_grid(self, spatial_extent: dict | None, resolution: float | None, crs: Any) -> Grid:
+        parsed = parse_bbox(spatial_extent)
+        if parsed is None:
+            raise ProcessParameterInvalid(
+                f"{self.id} covers the whole Earth: load_collection needs a spatial_extent.")
+        bbox, bbox_crs = parsed
+        out_crs = to_crs(crs) if crs is not None else None
+        res = resolution
+        if res is None:
+            res = self.default_resolution
+            if out_crs is not None and out_crs.is_geographic:
+                res = self.default_resolution / 111_320.0
+        return grid_for(bbox, bbox_crs, out_crs, float(res))
+
+    def frame(self, grid: Grid, day: _dt.date, bands: list[str]) -> np.ndarray:
+        """(bands, y, x) for one frame, through the disk cache."""
+        crs_id = grid.crs.to_string()
+        keys = {b: chunk_key(GENERATOR_VERSION, self.id, self.seed, crs_id, grid.res, grid.gx0, grid.gy0,
+                             grid.nx, grid.ny, day.isoformat(), b) for b in bands}
+        out: dict[str, np.ndarray] = {}
+        if self.cache.enabled:
+            for b in bands:
+                hit = self.cache.get(keys[b])
+                if hit is not None and hit.shape == (grid.ny, grid.nx):
+                    out[b] = hit
+        missing = [b for b in bands if b not in out]
+        if missing:
+            fresh = self.render(grid, day, missing)
+            for b in missing:
+                out[b] = fresh[b]
+                self.cache.put(keys[b], fresh[b])
+        return np.stack([out[b] for b in bands]).astype(self.dtype, copy=False)
+
+    def load(self, spatial_extent: dict | None = None, temporal_extent: Sequence | None = None,
+             bands: list[str] | None = None, property_filter: PropertyFilter | None = None, *,
+             resolution: float | None = None, crs: Any = None) -> xr.DataArray:
+        band_names = resolve_bands(bands, self.eo_bands())
+        grid = self.make_grid(spatial_extent, resolution, crs)
+        days = self.dates_in(temporal_extent)
+        if property_filter is not None:
+            days = [d for d in days if property_filter(self.date_properties(d, grid))]
+        name = f"{self.id.lower()}-" + tokenize(GENERATOR_VERSION, self.id, self.seed, grid.crs.to_string(),
+                                                 grid, [d.isoformat() for d in days], band_names)
+
+        def chunk_fn(t: int, r0: int, c0: int, ny: int, nx: int) -> np.ndarray:
+            return self.frame(grid.sub(r0, c0, ny, nx), days[t], band_names)
+
+        times = [np.datetime64(d.isoformat()) for d in days]
+        return assemble(name, times, band_names, grid.xs(), grid.ys(), grid.crs, self.dtype, chunk_fn,
+                        chunk=self.chunk_size, nodata=self.nodata, offsets=(-grid.gy0, grid.gx0))

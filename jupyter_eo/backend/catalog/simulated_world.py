@@ -1,0 +1,237 @@
+"""The simulated Earth: land cover from real land mask + climate, phenology by hemisphere, clouds.
+
+Everything is a pure function of (grid pixel location, date, seed). Large-scale inputs (land/sea,
+latitude, climate group) are evaluated on a node lattice anchored at global multiples of the node
+spacing and interpolated; small-scale structure comes from hashed value noise on absolute
+coordinates (see :mod:`noise`). No value depends on the chunk origin.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from . import noise, world_data
+from .grid import Grid, to_crs, transformer
+
+# Land-cover classes of the simulation.
+WATER, EBF, DBF, CONIFER, GRASS, CROP, BARE, URBAN, ICE, TUNDRA, SHRUB = range(11)
+N_CLASSES = 11
+CLASS_NAMES = ["water", "evergreen broadleaf forest", "deciduous broadleaf forest", "coniferous forest",
+               "grassland", "cropland", "bare soil / sand", "urban", "snow and ice", "tundra / rock",
+               "sparse shrubland"]
+FOREST_CLASSES = (EBF, DBF, CONIFER)
+VEGETATION_CLASSES = (EBF, DBF, CONIFER, GRASS, CROP, TUNDRA, SHRUB)
+
+# Land-cover mix per Köppen–Geiger group: (upper bound of the uniformised noise u, class).
+# Low u are lakes, high u towns, so forests border lakes and towns sit amid farmland.
+_MIX = {
+    world_data.TROPICAL: [(0.015, WATER), (0.72, EBF), (0.86, GRASS), (9, CROP)],
+    world_data.ARID: [(0.60, BARE), (0.92, SHRUB), (9, CROP)],
+    world_data.TEMPERATE: [(0.02, WATER), (0.35, DBF), (0.45, CONIFER), (0.58, GRASS), (9, CROP)],
+    world_data.COLD: [(0.05, WATER), (0.55, CONIFER), (0.70, DBF), (0.80, GRASS), (9, CROP)],
+    world_data.POLAR: [(0.60, ICE), (9, TUNDRA)],
+}
+# Towns: a separate small-scale noise above this quantile (per climate group: sea, A, B, C, D, E).
+_URBAN_SHARE = np.array([0, .03, .015, .05, .025, 0], np.float32)
+TOWN_SPACINGS = (5_000.0, 1_500.0, 400.0, 100.0)
+# Seasonal greenness range (min, max) of each class; crops follow a per-parcel bell curve.
+G_MIN = np.array([0, .85, 0, .55, .15, 0, 0, 0, 0, 0, .05], np.float32)
+G_MAX = np.array([0, 1., 1., 1., .9, 1., 0, .1, 0, .6, .3], np.float32)
+# How much a snow cover shows through each class (forest canopies hide most of it).
+SNOW_SHOW = np.array([0, .2, .45, .35, 1, 1, 1, .7, 1, 1, 1], np.float32)
+# Texture amplitude (relative reflectance variation between neighbouring pixels).
+TEXTURE = np.array([.04, .12, .14, .16, .10, .08, .05, .35, .03, .12, .10], np.float32)
+
+LAND_SPACINGS = (40_000.0, 12_000.0, 3_000.0, 800.0, 200.0, 60.0)
+COAST_SPACINGS = (2_000.0, 500.0, 120.0, 40.0)
+CLOUD_SPACINGS = (24_000.0, 8_000.0, 2_500.0, 800.0, 250.0, 80.0)
+PARCEL_SIZE = 400.0  # metres: field size of the agricultural patchwork
+SHADOW_OFFSET = (450.0, 0.0)  # metres: clouds east of a pixel shade it (morning sun from the east)
+NODE_MIN_SPACING = 500.0  # metres between lattice nodes for land/sea, latitude and climate
+CLOUD_EDGE = 0.06  # noise units between cloud edge and opaque core
+_FBM_SIGMA = 0.125  # standard deviation of fbm() with 5-6 octaves (measured, see tests)
+
+
+@dataclass
+class Surface:
+    """Static+seasonal surface state of one frame and date."""
+
+    cls: np.ndarray        # uint8 land-cover class
+    green: np.ndarray      # float32 0..1 greenness (phenology)
+    snow: np.ndarray | None  # float32 0..1 visible snow fraction, None if none
+    climate: np.ndarray    # uint8 Köppen–Geiger group per pixel
+    north: np.ndarray      # bool, northern hemisphere per pixel
+
+
+def _node_fields(grid: Grid) -> tuple[np.ndarray, ...]:
+    """Node lattice (in metres) covering the grid with lon/lat, land and climate per node."""
+    unit = grid.unit_m
+    spacing = max(NODE_MIN_SPACING, grid.res_m)
+    xm, ym = grid.xs() * unit, grid.ys() * unit
+    kx0, kx1 = math.floor(xm.min() / spacing), math.floor(xm.max() / spacing) + 1
+    ky0, ky1 = math.floor(ym.min() / spacing), math.floor(ym.max() / spacing) + 1
+    kx, ky = np.arange(kx0, kx1 + 1), np.arange(ky0, ky1 + 1)
+    nxm, nym = np.meshgrid(kx * spacing / unit, ky * spacing / unit)
+    wgs = to_crs(4326)
+    if grid.crs == wgs:
+        lon, lat = nxm, nym
+    else:
+        lon, lat = transformer(grid.crs, wgs).transform(nxm, nym)
+    lon = np.nan_to_num(np.asarray(lon), nan=0.0)
+    lat = np.clip(np.nan_to_num(np.asarray(lat), nan=0.0), -89.999, 89.999)
+    land = world_data.is_land(lon, lat).astype(np.float32)
+    clim = world_data.climate(lon, lat)
+    return xm, ym, spacing, kx0, ky0, lat.astype(np.float32), land, clim
+
+
+def _interp_axes(coords: np.ndarray, spacing: float, k0: int) -> tuple[np.ndarray, np.ndarray]:
+    g = coords / spacing
+    i = np.floor(g)
+    return (i - k0).astype(np.int64), (g - i).astype(np.float32)
+
+
+def _bilinear(nodes: np.ndarray, ix, fx, iy, fy) -> np.ndarray:
+    rows = nodes[:, ix] * (1 - fx) + nodes[:, ix + 1] * fx
+    return rows[iy, :] * (1 - fy)[:, None] + rows[iy + 1, :] * fy[:, None]
+
+
+def _nearest(nodes: np.ndarray, ix, fx, iy, fy) -> np.ndarray:
+    jx = ix + (fx >= 0.5)
+    jy = iy + (fy >= 0.5)
+    return nodes[jy[:, None], jx[None, :]]
+
+
+def uniformise(u: np.ndarray) -> np.ndarray:
+    """Map fbm values (about normal, mean 0.5) to roughly uniform 0..1 (logistic approx. of Phi)."""
+    z = (u - np.float32(0.5)) * np.float32(1.702 / _FBM_SIGMA)
+    return np.float32(1.0) / (np.float32(1.0) + np.exp(-z))
+
+
+def season(day: _dt.date) -> tuple[float, float]:
+    """Seasonal factor 0 (mid-winter) .. 1 (mid-summer) for the northern and southern hemisphere."""
+    doy = day.timetuple().tm_yday
+    north = 0.5 * (1 + math.cos(2 * math.pi * (doy - 196) / 365.25))
+    return north, 1.0 - north
+
+
+def land_cover(grid: Grid, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(class, climate, north, parcel) per pixel: the static part of the surface."""
+    xm, ym, spacing, kx0, ky0, lat_n, land_n, clim_n = _node_fields(grid)
+    ix, fx = _interp_axes(xm, spacing, kx0)
+    iy, fy = _interp_axes(ym, spacing, ky0)
+    min_sp = 2.0 * grid.res_m
+    # land / sea: interpolated 1 km mask, coastline roughened by noise
+    if land_n.min() == 1.0:
+        land = np.ones((grid.ny, grid.nx), bool)
+    elif land_n.max() == 0.0:
+        land = np.zeros((grid.ny, grid.nx), bool)
+    else:
+        coast = noise.fbm(xm, ym, COAST_SPACINGS, seed + 11, min_sp)
+        land = _bilinear(land_n, ix, fx, iy, fy) + (coast - np.float32(0.5)) * np.float32(0.9) > 0.5
+    clim = _nearest(clim_n, ix, fx, iy, fy)
+    north = _nearest(lat_n >= 0, ix, fx, iy, fy)
+    u = uniformise(noise.fbm(xm, ym, LAND_SPACINGS, seed + 23, min_sp))
+    cls = np.full((grid.ny, grid.nx), WATER, np.uint8)
+    present = np.bincount(clim.ravel(), minlength=6)
+    for group, mix in _MIX.items():
+        if not present[group]:
+            continue
+        cg = np.full(u.shape, mix[-1][1], np.uint8)
+        for bound, klass in reversed(mix[:-1]):
+            cg[u < bound] = klass
+        cls = cg if present[group] == clim.size else np.where(clim == group, cg, cls)
+    town_share = _URBAN_SHARE[clim] if clim.min() != clim.max() else _URBAN_SHARE[clim.flat[0]]
+    if np.max(town_share) > 0:
+        town = uniformise(noise.fbm(xm, ym, TOWN_SPACINGS, seed + 29, min_sp))
+        cls[(town > 1 - town_share) & (cls != WATER)] = URBAN
+    cls[~land] = WATER
+    # agricultural parcels: one hash per 400 m field, meadows among crop fields
+    px = np.floor(xm / PARCEL_SIZE).astype(np.int64)
+    py = np.floor(ym / PARCEL_SIZE).astype(np.int64)
+    parcel = noise.hash01(px[None, :], py[:, None], seed + 37)
+    cls[(cls == CROP) & (parcel < 0.18)] = GRASS
+    return cls, clim, north, parcel
+
+
+def surface(grid: Grid, day: _dt.date, seed: int, static=None) -> Surface:
+    """Land cover plus greenness and snow on ``day``."""
+    cls, clim, north, parcel = static if static is not None else land_cover(grid, seed)
+    s_n, s_s = season(day)
+    s = np.where(north, np.float32(s_n), np.float32(s_s))
+    green = G_MIN[cls] + (G_MAX[cls] - G_MIN[cls]) * s
+    crop = cls == CROP
+    if crop.any():
+        doy = day.timetuple().tm_yday
+        peak = np.where(north, np.float32(185.0), np.float32(185.0 - 182.6)) - 35 + 70 * parcel
+        d = (doy - peak + 182.6) % 365.25 - 182.6
+        bell = np.exp(-(d * np.float32(1 / 45.0)) ** 2)
+        green = np.where(crop, bell, green)
+    tropical = clim == world_data.TROPICAL
+    if tropical.any():  # weak seasonality in the tropics
+        green = np.where(tropical & (cls != CROP), G_MIN[cls] + (G_MAX[cls] - G_MIN[cls]) * (0.6 + 0.4 * s), green)
+    snow = None
+    cold = (clim == world_data.COLD) | (clim == world_data.POLAR)
+    if cold.any() and min(s_n, s_s) < 0.3:
+        amount = np.clip((np.float32(0.3) - s) * np.float32(8.0), 0, 1) * cold
+        if amount.max() > 0:
+            snow = (amount * SNOW_SHOW[cls]).astype(np.float32)
+            snow[cls == WATER] = 0
+    return Surface(cls, green.astype(np.float32), snow, clim, north)
+
+
+# Per-date cloud amount: many clear dates, some partly cloudy, some overcast. Relative cloudiness by
+# climate group (sea, A, B, C, D, E): deserts are rarely cloudy.
+_CLIMATE_CLOUDINESS = np.array([0.9, 1.15, 0.3, 1.0, 1.0, 0.9])
+
+
+def cloud_amount(day: _dt.date, seed: int) -> float:
+    """Fraction of the sky covered on ``day`` (before the climate factor)."""
+    u = float(noise.hash01(np.int64(day.toordinal()), np.int64(0), seed + 101))
+    if u < 0.35:
+        return u / 0.35 * 0.05
+    if u < 0.7:
+        return 0.05 + (u - 0.35) / 0.35 * 0.45
+    return 0.5 + (u - 0.7) / 0.3 * 0.5
+
+
+def _cloud_thresholds(day: _dt.date, seed: int) -> np.ndarray:
+    base = cloud_amount(day, seed)
+    thr = np.empty(6, np.float32)
+    for group in range(6):
+        cover = min(base * _CLIMATE_CLOUDINESS[group], 0.995)
+        thr[group] = 9.0 if cover < 0.002 else 0.5 + _FBM_SIGMA * NormalDist().inv_cdf(1 - cover)
+    return thr
+
+
+def _cloud_field(xm: np.ndarray, ym: np.ndarray, day: _dt.date, seed: int, min_sp: float) -> np.ndarray:
+    drift = day.toordinal() * 7_000.0  # clouds move with a westerly wind from date to date
+    return noise.fbm(xm - drift, ym, CLOUD_SPACINGS, noise.hash_seed(seed, "cloud", day.toordinal()), min_sp)
+
+
+def clouds(grid: Grid, day: _dt.date, seed: int, climate: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(cloud opacity, shadow strength) in 0..1, or None on a clear date for this frame."""
+    thr_groups = _cloud_thresholds(day, seed)
+    if thr_groups.min() >= 9.0:
+        return None
+    single = climate.min() == climate.max()
+    thr = thr_groups[climate.flat[0]] if single else thr_groups[climate]
+    unit, min_sp = grid.unit_m, 2.0 * grid.res_m
+    xm, ym = grid.xs() * unit, grid.ys() * unit
+    inv_edge = np.float32(1.0 / CLOUD_EDGE)
+    alpha = np.clip((_cloud_field(xm, ym, day, seed, min_sp) - thr) * inv_edge, 0, 1)
+    shadow_src = _cloud_field(xm + SHADOW_OFFSET[0], ym + SHADOW_OFFSET[1], day, seed, min_sp)
+    shadow = np.clip((shadow_src - thr) * inv_edge, 0, 1) * (np.float32(1.0) - alpha)
+    return alpha, shadow
+
+
+def texture(grid: Grid, native_res_m: float, seed: int) -> np.ndarray:
+    """Per-pixel texture noise in [-1, 1) constant over pixels of the band's native resolution."""
+    step = max(native_res_m, grid.res_m)
+    unit = grid.unit_m
+    gx = np.floor(grid.xs() * unit / step).astype(np.int64)
+    gy = np.floor(grid.ys() * unit / step).astype(np.int64)
+    return noise.pixel_hash01(gx, gy, seed + 53) * np.float32(2.0) - np.float32(1.0)

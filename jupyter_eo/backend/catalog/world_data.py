@@ -1,0 +1,98 @@
+"""Real global rasters behind the simulated world: land/sea mask and Köppen–Geiger climate groups."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Köppen–Geiger main groups as stored in data/koppen_geiger_0p05deg.npz (see data/NOTICE.md).
+SEA, TROPICAL, ARID, TEMPERATE, COLD, POLAR = 0, 1, 2, 3, 4, 5
+_LAND_RES = 120  # global-land-mask: 1/120 degree (GLOBE, ~1 km), row 0 at 90N, column 0 at 180W
+_LAND_SHAPE = (21600, 43200)
+_lock = threading.Lock()
+
+
+def default_cache_root() -> Path:
+    """$JUPYTER_EO_CACHE_DIR or ~/.cache/jupyter_eo."""
+    env = os.environ.get("JUPYTER_EO_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "jupyter_eo"
+
+
+_world_dir: list[Path] = []
+
+
+def set_world_dir(path: Path) -> None:
+    """Where the derived land-mask bit file lives (first call wins for this process)."""
+    if not _world_dir:
+        _world_dir.append(Path(path))
+
+
+def world_dir() -> Path:
+    return _world_dir[0] if _world_dir else default_cache_root() / "world"
+
+
+@lru_cache(maxsize=1)
+def koppen() -> np.ndarray:
+    """Climate groups on the 0.05 degree grid, shape (3600, 7200), uint8."""
+    ref = resources.files("jupyter_eo.backend.catalog").joinpath("data/koppen_geiger_0p05deg.npz")
+    with ref.open("rb") as fh:
+        return np.load(fh)["kg"]
+
+
+def _build_land_bits(path: Path) -> None:
+    """Pack the global-land-mask package's 1 km ocean mask into a land bit file (once)."""
+    log.info("building land-mask bit file %s from global-land-mask (one-off, ~5 s)", path)
+    from global_land_mask import globe  # imports a ~1 GB boolean array
+
+    land = np.logical_not(globe._mask)
+    bits = np.packbits(land, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{path.stem}.{os.getpid()}.tmp.npy"
+    np.save(tmp, bits)
+    os.replace(tmp, path)
+
+
+@lru_cache(maxsize=1)
+def land_bits() -> np.ndarray:
+    """Land bits (packed along longitude), memory-mapped from the world cache dir."""
+    path = world_dir() / "land_mask_bits_v1.npy"
+    with _lock:
+        if not path.exists():
+            try:
+                _build_land_bits(path)
+            except OSError as exc:  # read-only cache: keep it in memory
+                log.warning("cannot write %s (%s); keeping the land mask in memory", path, exc)
+                from global_land_mask import globe
+
+                return np.packbits(np.logical_not(globe._mask), axis=1)
+        return np.load(path, mmap_mode="r")
+
+
+def is_land(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Boolean land mask at WGS84 points (nearest 1 km cell)."""
+    bits = land_bits()
+    row = np.clip(((90.0 - lat) * _LAND_RES).astype(np.int64), 0, _LAND_SHAPE[0] - 1)
+    col = np.clip(((np.mod(lon + 180.0, 360.0)) * _LAND_RES).astype(np.int64), 0, _LAND_SHAPE[1] - 1)
+    byte = np.asarray(bits[row, col >> 3])
+    return ((byte >> (7 - (col & 7)).astype(np.uint8)) & 1).astype(bool)
+
+
+def climate(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Köppen–Geiger main group (1..5) at WGS84 points; latitude fallback where the map has none."""
+    kg = koppen()
+    row = np.clip(((90.0 - lat) * 20).astype(np.int64), 0, kg.shape[0] - 1)
+    col = np.clip((np.mod(lon + 180.0, 360.0) * 20).astype(np.int64), 0, kg.shape[1] - 1)
+    out = kg[row, col].astype(np.uint8)
+    missing = out == SEA
+    if missing.any():
+        alat = np.abs(lat[missing])
+        out[missing] = np.where(alat > 66, POLAR, np.where(alat > 55, COLD,
+                                np.where(alat > 23.5, TEMPERATE, TROPICAL)))
+    return out

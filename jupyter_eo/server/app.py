@@ -1,11 +1,22 @@
 """The jupyter_eo ExtensionApp: documented settings, services built once, handlers registered."""
 from __future__ import annotations
 
-from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Unicode
+import getpass
+import os
+import re
+from pathlib import Path
 
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, validate
+
+from .backends import BackendRegistry, parse_backend
 from .channel import KernelChannel
+from .credentials import TokenStore
+from .proxy import ProxyLimits, ProxyService
 from .routes import handlers
+from .sessions import CredentialManager
+from .supervisor import LocalBackendSupervisor
 
 
 class JupyterEOApp(ExtensionApp):
@@ -25,9 +36,103 @@ class JupyterEOApp(ExtensionApp):
              "default http://127.0.0.1:<port><base_url> is not reachable from kernels. Default: ''.",
     )
 
+    backends = Dict(
+        {}, config=True,
+        help="Remote openEO backends by id: {id: {url, title, auth, oidc_provider_id, oidc_issuer, "
+             "oidc_client_id, oidc_client_secret, oidc_scopes}}. `url` is the API root (http/https); "
+             "`auth` is one of none | basic | oidc (device-code login in the sidebar) | "
+             "client_credentials (a service account of the host: oidc_client_id + "
+             "oidc_client_secret). OIDC settings default to the backend's first /credentials/oidc "
+             "provider and its default device-code client. Id 'local' is reserved. Default: {}.",
+    )
+    enable_local_backend = Bool(
+        True, config=True,
+        help="Offer the embedded backend as id 'local': a supervised `jupyter-eo serve` child on "
+             "loopback with a random credential, started on first use. Default: True.",
+    )
+    local_backend_dir = Unicode(
+        "", config=True,
+        help="Data directory of the embedded backend (jobs, results, caches). "
+             "Default: '' = <jupyter data dir>/jupyter_eo/backend (per OS user).",
+    )
+    local_backend_args = List(
+        Unicode(), [], config=True,
+        help="Extra command-line arguments for `jupyter-eo serve` (e.g. ['--dask-address', "
+             "'tcp://...']). Default: [].",
+    )
+    local_backend_start_timeout = Float(
+        120.0, config=True, help="Seconds to wait for the embedded backend to listen. Default: 120.",
+    )
+    credentials_dir = Unicode(
+        "", config=True,
+        help="Directory (created 0700) for the user's refresh tokens, one 0600 file per backend. "
+             "Default: '' = <jupyter data dir>/jupyter_eo/credentials/<user>.",
+    )
+    proxy_connect_timeout = Float(10.0, config=True,
+                                  help="Seconds to connect to a backend (then 504). Default: 10.")
+    proxy_request_timeout = Float(
+        600.0, config=True,
+        help="Seconds a proxied request may take in total (then 504). Default: 600.")
+    proxy_max_request_bytes = Integer(
+        512 * 1024 ** 2, config=True,
+        help="Largest request body forwarded, in bytes (then 413). Default: 512 MiB.")
+    proxy_max_response_bytes = Integer(
+        8 * 1024 ** 3, config=True,
+        help="Largest streamed response body, in bytes. Default: 8 GiB.")
+    proxy_max_rewrite_bytes = Integer(
+        64 * 1024 ** 2, config=True,
+        help="Largest JSON response buffered to rewrite upstream URLs, in bytes (then 413). "
+             "Default: 64 MiB.")
+    proxy_max_concurrent = Integer(
+        16, config=True, help="Proxied requests in flight per backend. Default: 16.")
+    proxy_max_queued = Integer(
+        64, config=True,
+        help="Requests waiting per backend beyond max_concurrent; more get 429. Default: 64.")
+    proxy_queue_timeout = Float(
+        60.0, config=True,
+        help="Seconds a queued request waits for a slot (then 503). Default: 60.")
+
+    @validate("backends")
+    def _validate_backends(self, proposal):  # type: ignore[no-untyped-def]
+        for backend_id, entry in proposal["value"].items():
+            parse_backend(backend_id, entry)  # raises a clear error naming the entry
+        return proposal["value"]
+
+    def _data_dir(self) -> Path:
+        return Path(jupyter_data_dir()) / "jupyter_eo"
+
+    @staticmethod
+    def owner_name() -> str:
+        """The server's owner: JupyterHub user, else the OS user (file-name safe)."""
+        name = os.environ.get("JUPYTERHUB_USER") or getpass.getuser() or "user"
+        return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:64] or "user"
+
     def initialize_settings(self) -> None:
         self.channel = KernelChannel()
         self.settings["jupyter_eo_channel"] = self.channel
+        self.registry = BackendRegistry(self.backends, local_enabled=self.enable_local_backend)
+        self.supervisor = None
+        if self.enable_local_backend:
+            self.supervisor = LocalBackendSupervisor(
+                Path(self.local_backend_dir or self._data_dir() / "backend"),
+                start_timeout=self.local_backend_start_timeout,
+                extra_args=list(self.local_backend_args), log=self.log)
+        store = TokenStore(Path(self.credentials_dir
+                                or self._data_dir() / "credentials" / self.owner_name()))
+        self.credentials = CredentialManager(self.registry, store, self.supervisor,
+                                             timeout=self.proxy_connect_timeout, log=self.log)
+        limits = ProxyLimits(
+            connect_timeout=self.proxy_connect_timeout, request_timeout=self.proxy_request_timeout,
+            max_request_bytes=self.proxy_max_request_bytes,
+            max_response_bytes=self.proxy_max_response_bytes,
+            max_rewrite_bytes=self.proxy_max_rewrite_bytes,
+            max_concurrent=self.proxy_max_concurrent, max_queued=self.proxy_max_queued,
+            queue_timeout=self.proxy_queue_timeout)
+        self.proxy = ProxyService(self.registry, self.credentials, limits)
+        self.settings.update({"jupyter_eo_backends": self.registry,
+                              "jupyter_eo_credentials": self.credentials,
+                              "jupyter_eo_proxy": self.proxy,
+                              "jupyter_eo_supervisor": self.supervisor})
         if self.export_kernel_channel:
             self.channel.export(self.kernel_server_url())
             # The port is final only once the server listens: export again then.
@@ -50,3 +155,10 @@ class JupyterEOApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())
+
+    async def stop_extension(self) -> None:
+        """Stop the embedded backend child and close upstream clients."""
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+        self.credentials.close()
+        self.proxy.close()

@@ -24,13 +24,7 @@ def eo_authenticated(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]
 
     @functools.wraps(method)
     async def wrapper(self: "JupyterEOHandler", *args: Any, **kwargs: Any) -> Any:
-        if not self.kernel_authenticated:
-            user = self.current_user
-            if not user:
-                raise web.HTTPError(403, "authentication required")
-            action = _ACTIONS.get(self.request.method or "", "write")
-            if not self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE):
-                raise web.HTTPError(403, "not authorized")
+        self.check_eo_access()
         result = method(self, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -43,6 +37,17 @@ class JupyterEOHandler(ExtensionHandlerMixin, APIHandler):
     """Base of all our handlers: Jupyter auth or kernel secret, JSON helpers, openEO errors."""
 
     kernel_authenticated = False
+
+    def check_eo_access(self) -> None:
+        """Raise 403 unless the kernel secret or an authorized Jupyter user made this request."""
+        if self.kernel_authenticated:
+            return
+        user = self.current_user
+        if not user:
+            raise web.HTTPError(403, "authentication required")
+        action = _ACTIONS.get(self.request.method or "", "write")
+        if not self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE):
+            raise web.HTTPError(403, "not authorized")
 
     @property
     def channel(self) -> KernelChannel:

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from .login import BackendsHandler, LoginHandler
+from .proxy import ProxyHandler
 from .status import StatusHandler
 
 # (path pattern, handler class). Every handler method is wrapped with ``eo_authenticated``;
 # tests/server/test_routes_auth.py enumerates this table.
 ROUTES: list[tuple[str, type]] = [
     (r"jupyter-eo/api/status", StatusHandler),
+    (r"jupyter-eo/api/backends", BackendsHandler),
+    (r"jupyter-eo/api/backends/(?P<backend_id>[^/]+)/login", LoginHandler),
+    (r"jupyter-eo/openeo/(?P<backend_id>[^/]+)/(?P<path>.*)", ProxyHandler),
 ]
 
 

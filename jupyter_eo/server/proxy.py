@@ -1,0 +1,325 @@
+"""``{base_url}jupyter-eo/openeo/{backend_id}/{path}``: the authenticated, streaming openEO proxy."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from tornado import httputil, web
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+
+from ..errors import InfrastructureBusy, NotFound, OpenEOError, PayloadTooLarge
+from .backends import BackendRegistry
+from .base import JupyterEOHandler, eo_authenticated
+from .paths import Rewriter, upstream_url
+from .sessions import CredentialManager, LoginError
+
+PREFIX = "jupyter-eo/openeo/"
+FORWARD_REQUEST_HEADERS = ("Accept", "Accept-Language", "Content-Type", "Range", "If-Match",
+                           "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+PASS_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Content-Range", "Content-Language",
+                         "Accept-Ranges", "ETag", "Last-Modified", "Cache-Control", "Expires",
+                         "Retry-After", "OpenEO-Identifier", "OpenEO-Costs")
+_JSON_TYPE = re.compile(r"^application/(.+\+)?json\b", re.IGNORECASE)
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class GatewayTimeout(OpenEOError):
+    """Backend-specific: the upstream backend did not answer in time."""
+
+    code = "GatewayTimeout"
+    status = 504
+
+
+class BadGateway(OpenEOError):
+    """Backend-specific: the upstream backend could not be reached or answered garbage."""
+
+    code = "BadGateway"
+    status = 502
+
+
+class TooManyRequests(OpenEOError):
+    """Backend-specific: too many proxied requests are waiting already."""
+
+    code = "TooManyRequests"
+    status = 429
+
+
+@dataclass
+class ProxyLimits:
+    connect_timeout: float = 10.0
+    request_timeout: float = 600.0
+    max_request_bytes: int = 512 * 1024 * 1024
+    max_response_bytes: int = 8 * 1024 ** 3
+    max_rewrite_bytes: int = 64 * 1024 * 1024
+    max_concurrent: int = 16
+    max_queued: int = 64
+    queue_timeout: float = 60.0
+
+
+class Gate:
+    """At most ``limit`` requests in flight; a bounded queue waits, the rest get 429 / 503."""
+
+    def __init__(self, limit: int, max_queued: int, timeout: float) -> None:
+        self._sem = asyncio.Semaphore(max(1, limit))
+        self.max_queued, self.timeout, self.waiting = max_queued, timeout, 0
+
+    async def __aenter__(self) -> None:
+        if self._sem.locked() and self.waiting >= self.max_queued:
+            raise TooManyRequests("Too many requests are queued for this backend; retry later.")
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._sem.acquire(), self.timeout)
+        except asyncio.TimeoutError:
+            raise InfrastructureBusy("The backend is busy; retry later.") from None
+        finally:
+            self.waiting -= 1
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._sem.release()
+
+
+@dataclass
+class ProxyService:
+    """Everything the proxy handler needs, built once by the app."""
+
+    registry: BackendRegistry
+    credentials: CredentialManager
+    limits: ProxyLimits = field(default_factory=ProxyLimits)
+    gates: dict[str, Gate] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.http = AsyncHTTPClient(force_instance=True, max_clients=max(
+            64, self.limits.max_concurrent * 4), max_body_size=self.limits.max_response_bytes,
+            max_buffer_size=self.limits.max_rewrite_bytes)
+
+    def gate(self, backend_id: str) -> Gate:
+        if backend_id not in self.gates:
+            lim = self.limits
+            self.gates[backend_id] = Gate(lim.max_concurrent, lim.max_queued, lim.queue_timeout)
+        return self.gates[backend_id]
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class _Upstream:
+    """Collects the upstream status and headers; streams or buffers the body."""
+
+    def __init__(self, handler: "ProxyHandler", retry_on_401: bool) -> None:
+        self.handler, self.retry_on_401 = handler, retry_on_401
+        self.code = 0
+        self.headers = httputil.HTTPHeaders()
+        self.mode = ""  # "stream" | "buffer" | "discard"
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.too_large = False
+
+    def on_header(self, line: str) -> None:
+        if line.startswith("HTTP/"):
+            self.code = httputil.parse_response_start_line(line.strip()).code
+            self.headers = httputil.HTTPHeaders()
+            return
+        if line.strip():
+            self.headers.parse_line(line)
+            return
+        if self.code < 200:  # end of an interim 100 response
+            return
+        if self.code == 401 and self.retry_on_401:
+            self.mode = "discard"
+        elif _JSON_TYPE.match(self.headers.get("Content-Type", "")):
+            self.mode = "buffer"
+        else:
+            self.mode = "stream"
+            self.handler.start_response(self)
+
+    def on_chunk(self, chunk: bytes) -> None:
+        if self.mode == "stream":
+            self.handler.write(chunk)
+            self.handler.flush()
+        elif self.mode == "buffer":
+            self.size += len(chunk)
+            if self.size > self.handler.service.limits.max_rewrite_bytes:
+                self.too_large = True
+                self.chunks = []
+            elif not self.too_large:
+                self.chunks.append(chunk)
+
+
+@web.stream_request_body
+class ProxyHandler(JupyterEOHandler):
+    """Forwards any openEO call to a configured backend with the user's token injected."""
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+    @property
+    def service(self) -> ProxyService:
+        return self.settings["jupyter_eo_proxy"]
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self._finished:
+            return
+        self.check_eo_access()  # before a single body byte is read
+        self._body = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+        self._body_size = 0
+        self._body_too_large = False
+        length = self.request.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > self.service.limits.max_request_bytes:
+            raise PayloadTooLarge("The request body exceeds the proxy's size limit.")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self._body_size > self.service.limits.max_request_bytes:
+            self._body_too_large = True
+        elif not self._body_too_large:
+            self._body.write(chunk)
+
+    def on_finish(self) -> None:
+        body = getattr(self, "_body", None)
+        if body is not None:
+            body.close()
+
+    # every method: one implementation, each one authenticated
+    @eo_authenticated
+    async def get(self, backend_id: str, path: str) -> None:
+        await self._proxy(backend_id)
+
+    @eo_authenticated
+    async def head(self, backend_id: str, path: str) -> None:
+        await self._proxy(backend_id)
+
+    @eo_authenticated
+    async def post(self, backend_id: str, path: str) -> None:
+        await self._proxy(backend_id)
+
+    @eo_authenticated
+    async def put(self, backend_id: str, path: str) -> None:
+        await self._proxy(backend_id)
+
+    @eo_authenticated
+    async def patch(self, backend_id: str, path: str) -> None:
+        await self._proxy(backend_id)
+
+    @eo_authenticated
+    async def delete(self, backend_id: str, path: str) -> None:
+        await self._proxy(backend_id)
+
+    # -- the forwarding ---------------------------------------------------------------------
+    def _raw_subpath(self) -> tuple[str, str]:
+        """(backend id, raw percent-encoded rest) taken from the undecoded request path."""
+        marker = self.base_url.rstrip("/") + "/" + PREFIX
+        raw = self.request.path
+        if not raw.startswith(marker):
+            raise NotFound("Unknown proxy path.")
+        backend_id, _, rest = raw[len(marker):].partition("/")
+        return backend_id, rest
+
+    def proxy_base(self, backend_id: str) -> str:
+        return (f"{self.request.protocol}://{self.request.host}"
+                f"{self.base_url.rstrip('/')}/{PREFIX}{backend_id}/")
+
+    async def _proxy(self, _decoded_id: str) -> None:
+        if self._body_too_large:
+            raise PayloadTooLarge("The request body exceeds the proxy's size limit.")
+        backend_id, raw_rest = self._raw_subpath()
+        if not _ID_RE.match(backend_id):
+            from .paths import ProxyPathInvalid
+
+            raise ProxyPathInvalid("Invalid backend id in the proxy path.")
+        spec = self.service.registry.get(backend_id)
+        if spec is None:
+            raise NotFound(f"No backend with id '{backend_id}' is configured.")
+        # validate against a placeholder base first: a bad path never starts the local child
+        upstream_url("http://validate.invalid/", raw_rest, self.request.query)
+        async with self.service.gate(backend_id):
+            try:
+                base = await self.service.credentials.upstream_base(spec)
+                bearer = await self.service.credentials.bearer(backend_id)
+            except LoginError as exc:
+                raise BadGateway(str(exc)) from None
+            except RuntimeError as exc:  # the local child could not start
+                raise BadGateway(str(exc)) from None
+            url = upstream_url(base, raw_rest, self.request.query)
+            rewriter = Rewriter(base, self.proxy_base(backend_id))
+            self._rewriter, self._upstream_url = rewriter, url
+            can_renew = bool(bearer) or spec.local
+            upstream = await self._fetch(url, bearer, retry_on_401=can_renew)
+            if upstream is None:
+                bearer = await self.service.credentials.after_unauthorized(backend_id, bearer)
+                upstream = await self._fetch(url, bearer, retry_on_401=False)
+            assert upstream is not None
+            self._finish_response(upstream, rewriter, url)
+
+    async def _fetch(self, url: str, bearer: str, retry_on_401: bool) -> "_Upstream | None":
+        """One upstream exchange; None means 'got 401, renew and retry'."""
+        headers = {name: self.request.headers[name] for name in FORWARD_REQUEST_HEADERS
+                   if name in self.request.headers}
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        method = self.request.method or "GET"
+        body: bytes | None = None
+        if method in ("POST", "PUT", "PATCH") or self._body_size:
+            self._body.seek(0)
+            body = self._body.read()
+        state = _Upstream(self, retry_on_401)
+        limits = self.service.limits
+        request = HTTPRequest(url, method=method, headers=headers, body=body,
+                              follow_redirects=False, allow_nonstandard_methods=True,
+                              connect_timeout=limits.connect_timeout,
+                              request_timeout=limits.request_timeout, decompress_response=True,
+                              header_callback=state.on_header, streaming_callback=state.on_chunk)
+        response: HTTPResponse = await self.service.http.fetch(request, raise_error=False)
+        if response.code == 599 or (response.error is not None and not state.code):
+            if state.mode == "stream":
+                return state  # headers are out already: end the (truncated) response
+            error = response.error
+            if "Timeout" in type(error).__name__ or "timeout" in str(error).lower():
+                raise GatewayTimeout("The backend did not answer in time.")
+            if "max_body_size" in str(error) or "Content-Length too long" in str(error):
+                raise PayloadTooLarge("The backend's response exceeds the proxy's size limit.")
+            raise BadGateway(f"The backend could not be reached ({type(error).__name__}).")
+        if state.mode == "discard":
+            return None
+        return state
+
+    def start_response(self, upstream: _Upstream) -> None:
+        """Copy status and allowed headers (Set-Cookie and the rest are dropped)."""
+        self.set_status(upstream.code, httputil.responses.get(upstream.code, "Unknown"))
+        self.clear_header("Content-Type")
+        for name in PASS_RESPONSE_HEADERS:
+            for value in upstream.headers.get_list(name):
+                self.add_header(name, value)
+        if self.request.method == "HEAD" and "Content-Length" in upstream.headers:
+            self.set_header("Content-Length", upstream.headers["Content-Length"])
+        rewriter = self._rewriter
+        location = upstream.headers.get("Location")
+        if location:
+            self.set_header("Location", rewriter.location(location, self._upstream_url))
+        for link in upstream.headers.get_list("Link"):
+            self.add_header("Link", rewriter.link_header(link))
+
+    def _finish_response(self, upstream: _Upstream, rewriter: Rewriter, url: str) -> None:
+        if self._finished:
+            return
+        content_type = upstream.headers.get("Content-Type", "application/json")
+        if upstream.mode == "stream":
+            self.finish(set_content_type=content_type)
+            return
+        if upstream.too_large:
+            raise PayloadTooLarge("The backend's JSON response exceeds the proxy's rewrite limit.")
+        self.start_response(upstream)
+        raw = b"".join(upstream.chunks)
+        body = raw
+        if raw and upstream.code not in (204, 304):
+            try:
+                body = json.dumps(rewriter.json(json.loads(raw))).encode()
+            except ValueError:
+                body = raw
+        if upstream.code in (204, 304) or self.request.method == "HEAD":
+            self.finish(set_content_type=content_type)
+        else:
+            self.finish(body, set_content_type=content_type)

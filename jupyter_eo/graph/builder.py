@@ -61,7 +61,7 @@ from jupyter_eo.graph.model import FlatGraph, normalize_ids
 from jupyter_eo.specs import process_spec
 
 __all__ = ["GraphBuilder", "Cube", "Expr", "Param", "call", "INDEX_FORMULAS", "SCL_CLOUD_CLASSES",
-           "callback", "band_math_callback"]
+           "callback", "band_math_callback", "callback_parameters"]
 
 #: Spectral indices as formulas over Sentinel-2 band names (reflectances).
 INDEX_FORMULAS: dict[str, str] = {
@@ -215,8 +215,37 @@ class Expr:
 
 
 def call(process_id: str, namespace: str | None = None, **arguments: Any) -> Expr:
-    """A process call inside a callback (``call("pi")``, ``call("if", value=..., accept=1)``)."""
+    """A process call inside a callback (``call("pi")``, ``call("if", value=..., accept=1)``).
+
+    Callable arguments become nested callbacks (``x.array_apply(process=lambda x: x * 2)``).
+    """
+    for key, value in arguments.items():
+        if callable(value) and not isinstance(value, (Expr, Cube)):
+            arguments[key] = callback(value, callback_parameters(process_id, key) or [], process_id=process_id,
+                                      argument=key)
     return Expr(_Node(process_id, arguments, namespace))
+
+
+def callback_parameters(process_id: str, argument: str) -> list[str] | None:
+    """Parameter names the spec gives the callback in ``argument`` of ``process_id`` (None if none)."""
+    spec = process_spec(process_id)
+    for param in (spec or {}).get("parameters", []):
+        if param["name"] == argument:
+            return _process_graph_parameters(param.get("schema"))
+    return None
+
+
+def _process_graph_parameters(schema: Any) -> list[str] | None:
+    if isinstance(schema, dict):
+        if schema.get("subtype") == "process-graph":
+            return [p["name"] for p in schema.get("parameters", [])]
+        schema = list(schema.values())
+    if isinstance(schema, list):
+        for value in schema:
+            found = _process_graph_parameters(value)
+            if found is not None:
+                return found
+    return None
 
 
 def callback(value: Any, parent_parameters: Sequence[str], *, process_id: str = "",
@@ -326,8 +355,8 @@ class Cube:
         self._target = node
         self.bands = bands
 
-    def _then(self, process_id: str, bands: list[str] | None = None, **arguments: Any) -> Cube:
-        return Cube(_Node(process_id, {"data": self, **arguments}), bands if bands is not None else self.bands)
+    def _then(self, process_id: str, _bands: list[str] | None = None, **arguments: Any) -> Cube:
+        return Cube(_Node(process_id, {"data": self, **arguments}), _bands if _bands is not None else self.bands)
 
     def process(self, process_id: str, namespace: str | None = None, **arguments: Any) -> Cube:
         """Any process with explicit arguments (cubes, ``Param`` and callbacks dicts allowed)."""
@@ -361,13 +390,13 @@ class Cube:
         return self.band_math(lambda data: data[name])
 
     def band_math(self, expression: str | Callable[[Expr], Expr] | Expr, dimension: str = "bands") -> Cube:
-        return self._then("reduce_dimension", bands=[], dimension=dimension,
+        return self._then("reduce_dimension", [], dimension=dimension,
                           reducer=band_math_callback(expression))
 
     def ndvi(self, nir: str | None = None, red: str | None = None, target_band: str | None = None) -> Cube:
         arguments = {k: v for k, v in (("nir", nir), ("red", red), ("target_band", target_band)) if v is not None}
         bands = (self.bands or []) + [target_band] if target_band else []
-        return self._then("ndvi", bands=bands, **arguments)
+        return self._then("ndvi", bands, **arguments)
 
     def spectral_index(self, name: str, scale: float | None = None) -> Cube:
         """A named index from ``INDEX_FORMULAS``; ``scale`` multiplies each band first (e.g. 0.0001)."""

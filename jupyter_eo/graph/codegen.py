@@ -1,0 +1,793 @@
+"""Code generation: a flat process graph -> readable Python for the official ``openeo`` client.
+
+``to_python(graph)`` renders DataCube methods where the client has them (``load_collection``,
+``filter_bbox``, ``band`` arithmetic, ``ndvi``, ``reduce_dimension``, ``apply``, ``mask``,
+``merge_cubes``, ``save_result``, ...), callbacks as lambdas / small functions over
+``openeo.processes``, and ``cube.process(...)`` only as a fallback. Executing the code with
+the client rebuilds the same graph (modulo node ids): every method is only used when its
+arguments match exactly what the client would emit.
+"""
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from typing import Any
+
+from jupyter_eo.graph.model import (
+    FlatGraph, is_callback, is_node_ref, is_parameter_ref, iter_parameter_refs, post_order,
+    reference_counts, result_node_id, unwrap,
+)
+
+__all__ = ["to_python", "DEFAULT_PORTABLE_URL"]
+
+DEFAULT_PORTABLE_URL = "https://openeo.dataspace.copernicus.eu"
+MAX_LINE = 88
+
+# Callback parameters the openeo client passes to callables, per DataCube method argument.
+_CLIENT_PARENTS: dict[tuple[str, str], list[str]] = {
+    ("reduce_dimension", "reducer"): ["data", "context"],
+    ("apply_dimension", "process"): ["data", "context"],
+    ("apply", "process"): ["x"],
+    ("aggregate_spatial", "reducer"): ["data"],
+    ("aggregate_temporal_period", "reducer"): ["data"],
+    ("merge_cubes", "overlap_resolver"): ["x", "y"],
+    ("load_collection", "properties"): ["value"],
+}
+_ARITHMETIC = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+_COMPARISON = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "==", "neq": "!="}
+_LOGICAL = {"and": "&", "or": "|"}
+_PRECEDENCE = {"|": 7, "&": 9, ">": 6, ">=": 6, "<": 6, "<=": 6, "==": 6, "!=": 6, "+": 11, "-": 11,
+               "*": 12, "/": 12, "~": 13, "**": 14}
+_ATOM = 100
+_BASE_NAMES = {"load_collection": "cube", "load_stac": "stac", "reduce_dimension": "reduced", "apply": "applied",
+               "merge_cubes": "merged", "aggregate_spatial": "aggregated", "aggregate_temporal_period": "periods",
+               "save_result": "result", "mask": "masked", "filter_bbox": "filtered", "filter_temporal": "filtered",
+               "filter_bands": "filtered", "ndvi": "ndvi_cube"}
+_ROLE_NAMES = {"mask": "mask", "cube2": "other", "target": "target"}
+
+
+def _py(value: Any) -> str:
+    """A Python literal for a JSON value (single line)."""
+    if value is None:
+        return "None"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(str(k))}: {_py(v)}" for k, v in value.items()) + "}"
+    raise TypeError(type(value))
+
+
+def _identifier(text: str, fallback: str) -> str:
+    name = re.sub(r"\W+", "_", str(text)).strip("_").lower()
+    if not name or name[0].isdigit():
+        name = f"{fallback}_{name}" if name else fallback
+    if keyword.iskeyword(name):
+        name += "_"
+    return name
+
+
+def _client_processes() -> Any:
+    import openeo.processes  # the client is a dependency; imported lazily to keep import light
+    return openeo.processes
+
+
+class _Code:
+    """Rendered expression text with its operator precedence."""
+
+    __slots__ = ("text", "prec", "is_expr")
+
+    def __init__(self, text: str, prec: int = _ATOM, is_expr: bool = False) -> None:
+        self.text, self.prec, self.is_expr = text, prec, is_expr
+
+
+class _Writer:
+    def __init__(self, variable: str) -> None:
+        self.names: set[str] = {"connection", "openeo", "jupyter_eo", "Parameter", variable}
+        self.imports: set[str] = set()
+        self.process_imports: set[str] = set()
+        self.parameters: dict[str, str] = {}
+        self.parameter_lines: list[str] = []
+        self.needs_openeo = False
+
+    def unique(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.names or keyword.iskeyword(name):
+            n += 1
+            name = f"{base}{n}"
+        self.names.add(name)
+        return name
+
+    def parameter(self, name: str, spec: dict[str, Any] | None = None) -> str:
+        if name not in self.parameters:
+            var = self.unique(_identifier(name, "param"))
+            self.parameters[name] = var
+            spec = spec or {"name": name, "description": name}
+            keywords = [("name", _py(name)), ("description", _py(spec.get("description") or name))]
+            for key in ("schema", "default", "optional"):
+                if key in spec:
+                    keywords.append((key, _literal(spec[key], "")))
+            self.parameter_lines += _assign(var, _call("Parameter", [], keywords, ""))
+        return self.parameters[name]
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+def _literal(value: Any, indent: str) -> str:
+    """A Python literal, broken over lines when long (nested values indented)."""
+    flat = _py(value)
+    if len(flat) + len(indent) <= MAX_LINE or not isinstance(value, (dict, list)) or not value:
+        return flat
+    inner = indent + "    "
+    if isinstance(value, dict):
+        items = [f"{inner}{_py(str(k))}: {_literal(v, inner)}," for k, v in value.items()]
+        return "{\n" + "\n".join(items) + f"\n{indent}}}"
+    if all(not isinstance(v, (dict, list)) for v in value):
+        return flat
+    items = [f"{inner}{_literal(v, inner)}," for v in value]
+    return "[\n" + "\n".join(items) + f"\n{indent}]"
+
+
+def _call(func: str, positional: list[str], keywords: list[tuple[str, str]], indent: str,
+          prefix_len: int = 0) -> str:
+    parts = positional + [f"{k}={v}" for k, v in keywords]
+    one_line = f"{func}({', '.join(parts)})"
+    if "\n" not in one_line and len(indent) + prefix_len + len(one_line) <= MAX_LINE:
+        return one_line
+    inner = indent + "    "
+    lines = [inner + p.replace("\n", "\n    ") + "," for p in parts]
+    return f"{func}(\n" + "\n".join(lines) + f"\n{indent})"
+
+
+def _assign(name: str, expr: str) -> list[str]:
+    return f"{name} = {expr}".split("\n")
+
+
+def _kwarg_name_ok(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+# -- callbacks -------------------------------------------------------------------------------
+
+def _spec_callback_parents(process_id: str, argument: str) -> list[str] | None:
+    from jupyter_eo.graph.builder import callback_parameters
+    return callback_parameters(process_id, argument)
+
+
+class _CallbackRenderer:
+    """Renders one callback graph as a lambda or a local ``def`` (when nodes are shared)."""
+
+    def __init__(self, writer: _Writer, graph: FlatGraph, params: list[str], block: list[str],
+                 indent: str, hint: str) -> None:
+        self.w, self.graph, self.params = writer, graph, params
+        self.block, self.indent, self.hint = block, indent, hint
+        self.refs = reference_counts(graph)
+        self.local: dict[str, str] = {}
+
+    def render(self) -> str:
+        result = result_node_id(self.graph)
+        order = post_order(self.graph, result)
+        shared = [n for n in order if self.refs[n] > 1]
+        signature = ", ".join(self.params)
+        if not shared:
+            names_before = set(self.w.names)
+            scratch: list[str] = []
+            attempt = _CallbackRenderer(self.w, self.graph, self.params, scratch, self.indent, self.hint)
+            body = attempt.node(result).text
+            text = f"lambda {signature}: {body}" if signature else f"lambda: {body}"
+            if "\n" not in text and len(text) + len(self.indent) <= MAX_LINE - 16:
+                self.block.extend(scratch)
+                return text
+            self.w.names = names_before
+        name = self.w.unique(self.hint)
+        inner = self.indent + "    "
+        body_lines: list[str] = []
+        sub = _CallbackRenderer(self.w, self.graph, self.params, body_lines, inner, self.hint)
+        for node_id in shared:
+            var = self.w.unique(self._local_name(node_id))
+            expr = sub.node(node_id).text
+            sub.local[node_id] = var
+            body_lines += [inner + line for line in _assign(var, expr)]
+        final = sub.node(result).text.split("\n")
+        body_lines += [f"{inner}return {final[0]}"] + [inner + line for line in final[1:]]
+        self.block.append(f"{self.indent}def {name}({signature}):")
+        self.block.extend(body_lines)
+        return name
+
+    def _local_name(self, node_id: str) -> str:
+        node = self.graph[node_id]
+        args = node.get("arguments", {})
+        if node["process_id"] == "array_element" and isinstance(args.get("label"), str):
+            return _identifier(args["label"], "band")
+        return _identifier(node["process_id"], "value")
+
+    def value(self, value: Any) -> _Code:
+        if is_node_ref(value):
+            return self.node(value["from_node"])
+        if is_parameter_ref(value):
+            name = value["from_parameter"]
+            if name in self.params:
+                return _Code(name, is_expr=True)
+            return _Code(self.w.parameter(name))
+        if is_callback(value):
+            raise AssertionError("callbacks are handled by node()")
+        if isinstance(value, list):
+            return _Code("[" + ", ".join(self.value(v).text for v in value) + "]")
+        if isinstance(value, dict):
+            return _Code("{" + ", ".join(f"{_py(str(k))}: {self.value(v).text}" for k, v in value.items()) + "}")
+        return _Code(_py(value))
+
+    def node(self, node_id: str) -> _Code:
+        if node_id in self.local:
+            return _Code(self.local[node_id], is_expr=True)
+        node = self.graph[node_id]
+        pid, args, namespace = node["process_id"], node.get("arguments", {}), node.get("namespace")
+        rendered: dict[str, _Code] = {}
+        for key, value in args.items():
+            if is_callback(value):
+                parents = _spec_callback_parents(pid, key)
+                rendered[key] = _Code(_render_callback(self.w, value, parents, self.block, self.indent,
+                                                       f"{_identifier(key, 'callback')}"))
+            else:
+                rendered[key] = self.value(value)
+        if namespace is None:
+            op = _operator(pid, args, rendered)
+            if op is not None:
+                return op
+        return _process_call(self.w, pid, namespace, args, rendered)
+
+
+def _operator(pid: str, args: dict[str, Any], rendered: dict[str, _Code]) -> _Code | None:
+    """Render arithmetic/comparisons as Python operators when the client builds the same node."""
+    if pid in _ARITHMETIC and set(args) == {"x", "y"}:
+        if not (rendered["x"].is_expr or rendered["y"].is_expr):
+            return None
+        return _binary(_ARITHMETIC[pid], rendered["x"], rendered["y"])
+    if pid in _COMPARISON and set(args) == {"x", "y"} and rendered["x"].is_expr:
+        return _binary(_COMPARISON[pid], rendered["x"], rendered["y"])
+    if pid == "power" and set(args) == {"base", "p"} and rendered["base"].is_expr:
+        return _binary("**", rendered["base"], rendered["p"])
+    if pid == "array_element" and set(args) in ({"data", "label"}, {"data", "index"}) and rendered["data"].is_expr:
+        key = args.get("label", args.get("index"))
+        if isinstance(key, (str, int)) and not isinstance(key, bool):
+            return _Code(f"{_wrap(rendered['data'], _ATOM)}[{_py(key)}]", is_expr=True)
+    return None
+
+
+def _wrap(code: _Code, minimum: int) -> str:
+    return code.text if code.prec >= minimum else f"({code.text})"
+
+
+def _binary(op: str, left: _Code, right: _Code) -> _Code:
+    prec = _PRECEDENCE[op]
+    if op == "**":
+        left_text, right_text = _wrap(left, prec + 1), _wrap(right, prec)
+    elif prec == 6:
+        left_text, right_text = _wrap(left, prec + 1), _wrap(right, prec + 1)
+    else:
+        left_text, right_text = _wrap(left, prec), _wrap(right, prec + 1)
+    if right_text.startswith("-") and op == "**":
+        right_text = f"({right_text})"
+    return _Code(f"{left_text} {op} {right_text}", prec, is_expr=True)
+
+
+def _process_call(writer: _Writer, pid: str, namespace: str | None, args: dict[str, Any],
+                  rendered: dict[str, _Code]) -> _Code:
+    procs = _client_processes()
+    from jupyter_eo.specs import process_spec
+    spec = process_spec(pid) or {}
+    order = [p["name"] for p in spec.get("parameters", [])]
+    keys = sorted(args, key=lambda k: (order.index(k) if k in order else len(order), k))
+    method = pid if hasattr(procs.ProcessBuilder, pid) and not keyword.iskeyword(pid) else f"{pid}_"
+    known = namespace is None and hasattr(procs, method) and callable(getattr(procs, method)) \
+        and all(_kwarg_name_ok(k) for k in args) and (not order or set(args) <= set(order))
+    if known and keys and order and keys[0] == order[0] and rendered[keys[0]].is_expr:
+        receiver = _wrap(rendered[keys[0]], _ATOM)
+        text = _call(f"{receiver}.{method}", [], [(k, rendered[k].text) for k in keys[1:]], "")
+        return _Code(text, is_expr=True)
+    if known:
+        writer.process_imports.add(method)
+        return _Code(_call(method, [], [(k, rendered[k].text) for k in keys], ""), is_expr=True)
+    writer.process_imports.add("process")
+    keywords = [("namespace", _py(namespace))] if namespace is not None else []
+    if all(_kwarg_name_ok(k) and k not in ("process_id", "arguments", "namespace") for k in args):
+        keywords = [(k, rendered[k].text) for k in keys] + keywords
+    else:
+        mapping = "{" + ", ".join(f"{_py(k)}: {rendered[k].text}" for k in keys) + "}"
+        keywords = [("arguments", mapping)] + keywords
+    return _Code(_call("process", [_py(pid)], keywords, ""), is_expr=True)
+
+
+def _render_callback(writer: _Writer, value: dict[str, Any], parents: list[str] | None, block: list[str],
+                     indent: str, hint: str) -> str:
+    """A callback argument as code: a process name string, ``openeo.UDF``, lambda or def name."""
+    graph = value["process_graph"]
+    used = list(dict.fromkeys(
+        name for node in graph.values() for name in iter_parameter_refs(node.get("arguments", {}), deep=False)))
+    allowed = parents if parents is not None else used
+    params = [p for p in allowed if p in used]
+    if len(graph) == 1 and parents:
+        node = next(iter(graph.values()))
+        args = node.get("arguments", {})
+        if "namespace" not in node and _is_string_callback(node["process_id"], args, parents):
+            return _py(node["process_id"])
+        if node["process_id"] == "run_udf" and args.get("data") == {"from_parameter": parents[0]} \
+                and isinstance(args.get("udf"), str) and isinstance(args.get("runtime"), str) \
+                and set(args) <= {"data", "udf", "runtime", "version", "context"} \
+                and not any(is_callback(v) for v in args.values()):
+            writer.needs_openeo = True
+            keywords = [(k, _literal(args[k], "")) for k in ("runtime", "version", "context") if k in args]
+            code = _udf_code_literal(args["udf"])
+            if "\n" in code:
+                var = writer.unique("udf_code")
+                block.append(f"{indent}{var} = {code}")
+                code = var
+            return _call("openeo.UDF", [code], keywords, "")
+    return _CallbackRenderer(writer, graph, params, block, indent, hint).render()
+
+
+def _udf_code_literal(code: str) -> str:
+    if "\n" in code and '"""' not in code and "\\" not in code and not code.endswith('"') \
+            and code.isprintable() is False and all(ch == "\n" or ch.isprintable() for ch in code):
+        return '"""' + code + '"""'
+    return _py(code)
+
+
+def _is_string_callback(pid: str, args: dict[str, Any], parents: list[str]) -> bool:
+    """True when ``reducer="pid"`` makes the client emit exactly ``args``."""
+    procs = _client_processes()
+    func = getattr(procs, pid, None)
+    if not callable(func) or pid in ("process",):
+        return False
+    from openeo.internal.processes.builder import get_parameter_names
+    own = get_parameter_names(func)
+    if parents == ["x", "y"] and (len(own) == 1 or own[:1] == ["data"]):
+        expected = {own[0]: [{"from_parameter": p} for p in parents]}
+    else:
+        expected = {p: {"from_parameter": p} for p in set(own) & set(parents)}
+    return args == expected
+
+
+# -- top level ---------------------------------------------------------------------------------
+
+class _GraphRenderer:
+    def __init__(self, graph: FlatGraph, writer: _Writer, variable: str) -> None:
+        self.graph, self.w, self.variable = graph, writer, variable
+        self.refs = reference_counts(graph)
+        self.result = result_node_id(graph)
+        self.order = post_order(graph, self.result)
+        self.names: dict[str, str] = {}
+        self.lines: list[str] = []
+
+    def primary_input(self, node_id: str) -> str | None:
+        args = self.graph[node_id].get("arguments", {})
+        for key in ("data", "cube1"):
+            if is_node_ref(args.get(key)):
+                return args[key]["from_node"]
+        return None
+
+    def assign_names(self) -> None:
+        current: str | None = self.result
+        while current is not None:
+            self.names[current] = self.variable
+            parent = self.primary_input(current)
+            current = parent if parent is not None and self.refs[parent] == 1 else None
+        roles: dict[str, str] = {}
+        for node in self.graph.values():
+            for key, value in node.get("arguments", {}).items():
+                if is_node_ref(value) and key in _ROLE_NAMES:
+                    roles.setdefault(value["from_node"], _ROLE_NAMES[key])
+        for node_id in self.order:
+            if node_id in self.names:
+                continue
+            node = self.graph[node_id]
+            base = roles.get(node_id) or _BASE_NAMES.get(node["process_id"]) or _identifier(node["process_id"], "cube")
+            collection = node.get("arguments", {}).get("id")
+            if node["process_id"] == "load_collection" and isinstance(collection, str):
+                base = _identifier(collection, "cube")
+            self.names[node_id] = self.w.unique(base)
+
+    def render(self) -> list[str]:
+        self.assign_names()
+        for node_id in self.order:
+            expr = self.node(node_id)
+            self.lines += _assign(self.names[node_id], expr)
+        skipped = len(self.graph) - len(self.order)
+        if skipped:
+            self.lines.insert(0, f"# {skipped} node(s) not connected to the result node were left out")
+        return self.lines
+
+    # -- helpers
+    def ref(self, value: Any) -> str:
+        return self.names[value["from_node"]]
+
+    def arg(self, value: Any, indent: str = "") -> str:
+        """Any top-level argument value: cube names, Parameter variables, literals."""
+        if is_node_ref(value):
+            return self.ref(value)
+        if is_parameter_ref(value):
+            return self.w.parameter(value["from_parameter"])
+        if isinstance(value, (dict, list)) and _contains_refs(value):
+            if isinstance(value, list):
+                return "[" + ", ".join(self.arg(v, indent) for v in value) + "]"
+            return "{" + ", ".join(f"{_py(str(k))}: {self.arg(v, indent)}" for k, v in value.items()) + "}"
+        return _literal(value, indent)
+
+    def callback(self, node_id: str, key: str) -> str:
+        pid = self.graph[node_id]["process_id"]
+        value = self.graph[node_id]["arguments"][key]
+        parents = _CLIENT_PARENTS.get((pid, key), ["data"])
+        return _render_callback(self.w, value, parents, self.lines, "", _identifier(key, "callback"))
+
+    def callback_ok(self, node_id: str, key: str) -> bool:
+        """Callbacks can be lambdas only when they use parameters the client passes (or UDP ones)."""
+        pid = self.graph[node_id]["process_id"]
+        value = self.graph[node_id]["arguments"].get(key)
+        if not is_callback(value) or not value["process_graph"]:
+            return False
+        spec_parents = _spec_callback_parents(pid, key) or []
+        client = _CLIENT_PARENTS.get((pid, key), ["data"])
+        used = {name for node in value["process_graph"].values()
+                for name in iter_parameter_refs(node.get("arguments", {}), deep=False)}
+        return not (used & (set(spec_parents) - set(client)))
+
+    def method(self, receiver: str, name: str, positional: list[str], keywords: list[tuple[str, str]],
+               target: str) -> str:
+        return _call(f"{receiver}.{name}", positional, keywords, "", prefix_len=len(target) + 3)
+
+    def node(self, node_id: str) -> str:
+        node = self.graph[node_id]
+        pid, args = node["process_id"], node.get("arguments", {})
+        target = self.names[node_id]
+        if "namespace" not in node:
+            renderer = getattr(self, f"_r_{pid}", None)
+            if renderer is not None:
+                code = renderer(node_id, args, target)
+                if code is not None:
+                    return code
+        return self.fallback(node_id, target)
+
+    def fallback(self, node_id: str, target: str) -> str:
+        node = self.graph[node_id]
+        args = node.get("arguments", {})
+        keys = sorted(args)
+        cubes = [args[k]["from_node"] for k in keys if is_node_ref(args[k])]
+        keywords = []
+        if all(_kwarg_name_ok(k) and k not in ("process_id", "arguments", "metadata", "namespace") for k in keys):
+            keywords = [(k, self.arg(args[k])) for k in keys]
+        else:
+            mapping = "{" + ", ".join(f"{_py(k)}: {self.arg(args[k])}" for k in keys) + "}"
+            keywords = [("arguments", mapping)]
+        if node.get("namespace") is not None:
+            keywords.append(("namespace", _py(node["namespace"])))
+        receiver = f"{self.names[cubes[0]]}.process" if cubes else "connection.datacube_from_process"
+        return _call(receiver, [_py(node["process_id"])], keywords, "", prefix_len=len(target) + 3)
+
+    # -- renderers: return None to fall back to .process(...)
+    def _r_load_collection(self, node_id: str, args: dict, target: str) -> str | None:
+        if "spatial_extent" not in args or "temporal_extent" not in args or \
+                not set(args) <= {"id", "spatial_extent", "temporal_extent", "bands", "properties"}:
+            return None
+        if not (isinstance(args["id"], str) or is_parameter_ref(args["id"])):
+            return None
+        extent = args["spatial_extent"]
+        if extent is not None and not is_parameter_ref(extent) and not (
+                isinstance(extent, dict) and {"west", "south", "east", "north"} <= set(extent)):
+            return None
+        temporal = args["temporal_extent"]
+        if temporal is not None and not is_parameter_ref(temporal) and not (
+                isinstance(temporal, list) and len(temporal) == 2
+                and all(t is None or _is_iso_date(t) for t in temporal)):
+            return None
+        keywords = [(k, self.arg(args[k])) for k in ("spatial_extent", "temporal_extent", "bands")
+                    if args.get(k) is not None]
+        if "properties" in args:
+            props = args["properties"]
+            if not isinstance(props, dict) or not all(is_callback(v) and v["process_graph"] for v in props.values()):
+                return None
+            cloud = props.get("eo:cloud_cover", {}).get("process_graph", {})
+            only = next(iter(cloud.values()), {}) if len(cloud) == 1 else {}
+            if list(props) == ["eo:cloud_cover"] and only.get("process_id") == "lte" and \
+                    only.get("arguments", {}).get("x") == {"from_parameter": "value"} and \
+                    isinstance(only["arguments"].get("y"), (int, float)) and set(only["arguments"]) == {"x", "y"}:
+                keywords.append(("max_cloud_cover", _py(only["arguments"]["y"])))
+            else:
+                rendered = [f"{_py(name)}: {_render_callback(self.w, cb, ['value'], self.lines, '', 'condition')}"
+                            for name, cb in props.items()]
+                keywords.append(("properties", "{" + ", ".join(rendered) + "}"))
+        return self.method("connection", "load_collection", [self.arg(args["id"])], keywords, target)
+
+    def _r_filter_bbox(self, node_id: str, args: dict, target: str) -> str | None:
+        extent = args.get("extent")
+        if set(args) != {"data", "extent"} or not is_node_ref(args["data"]):
+            return None
+        receiver = self.ref(args["data"])
+        if is_parameter_ref(extent):
+            return self.method(receiver, "filter_bbox", [self.arg(extent)], [], target)
+        if not isinstance(extent, dict) or not {"west", "south", "east", "north"} <= set(extent) <= \
+                {"west", "south", "east", "north", "crs"} or any(isinstance(v, (dict, list)) for v in extent.values()):
+            return None
+        keywords = [(k, _py(extent[k])) for k in ("west", "south", "east", "north", "crs") if k in extent]
+        if extent.get("crs", 0) is None:
+            return None
+        return self.method(receiver, "filter_bbox", [], keywords, target)
+
+    def _r_filter_temporal(self, node_id: str, args: dict, target: str) -> str | None:
+        extent = args.get("extent")
+        if set(args) != {"data", "extent"} or not is_node_ref(args["data"]):
+            return None
+        if isinstance(extent, list) and len(extent) == 2 and all(t is None or _is_iso_date(t) for t in extent) \
+                and extent != [None, None]:
+            return self.method(self.ref(args["data"]), "filter_temporal", [_py(t) for t in extent], [], target)
+        return None
+
+    def _r_filter_bands(self, node_id: str, args: dict, target: str) -> str | None:
+        bands = args.get("bands")
+        if set(args) != {"data", "bands"} or not is_node_ref(args["data"]) or not isinstance(bands, list) \
+                or not all(isinstance(b, str) for b in bands):
+            return None
+        return self.method(self.ref(args["data"]), "filter_bands", [_py(bands)], [], target)
+
+    def _r_filter_spatial(self, node_id: str, args: dict, target: str) -> str | None:
+        geometries = args.get("geometries")
+        if set(args) != {"data", "geometries"} or not is_node_ref(args["data"]) or not _is_geojson(geometries):
+            return None
+        return self.method(self.ref(args["data"]), "filter_spatial", [self.arg(geometries)], [], target)
+
+    def _r_ndvi(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "nir", "red", "target_band"} or not is_node_ref(args.get("data")) \
+                or not all(isinstance(args[k], str) for k in args if k != "data"):
+            return None
+        keywords = [(k, _py(args[k])) for k in ("nir", "red", "target_band") if k in args]
+        return self.method(self.ref(args["data"]), "ndvi", [], keywords, target)
+
+    def _r_reduce_dimension(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "reducer", "dimension", "context"} or not is_node_ref(args.get("data")) \
+                or not isinstance(args.get("dimension"), str) or not self.callback_ok(node_id, "reducer"):
+            return None
+        receiver = self.ref(args["data"])
+        if args["dimension"] == "bands" and "context" not in args:
+            band_math = _BandMath(self, receiver, args["reducer"]["process_graph"]).render()
+            if band_math is not None:
+                return band_math
+        keywords = [("dimension", _py(args["dimension"])), ("reducer", self.callback(node_id, "reducer"))]
+        if "context" in args:
+            keywords.append(("context", self.arg(args["context"])))
+        return self.method(receiver, "reduce_dimension", [], keywords, target)
+
+    def _r_aggregate_temporal_period(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "period", "reducer", "dimension", "context"} or \
+                not is_node_ref(args.get("data")) or not isinstance(args.get("period"), str) or \
+                not self.callback_ok(node_id, "reducer"):
+            return None
+        keywords = [("period", _py(args["period"])), ("reducer", self.callback(node_id, "reducer"))]
+        keywords += [(k, self.arg(args[k])) for k in ("dimension", "context") if k in args]
+        return self.method(self.ref(args["data"]), "aggregate_temporal_period", [], keywords, target)
+
+    def _r_aggregate_spatial(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "geometries", "reducer", "target_dimension", "context"} or \
+                not is_node_ref(args.get("data")) or not _is_geojson(args.get("geometries")) or \
+                not self.callback_ok(node_id, "reducer") or args.get("target_dimension", "x") is None:
+            return None
+        keywords = [("geometries", self.arg(args["geometries"])), ("reducer", self.callback(node_id, "reducer"))]
+        keywords += [(k, self.arg(args[k])) for k in ("target_dimension", "context") if k in args]
+        return self.method(self.ref(args["data"]), "aggregate_spatial", [], keywords, target)
+
+    def _r_apply(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "process", "context"} or not is_node_ref(args.get("data")) or \
+                not self.callback_ok(node_id, "process") or args.get("context", 0) is None:
+            return None
+        keywords = [("context", self.arg(args["context"]))] if "context" in args else []
+        return self.method(self.ref(args["data"]), "apply", [self.callback(node_id, "process")], keywords, target)
+
+    def _r_apply_dimension(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "process", "dimension", "target_dimension", "context"} or \
+                not is_node_ref(args.get("data")) or not isinstance(args.get("dimension"), str) or \
+                not self.callback_ok(node_id, "process") or args.get("target_dimension", "") is None \
+                or args.get("context", 0) is None:
+            return None
+        keywords = [("process", self.callback(node_id, "process")), ("dimension", _py(args["dimension"]))]
+        keywords += [(k, self.arg(args[k])) for k in ("target_dimension", "context") if k in args]
+        return self.method(self.ref(args["data"]), "apply_dimension", [], keywords, target)
+
+    def _r_mask(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"data", "mask", "replacement"} or not is_node_ref(args.get("data")) or \
+                not is_node_ref(args.get("mask")) or args.get("replacement", 0) is None:
+            return None
+        keywords = [("replacement", self.arg(args["replacement"]))] if "replacement" in args else []
+        return self.method(self.ref(args["data"]), "mask", [self.ref(args["mask"])], keywords, target)
+
+    def _r_merge_cubes(self, node_id: str, args: dict, target: str) -> str | None:
+        if not set(args) <= {"cube1", "cube2", "overlap_resolver", "context"} or \
+                not is_node_ref(args.get("cube1")) or not is_node_ref(args.get("cube2")) or \
+                ("overlap_resolver" in args and not self.callback_ok(node_id, "overlap_resolver")) or \
+                ("context" in args and ("overlap_resolver" not in args or args["context"] is None)):
+            return None
+        keywords = []
+        if "overlap_resolver" in args:
+            keywords.append(("overlap_resolver", self.callback(node_id, "overlap_resolver")))
+        if "context" in args:
+            keywords.append(("context", self.arg(args["context"])))
+        return self.method(self.ref(args["cube1"]), "merge_cubes", [self.ref(args["cube2"])], keywords, target)
+
+    def _r_resample_spatial(self, node_id: str, args: dict, target: str) -> str | None:
+        if set(args) != {"data", "resolution", "projection", "method", "align"} or not is_node_ref(args["data"]):
+            return None
+        defaults = {"projection": None, "method": "near", "align": "upper-left"}
+        keywords = [("resolution", self.arg(args["resolution"]))]
+        keywords += [(k, self.arg(args[k])) for k in ("projection", "method", "align") if args[k] != defaults[k]]
+        return self.method(self.ref(args["data"]), "resample_spatial", [], keywords, target)
+
+    def _r_resample_cube_spatial(self, node_id: str, args: dict, target: str) -> str | None:
+        if set(args) != {"data", "target", "method"} or not is_node_ref(args["data"]) or \
+                not is_node_ref(args["target"]) or not isinstance(args["method"], str):
+            return None
+        keywords = [("method", _py(args["method"]))] if args["method"] != "near" else []
+        return self.method(self.ref(args["data"]), "resample_cube_spatial", [self.ref(args["target"])], keywords,
+                           target)
+
+    def _r_save_result(self, node_id: str, args: dict, target: str) -> str | None:
+        if set(args) != {"data", "format", "options"} or not is_node_ref(args["data"]) or \
+                not isinstance(args["format"], str) or not isinstance(args["options"], dict):
+            return None
+        keywords = [("format", _py(args["format"]))]
+        if args["options"]:
+            keywords.append(("options", self.arg(args["options"])))
+        return self.method(self.ref(args["data"]), "save_result", [], keywords, target)
+
+
+class _BandMath:
+    """``reduce_dimension`` over bands rendered as ``cube.band("B08")`` arithmetic, when exact."""
+
+    _OPS = {**_ARITHMETIC, **_COMPARISON, **_LOGICAL}
+
+    def __init__(self, owner: _GraphRenderer, receiver: str, graph: FlatGraph) -> None:
+        self.owner, self.receiver, self.graph = owner, receiver, graph
+        self.refs = reference_counts(graph)
+        self.vars: dict[str, str] = {}
+
+    def supported(self, node_id: str) -> bool:
+        node = self.graph[node_id]
+        pid, args = node["process_id"], node.get("arguments", {})
+        if "namespace" in node:
+            return False
+        if pid == "array_element":
+            key = args.get("label", args.get("index"))
+            return set(args) in ({"data", "label"}, {"data", "index"}) and \
+                args["data"] == {"from_parameter": "data"} and isinstance(key, (str, int)) and not isinstance(key, bool)
+        operands = {"power": ("base", "p"), "not": ("x",)}.get(pid, ("x", "y"))
+        if (pid not in self._OPS and pid not in ("power", "not")) or set(args) != set(operands):
+            return False
+        exprs = [is_node_ref(args[k]) for k in operands]
+        constants_ok = all(is_node_ref(args[k]) or _is_number(args[k]) for k in operands)
+        if pid in _ARITHMETIC or pid == "power":
+            return any(exprs) and constants_ok
+        if pid in _COMPARISON:
+            return exprs[0] and constants_ok
+        return all(exprs)
+
+    def render(self) -> str | None:
+        result = result_node_id(self.graph)
+        order = post_order(self.graph, result)
+        if len(order) != len(self.graph) or not all(self.supported(n) for n in order):
+            return None
+        lines = self.owner.lines
+        for node_id in order:
+            node = self.graph[node_id]
+            if node["process_id"] == "array_element":
+                key = node["arguments"].get("label", node["arguments"].get("index"))
+                call = f"{self.receiver}.band({_py(key)})"
+                if node_id == result:
+                    return call
+                var = self.owner.w.unique(_identifier(key, "band") if isinstance(key, str) else f"band{key}")
+                lines += _assign(var, call)
+                self.vars[node_id] = var
+            elif self.refs[node_id] > 1:
+                var = self.owner.w.unique(self._term_name(node))
+                lines += _assign(var, self.expr(node_id).text)
+                self.vars[node_id] = var
+        return self.expr(result).text
+
+    def _term_name(self, node: dict[str, Any]) -> str:
+        args = node["arguments"]
+        if node["process_id"] == "multiply" and is_node_ref(args.get("x")) and _is_number(args.get("y")) \
+                and args["x"]["from_node"] in self.vars:
+            return f"{self.vars[args['x']['from_node']]}_scaled"
+        return "term"
+
+    def expr(self, node_id: str) -> _Code:
+        if node_id in self.vars:
+            return _Code(self.vars[node_id], is_expr=True)
+        node = self.graph[node_id]
+        pid, args = node["process_id"], node["arguments"]
+
+        def operand(value: Any) -> _Code:
+            return self.expr(value["from_node"]) if is_node_ref(value) else _Code(_py(value))
+        if pid == "not":
+            return _Code(f"~{_wrap(operand(args['x']), _PRECEDENCE['~'])}", _PRECEDENCE["~"], True)
+        if pid == "power":
+            return _binary("**", operand(args["base"]), operand(args["p"]))
+        return _binary(self._OPS[pid], operand(args["x"]), operand(args["y"]))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_iso_date(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+
+
+def _is_geojson(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") in (
+        "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection",
+        "Feature", "FeatureCollection") and not _contains_refs(value)
+
+
+def _contains_refs(value: Any) -> bool:
+    if isinstance(value, dict):
+        if "from_node" in value or "from_parameter" in value:
+            return True
+        return any(_contains_refs(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_refs(v) for v in value)
+    return False
+
+
+def to_python(graph: Any, *, flavour: str = "lab", backend_id: str = "local", url: str | None = None,
+              variable: str = "cube", udp_id: str | None = None) -> str:
+    """Python code for the official openeo client that rebuilds ``graph``.
+
+    ``graph``: flat graph, process/UDP document (``{"process_graph", "parameters", ...}``), JSON
+    text or path. ``flavour="lab"`` connects with ``jupyter_eo.connect(backend_id)``;
+    ``"portable"`` with ``openeo.connect(url).authenticate_oidc()``. The result ends up in
+    ``variable``. With declared ``parameters`` (or ``udp_id``) the code declares
+    ``Parameter`` objects; ``udp_id`` adds ``connection.save_user_defined_process(...)``.
+    """
+    if flavour not in ("lab", "portable"):
+        from jupyter_eo.errors import OpenEOError
+        raise OpenEOError(f"Unknown code flavour {flavour!r}: use 'lab' or 'portable'.", code="InvalidArgument",
+                          status=400)
+    flat, metadata = unwrap(graph)
+    if not variable.isidentifier() or keyword.iskeyword(variable):
+        variable = "cube"
+    writer = _Writer(variable)
+    declared = [p for p in metadata.get("parameters") or [] if isinstance(p, dict) and "name" in p]
+    for spec in declared:
+        writer.parameter(spec["name"], spec)
+    body = _GraphRenderer(flat, writer, variable).render()
+    if flavour == "lab":
+        header = ["import jupyter_eo"]
+        connect = f"connection = jupyter_eo.connect({_py(backend_id)})"
+        if writer.needs_openeo:
+            header.insert(0, "import openeo")
+    else:
+        header = ["import openeo"]
+        connect = f"connection = openeo.connect({_py(url or DEFAULT_PORTABLE_URL)}).authenticate_oidc()"
+    if writer.parameters:
+        header.append("from openeo.api.process import Parameter")
+    if writer.process_imports:
+        names = sorted(writer.process_imports)
+        one_line = f"from openeo.processes import {', '.join(names)}"
+        header.append(one_line if len(one_line) <= MAX_LINE else
+                      "from openeo.processes import (\n" + "".join(f"    {n},\n" for n in names) + ")")
+    lines = header + ["", connect]
+    if writer.parameter_lines:
+        lines += [""] + writer.parameter_lines
+    lines += [""] + body
+    if udp_id is not None:
+        params = ", ".join(writer.parameters.values())
+        keywords = [("parameters", f"[{params}]")] if params else []
+        for key in ("summary", "description"):
+            if isinstance(metadata.get(key), str):
+                keywords.append((key, _py(metadata[key])))
+        lines += ["", _call("connection.save_user_defined_process", [_py(udp_id), variable], keywords, "")]
+    return "\n".join(lines) + "\n"

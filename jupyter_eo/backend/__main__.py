@@ -1,0 +1,143 @@
+"""``jupyter-eo serve`` / ``python -m jupyter_eo.backend``: run the embedded openEO backend."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from jupyter_eo.backend.limits import Limits
+
+READY_LINE = "jupyter-eo: serving openEO API at {url}"
+
+USERS_HELP = """\
+Users: each --user NAME:PASSWORD adds a user for HTTP basic authentication. Without --user,
+one local user is used: JUPYTER_EO_BACKEND_USER (default "local") with the password from
+JUPYTER_EO_BACKEND_PASSWORD if set; otherwise a random password is generated once and kept
+ONLY in DATA_DIR/local-user.txt (mode 0600, "NAME:PASSWORD"); it is never printed.
+"""
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("JUPYTER_EO_DATA_DIR")
+    if env:
+        return Path(env)
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "jupyter_eo" / "backend"
+
+
+def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the ``serve`` subcommand on an argparse subparsers object."""
+    parser = sub.add_parser("serve", help="Run the embedded openEO API 1.2 backend.",
+                            description="Run the embedded openEO API 1.2 backend.",
+                            epilog=USERS_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_serve_arguments(parser)
+    parser.set_defaults(handler=serve)
+    return parser
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default "
+                        "127.0.0.1; only loopback is safe without TLS).")
+    parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free port "
+                        "(default 0).")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="State directory: jobs, results, UDPs, user files (default "
+                        "$JUPYTER_EO_DATA_DIR or <jupyter data dir>/jupyter_eo/backend).")
+    parser.add_argument("--collections-dir", type=Path, default=None,
+                        help="Extra local collections (GeoTIFF/COG/netCDF/Zarr/STAC) to serve.")
+    parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
+                        help="Add a user (repeatable). See 'Users' below.")
+    parser.add_argument("--dask-address", default=None,
+                        help="Address of an existing dask.distributed scheduler to compute on.")
+    parser.add_argument("--udf", dest="udf", action=argparse.BooleanOptionalAction,
+                        default=False, help="Allow run_udf (Python code from users; only for "
+                        "single-user setups; default off).")
+    parser.add_argument("--max-pixels", type=int, default=defaults.max_pixels,
+                        help="Values (x*y*t*bands) a synchronous request or tile may load "
+                        f"(default {defaults.max_pixels:,}).")
+    parser.add_argument("--sync-timeout", type=float, default=defaults.sync_timeout_s,
+                        help=f"Wall-clock seconds per synchronous request (default "
+                        f"{defaults.sync_timeout_s:g}).")
+    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+                        help=f"Largest JSON request body (default {defaults.max_body_bytes:,}).")
+    parser.add_argument("--log-level", default="WARNING", help="Logging level (default WARNING).")
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    from jupyter_eo.backend.config import BackendConfig, default_users, parse_user
+
+    data_dir = (args.data_dir or default_data_dir()).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    users: dict[str, str] = {}
+    for spec in args.user:
+        try:
+            name, password = parse_user(spec)
+        except ValueError as exc:
+            raise SystemExit(f"jupyter-eo serve: --user: {exc}") from None
+        users[name] = password
+    if not users:
+        users = default_users(data_dir)
+    limits = Limits(max_pixels=args.max_pixels, sync_timeout_s=args.sync_timeout,
+                    max_body_bytes=args.max_body_bytes)
+    return BackendConfig(data_dir=data_dir, users=users, dask_address=args.dask_address,
+                         udf_enabled=bool(args.udf), limits=limits,
+                         collections_dir=args.collections_dir)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the server, print the ready line once listening, run until SIGINT/SIGTERM."""
+    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = config_from_args(args)
+    return asyncio.run(_serve(config, args.host, args.port))
+
+
+async def _serve(config: Any, host: str, port: int) -> int:
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+
+    from jupyter_eo.backend.app import make_app
+    from jupyter_eo.backend.testing import max_body_size
+
+    app = make_app(config)
+    backend = app.settings["jupyter_eo_backend"]
+    sockets = bind_sockets(port, host)
+    server = HTTPServer(app, max_body_size=max_body_size(config), idle_connection_timeout=60,
+                        xheaders=False)
+    server.add_sockets(sockets)
+    bound = sockets[0].getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(READY_LINE.format(url=f"http://{shown}:{bound}/"), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
+            pass
+    await stop.wait()
+    server.stop()
+    await server.close_all_connections()
+    backend.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_eo.backend",
+                                     description="Run the embedded openEO API 1.2 backend.",
+                                     epilog=USERS_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_serve_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The backend application: services built once (auth, jobs, UDPs, catalog, engine glue) and make_app."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import tornado.web
+
+from jupyter_eo.backend.auth import Authenticator
+from jupyter_eo.backend.config import BackendConfig
+from jupyter_eo.backend.formats import WrittenFile, write_result
+from jupyter_eo.backend.jobs import JobRunner, JobStore
+from jupyter_eo.backend.limits import check_graph, check_pixels
+from jupyter_eo.backend.udps import UdpStore
+from jupyter_eo.backend.workspace import Workspace
+from jupyter_eo.errors import OpenEOError, RequestTimeout
+
+__all__ = ["BackendConfig", "Backend", "make_app"]
+
+STATE_DB = "backend.sqlite"
+
+
+def user_dirname(user: str) -> str:
+    """A safe directory name for ``user`` (readable when possible, hashed otherwise)."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", user) and user not in (".", ".."):
+        return user
+    return "u-" + hashlib.sha256(user.encode("utf-8")).hexdigest()[:24]
+
+
+class Backend:
+    """Long-lived services shared by all handlers of one app."""
+
+    def __init__(self, config: BackendConfig) -> None:
+        self.config = config
+        db = config.data_dir / STATE_DB
+        self.auth = Authenticator(config.users, db)
+        self.udps = UdpStore(db)
+        self.jobs = JobStore(db, lambda user, job_id: self.user_dir(user) / "jobs" / job_id)
+        self.executor = ThreadPoolExecutor(max_workers=max(1, config.sync_workers),
+                                           thread_name_prefix="openeo-sync")
+        self.runner = JobRunner(self.jobs, self.execute_job, workers=config.job_workers)
+        from jupyter_eo.backend.handlers.services import ServiceStore
+
+        self.services = ServiceStore(db)
+        self.runner.resume(self.jobs.recover())
+
+    # -- lazily built heavy parts ----------------------------------------------------------
+    @cached_property
+    def catalog(self) -> Any:
+        if self.config.catalog is not None:
+            return self.config.catalog
+        from jupyter_eo.backend.catalog import default_catalog
+
+        return default_catalog(data_dir=self.config.collections_dir,
+                               cache_dir=self.config.cache_dir or self.config.data_dir / "cache")
+
+    @cached_property
+    def predefined_processes(self) -> list[dict[str, Any]]:
+        from jupyter_eo.backend.engine import process_descriptions
+
+        return process_descriptions()
+
+    @cached_property
+    def predefined_ids(self) -> set[str]:
+        return {p["id"] for p in self.predefined_processes}
+
+    # -- per user --------------------------------------------------------------------------
+    def user_dir(self, user: str) -> Path:
+        return self.config.data_dir / "users" / user_dirname(user)
+
+    def workspace(self, user: str) -> Workspace:
+        return Workspace(self.user_dir(user) / "files")
+
+    def udp_resolver(self, user: str | None) -> Callable[[str, str | None], dict | None]:
+        def resolve(process_id: str, namespace: str | None) -> dict | None:
+            if namespace not in (None, "", "user"):
+                return None
+            return self.udps.find(user, process_id)
+
+        return resolve
+
+    def eval_context(self, user: str | None, *, max_pixels: int | None,
+                     progress: Callable[[float], None] | None = None,
+                     cancel_event: threading.Event | None = None, catalog: Any = None) -> Any:
+        from jupyter_eo.backend.engine import EvalContext
+
+        return EvalContext(catalog=catalog if catalog is not None else self.catalog,
+                           udp_resolver=self.udp_resolver(user), user=user,
+                           udf_enabled=self.config.udf_enabled,
+                           dask_address=self.config.dask_address, max_pixels=max_pixels,
+                           progress=progress, cancel_event=cancel_event,
+                           workspace=self.workspace(user).root if user else None)
+
+    # -- graph execution -------------------------------------------------------------------
+    def precheck(self, pg: Any, max_pixels: int | None) -> None:
+        """Cheap structural and size checks before any evaluation (no data read)."""
+        graphs = check_graph(pg, self.config.limits)
+        check_pixels(graphs, self.catalog, max_pixels)
+
+    def validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
+        import jupyter_eo.backend.processes  # noqa: F401  (registry first: avoids an import cycle)
+        from jupyter_eo.backend.engine import validate_process_graph
+
+        try:
+            self.precheck(pg, None)
+        except OpenEOError as exc:
+            return [exc]
+        ctx = self.eval_context(user, max_pixels=self.config.limits.max_pixels)
+        return list(validate_process_graph(pg, ctx))
+
+    def evaluate(self, pg: dict, user: str | None, *, max_pixels: int | None,
+                 progress: Callable[[float], None] | None = None,
+                 cancel_event: threading.Event | None = None,
+                 parameters: dict | None = None, catalog: Any = None
+                 ) -> tuple[Any, str | None, dict]:
+        """Run a graph; return (value, format or None, format options)."""
+        from jupyter_eo.backend.engine import SaveResult, evaluate
+
+        ctx = self.eval_context(user, max_pixels=max_pixels, progress=progress,
+                                cancel_event=cancel_event, catalog=catalog)
+        result = evaluate(pg, ctx, parameters=parameters)
+        if isinstance(result, SaveResult):
+            return result.data, result.format, dict(result.options or {})
+        return result, None, {}
+
+    def run_to_file(self, pg: dict, user: str | None, out_dir: Path, basename: str, *,
+                    max_pixels: int | None, progress: Callable[[float], None] | None = None,
+                    cancel_event: threading.Event | None = None) -> WrittenFile:
+        self.precheck(pg, max_pixels)
+        value, fmt, options = self.evaluate(pg, user, max_pixels=max_pixels, progress=progress,
+                                            cancel_event=cancel_event)
+        return write_result(value, fmt, options, out_dir, basename=basename)
+
+    def execute_job(self, job: dict, out_dir: Path, progress: Callable[[float], None],
+                    cancel: threading.Event) -> list[dict]:
+        process = job["process"]
+        written = self.run_to_file(process["process_graph"], job["user"], out_dir, "result",
+                                   max_pixels=self.config.limits.max_job_pixels,
+                                   progress=progress, cancel_event=cancel)
+        return [{"name": written.name, "file": written.name, "type": written.media_type,
+                 "size": written.path.stat().st_size, "metadata": written.metadata}]
+
+    async def run_sync(self, func: Callable[..., Any], *args: Any,
+                       timeout: float | None = None, cancel_event: threading.Event | None = None,
+                       **kwargs: Any) -> Any:
+        """Run ``func`` on the worker pool (never on the event loop), with a wall-clock limit."""
+        future = asyncio.wrap_future(self.executor.submit(func, *args, **kwargs))
+        if timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            if cancel_event is not None:
+                cancel_event.set()
+            raise RequestTimeout(f"The request took longer than {timeout:g} s; use a batch job "
+                                 "for long computations.") from None
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def make_app(config: BackendConfig, **settings: Any) -> tornado.web.Application:
+    """The openEO API as a tornado Application (served at the root path)."""
+    from jupyter_eo.backend.routes import routes
+
+    backend = Backend(config)
+    app = tornado.web.Application(routes(backend),
+                                  default_handler_class=_default_handler(),
+                                  default_handler_args={"backend": backend}, **settings)
+    app.settings["jupyter_eo_backend"] = backend
+    return app
+
+
+def _default_handler() -> type:
+    from jupyter_eo.backend.handlers.base import NotFoundHandler
+
+    return NotFoundHandler

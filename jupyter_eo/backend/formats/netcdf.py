@@ -1,0 +1,88 @@
+"""netCDF writer: CF conventions, one variable per band, time coordinate, CRS grid mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from jupyter_eo.backend.cube import BANDS, T, X, Y, get_crs
+from jupyter_eo.backend.formats.common import (WrittenFile, format_error, raster_metadata,
+                                               single_band_name)
+
+MEDIA_TYPE = "application/x-netcdf"
+PARAMETERS: dict[str, Any] = {}
+
+
+def _netcdf_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes netCDF can store (strings, numbers, arrays); others are dropped."""
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, (str, int, float, np.number, np.ndarray, bytes)) and not isinstance(
+                value, bool):
+            out[str(key)] = value
+        elif isinstance(value, (list, tuple)) and all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in value):
+            out[str(key)] = list(value)
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+            out[str(key)] = ", ".join(value)
+    return out
+
+
+def to_dataset(cube: xr.DataArray) -> xr.Dataset:
+    """A CF-style Dataset: band variables over (t, y, x), coordinate attributes, grid mapping."""
+    crs = get_crs(cube)
+    cube = cube.drop_vars([c for c in ("spatial_ref", "crs") if c in cube.coords])
+    cube.attrs = _netcdf_attrs(cube.attrs)
+    for name in list(cube.coords):
+        cube[name].attrs = _netcdf_attrs(cube[name].attrs)
+    if BANDS in cube.dims:
+        names = ([str(b) for b in cube[BANDS].values] if BANDS in cube.coords
+                 else [f"band_{i + 1}" for i in range(cube.sizes[BANDS])])
+        variables = {name: cube.isel({BANDS: i}, drop=True) for i, name in enumerate(names)}
+    else:
+        variables = {single_band_name(cube): cube}
+    ds = xr.Dataset(variables)
+    order = [d for d in (T, Y, X) if d in ds.dims]
+    ds = ds.transpose(*order, ...)
+    if T in ds.coords:
+        times = pd.to_datetime(np.asarray(ds[T].values))
+        if getattr(times, "tz", None) is not None:
+            times = times.tz_convert("UTC").tz_localize(None)
+        ds = ds.assign_coords({T: times.values})
+        ds[T].attrs.update(standard_name="time", axis="T", long_name="time")
+        ds[T].encoding.update(units="days since 1970-01-01T00:00:00", calendar="standard")
+    if crs is not None:
+        import rioxarray  # noqa: F401
+
+        ds = ds.rio.write_crs(crs, grid_mapping_name="spatial_ref")
+        ds = ds.rio.write_coordinate_system()
+        for name in ds.data_vars:
+            ds[name].attrs.pop("grid_mapping", None)
+            ds[name].encoding["grid_mapping"] = "spatial_ref"
+    if X in ds.coords:
+        ds[X].attrs.setdefault("axis", "X")
+    if Y in ds.coords:
+        ds[Y].attrs.setdefault("axis", "Y")
+    for name in ds.data_vars:
+        ds[name].attrs.pop("_FillValue", None)
+        if ds[name].dtype.kind == "f":
+            ds[name].encoding["_FillValue"] = np.nan
+        ds[name].attrs.setdefault("long_name", name)
+    ds.attrs.update(Conventions="CF-1.9", source="jupyter_eo embedded openEO backend")
+    return ds
+
+
+def write(cube: xr.DataArray, path: Path, options: dict[str, Any]) -> WrittenFile:
+    """Write ``cube`` as a CF netCDF-4 file."""
+    extra = [d for d in cube.dims if d not in (T, BANDS, Y, X)]
+    for dim in extra:
+        if cube.sizes[dim] != 1:
+            raise format_error(f"Cannot write dimension {dim!r} of size {cube.sizes[dim]} "
+                               "to netCDF; reduce it first.")
+        cube = cube.isel({dim: 0}, drop=True)
+    ds = to_dataset(cube)
+    ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")
+    return WrittenFile(path, MEDIA_TYPE, raster_metadata(cube))

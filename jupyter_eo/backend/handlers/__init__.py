@@ -1,0 +1,1 @@
+"""HTTP handlers of the embedded openEO backend, one module per endpoint family."""

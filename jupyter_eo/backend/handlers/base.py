@@ -1,0 +1,167 @@
+"""Handler base: openEO JSON errors, CORS, bearer auth, absolute URLs, bounded streamed bodies."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+from tornado import httputil
+
+from jupyter_eo.backend.limits import parse_json_body
+from jupyter_eo.errors import NotFound, OpenEOError, PayloadTooLarge
+
+if TYPE_CHECKING:
+    from jupyter_eo.backend.app import Backend
+
+log = logging.getLogger("jupyter_eo.backend.http")
+
+TORNADO_CODES = {400: "BadRequest", 401: "AuthenticationRequired", 403: "PermissionsInsufficient",
+                 404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge",
+                 416: "RangeNotSatisfiable", 501: "FeatureUnsupported"}
+
+
+class OpenEOMixin:
+    """Shared behaviour for every handler (mixed into RequestHandler subclasses)."""
+
+    backend: "Backend"
+    request: httputil.HTTPServerRequest
+
+    def initialize(self, backend: "Backend", **kwargs: Any) -> None:  # type: ignore[override]
+        self.backend = backend
+
+    # -- CORS (openEO API requires it) -----------------------------------------------------
+    def set_default_headers(self) -> None:
+        origin = self.request.headers.get("Origin")
+        self.set_header("Access-Control-Allow-Origin", origin or "*")
+        if origin:
+            self.set_header("Vary", "Origin")
+        self.set_header("Access-Control-Allow-Credentials", "true")
+        self.set_header("Access-Control-Expose-Headers",
+                        "Location, OpenEO-Identifier, OpenEO-Costs, Link, Content-Range, "
+                        "Accept-Ranges, Content-Length")
+
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        self.set_header("Access-Control-Allow-Methods",
+                        "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Range")
+        self.set_status(204)
+        self.finish()
+
+    def check_xsrf_cookie(self) -> None:  # bearer-token API, no cookies
+        return None
+
+    # -- errors ----------------------------------------------------------------------------
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, OpenEOError):
+            error = exc
+        elif isinstance(exc, tornado.web.HTTPError):
+            code = TORNADO_CODES.get(exc.status_code, "BadRequest" if exc.status_code < 500
+                                     else "Internal")
+            error = OpenEOError(exc.log_message or httputil.responses.get(exc.status_code, code),
+                                code=code, status=exc.status_code)
+        elif status_code < 500:
+            error = OpenEOError(httputil.responses.get(status_code, "Bad request"),
+                                code=TORNADO_CODES.get(status_code, "BadRequest"),
+                                status=status_code)
+        else:
+            error = OpenEOError("Server error: the request could not be completed; see the "
+                                "backend log.", code="Internal", status=500)
+        self.clear_header("Content-Range")
+        self.set_status(error.status)
+        if error.status == 401:
+            self.set_header("WWW-Authenticate", 'Bearer realm="openEO"')
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(error.to_dict()))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, (OpenEOError, tornado.web.HTTPError)):
+            log.info("%s %s -> %s", self.request.method, self.request.path,
+                     getattr(value, "code", getattr(value, "status_code", "")))
+        else:
+            log.error("Uncaught exception %s %s", self.request.method, self.request.path,
+                      exc_info=(typ, value, tb))
+
+    # -- auth ------------------------------------------------------------------------------
+    def get_current_user(self) -> str | None:
+        return self.backend.auth.check_bearer(self.request.headers.get("Authorization"))
+
+    @property
+    def user(self) -> str:
+        """The authenticated user (raises AuthenticationRequired/TokenInvalid)."""
+        user = self.current_user  # cached by tornado
+        assert isinstance(user, str)
+        return user
+
+    def optional_user(self) -> str | None:
+        if not self.request.headers.get("Authorization"):
+            return None
+        return self.user
+
+    # -- responses -------------------------------------------------------------------------
+    def url(self, path: str = "") -> str:
+        """Absolute URL of ``path`` on this server, built from the request's Host."""
+        return f"{self.request.protocol}://{self.request.host}/{path.lstrip('/')}"
+
+    def write_json(self, body: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, allow_nan=False))
+
+
+@tornado.web.stream_request_body
+class BaseHandler(OpenEOMixin, tornado.web.RequestHandler):
+    """JSON API handler; request bodies are streamed and capped at ``max_body_bytes``."""
+
+    body_limit_attr = "max_body_bytes"
+
+    def body_limit(self) -> int:
+        return int(getattr(self.backend.config.limits, self.body_limit_attr))
+
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._received = 0
+        if self.request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            return
+        limit = self.body_limit()
+        length = self.request.headers.get("Content-Length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                raise OpenEOError("Invalid Content-Length.", code="BadRequest", status=400)
+            if declared > limit:
+                raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of "
+                                      f"{limit} bytes.")
+        # hard cap (connection closed beyond it); the soft limit gives a JSON error below
+        self.request.connection.set_max_body_size(2 * limit + 1024 * 1024)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received <= self.body_limit():
+            self._chunks.append(chunk)
+        else:
+            self._chunks = []
+
+    def body_bytes(self) -> bytes:
+        if self._received > self.body_limit():
+            raise PayloadTooLarge(f"Request body exceeds the limit of {self.body_limit()} bytes.")
+        return b"".join(self._chunks)
+
+    def json_body(self) -> Any:
+        return parse_json_body(self.body_bytes(), self.backend.config.limits)
+
+    def json_object(self) -> dict[str, Any]:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise OpenEOError("Request body must be a JSON object.", code="BadRequest",
+                              status=400)
+        return body
+
+
+class NotFoundHandler(BaseHandler):
+    """Any unknown path: openEO ``NotFound``."""
+
+    def prepare(self) -> None:
+        raise NotFound(f"No endpoint {self.request.path[:200]!r}.")

@@ -1,0 +1,35 @@
+"""User-defined processes: ``/process_graphs`` list and ``/process_graphs/{id}`` PUT/GET/DELETE."""
+from __future__ import annotations
+
+from jupyter_eo.backend.handlers.base import BaseHandler
+from jupyter_eo.backend.limits import check_graph
+
+
+class ProcessGraphsHandler(BaseHandler):
+    def get(self) -> None:
+        processes = []
+        for udp in self.backend.udps.list(self.user):
+            processes.append({k: v for k, v in udp.items() if k != "process_graph"})
+        self.write_json({"processes": processes, "links": [
+            {"rel": "self", "href": self.url("process_graphs"), "type": "application/json"}]})
+
+
+class ProcessGraphHandler(BaseHandler):
+    def get(self, process_graph_id: str) -> None:
+        self.write_json(self.backend.udps.get(self.user, process_graph_id))
+
+    async def put(self, process_graph_id: str) -> None:
+        user = self.user
+        body = self.json_object()
+        self.backend.udps.check_id(process_graph_id)
+        pg = body.get("process_graph")
+        await self.backend.run_sync(check_graph, pg, self.backend.config.limits)
+        predefined = await self.backend.run_sync(lambda: self.backend.predefined_ids)
+        self.backend.udps.put(user, process_graph_id, body, predefined)
+        self.set_status(200)
+        self.finish()
+
+    def delete(self, process_graph_id: str) -> None:
+        self.backend.udps.delete(self.user, process_graph_id)
+        self.set_status(204)
+        self.finish()

@@ -1,0 +1,300 @@
+"""Persistent batch jobs: SQLite records, logs, progress, result files, and a background runner."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from jupyter_eo.errors import JobLocked, JobNotFinished, JobNotFound, OpenEOError
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "running")
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+
+@contextmanager
+def open_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived SQLite connection (WAL, 10 s busy timeout) committed on success."""
+    db = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN")
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.close()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+COLUMNS = ("id", "user", "title", "description", "process", "status", "progress", "created",
+           "updated", "started", "finished", "plan", "budget", "log_level", "results", "usage")
+
+
+class JobStore:
+    """Job records and logs in SQLite; result files under ``results_dir(user, job_id)``."""
+
+    def __init__(self, db_path: Path, results_dir: Callable[[str, str], Path]) -> None:
+        self.db_path = db_path
+        self.results_dir = results_dir
+        self._progress: dict[str, float] = {}
+        with open_db(db_path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, user TEXT, title TEXT,"
+                       " description TEXT, process TEXT, status TEXT, progress REAL, created TEXT,"
+                       " updated TEXT, started TEXT, finished TEXT, plan TEXT, budget REAL,"
+                       " log_level TEXT, results TEXT, usage TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS job_logs (job_id TEXT, seq INTEGER, level TEXT,"
+                       " message TEXT, time TEXT, data TEXT, PRIMARY KEY (job_id, seq))")
+
+    # -- records -------------------------------------------------------------------------
+    def _row(self, row: tuple) -> dict[str, Any]:
+        job = dict(zip(COLUMNS, row))
+        job["process"] = json.loads(job["process"])
+        job["results"] = json.loads(job["results"]) if job["results"] else None
+        job["usage"] = json.loads(job["usage"]) if job["usage"] else None
+        if job["id"] in self._progress and job["status"] == "running":
+            job["progress"] = self._progress[job["id"]]
+        return job
+
+    def create(self, user: str, process: dict, title: str | None = None,
+               description: str | None = None, plan: str | None = None,
+               budget: float | None = None, log_level: str | None = None) -> dict[str, Any]:
+        job_id = "j-" + uuid.uuid4().hex[:20]
+        stamp = now_iso()
+        with open_db(self.db_path) as db:
+            db.execute(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                       (job_id, user, title, description, json.dumps(process), "created", 0.0,
+                        stamp, stamp, None, None, plan, budget, log_level or "info", None, None))
+        return self.get(user, job_id)
+
+    def get(self, user: str, job_id: str) -> dict[str, Any]:
+        with open_db(self.db_path) as db:
+            row = db.execute(f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE id = ? AND user = ?",
+                             (job_id, user)).fetchone()
+        if row is None:
+            raise JobNotFound(f"The batch job {job_id[:60]!r} does not exist.")
+        return self._row(row)
+
+    def list(self, user: str) -> list[dict[str, Any]]:
+        with open_db(self.db_path) as db:
+            rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE user = ? "
+                              "ORDER BY created, rowid", (user,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def update(self, user: str, job_id: str, **fields: Any) -> dict[str, Any]:
+        """PATCH: change title/description/process/plan/budget/log_level of an idle job."""
+        job = self.get(user, job_id)
+        if job["status"] in ACTIVE:
+            raise JobLocked()
+        allowed = {"title", "description", "process", "plan", "budget", "log_level"}
+        changes = {k: v for k, v in fields.items() if k in allowed}
+        if "process" in changes:
+            changes["process"] = json.dumps(changes["process"])
+        if changes:
+            changes["updated"] = now_iso()
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            with open_db(self.db_path) as db:
+                db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id))
+        return self.get(user, job_id)
+
+    def set_state(self, job_id: str, **fields: Any) -> None:
+        for key in ("results", "usage"):
+            if key in fields and fields[key] is not None:
+                fields[key] = json.dumps(fields[key])
+        fields["updated"] = now_iso()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with open_db(self.db_path) as db:
+            db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
+
+    def set_progress(self, job_id: str, fraction: float) -> None:
+        self._progress[job_id] = round(max(0.0, min(1.0, float(fraction))) * 100, 1)
+
+    def delete(self, user: str, job_id: str) -> None:
+        job = self.get(user, job_id)
+        if job["status"] in ACTIVE:
+            raise JobLocked("Cancel the job before deleting it.")
+        with open_db(self.db_path) as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            db.execute("DELETE FROM job_logs WHERE job_id = ?", (job_id,))
+        shutil.rmtree(self.results_dir(user, job_id), ignore_errors=True)
+
+    # -- logs ----------------------------------------------------------------------------
+    def add_log(self, job_id: str, level: str, message: str, data: Any = None) -> None:
+        with open_db(self.db_path) as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM job_logs WHERE job_id = ?",
+                             (job_id,)).fetchone()[0]
+            db.execute("INSERT INTO job_logs VALUES (?, ?, ?, ?, ?, ?)",
+                       (job_id, seq, level, message[:10_000], now_iso(),
+                        json.dumps(data) if data is not None else None))
+
+    def logs(self, user: str, job_id: str, offset: str | None = None, level: str | None = None,
+             limit: int | None = None) -> list[dict[str, Any]]:
+        job = self.get(user, job_id)
+        minimum = LEVELS.get(str(level or job.get("log_level") or "debug").lower(), 10)
+        try:
+            start = int(offset) if offset else 0
+        except ValueError:
+            start = 0
+        query = "SELECT seq, level, message, time, data FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq"
+        with open_db(self.db_path) as db:
+            rows = db.execute(query, (job_id, start)).fetchall()
+        out = []
+        for seq, lvl, message, stamp, data in rows:
+            if LEVELS.get(lvl, 20) < minimum:
+                continue
+            entry = {"id": str(seq), "level": lvl, "message": message, "time": stamp}
+            if data:
+                entry["data"] = json.loads(data)
+            out.append(entry)
+            if limit and len(out) >= limit:
+                break
+        return out
+
+    # -- restart -------------------------------------------------------------------------
+    def recover(self) -> list[tuple[str, str]]:
+        """After a restart: running jobs become ``error`` (interrupted); return queued jobs."""
+        with open_db(self.db_path) as db:
+            running = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'")]
+            queued = db.execute("SELECT user, id FROM jobs WHERE status = 'queued'").fetchall()
+        for job_id in running:
+            self.set_state(job_id, status="error", finished=now_iso())
+            self.add_log(job_id, "error", "Job interrupted: the backend stopped while it was "
+                         "running. Start it again to recompute.", {"code": "Interrupted"})
+        return [(u, j) for u, j in queued]
+
+    def result_files(self, user: str, job_id: str) -> list[dict[str, Any]]:
+        job = self.get(user, job_id)
+        if job["status"] != "finished":
+            if job["status"] == "error":
+                raise OpenEOError("The batch job failed; see its logs.", code="JobFailed",
+                                  status=424)
+            raise JobNotFinished()
+        return job["results"] or []
+
+
+class _ThreadLogHandler(logging.Handler):
+    """Copies log records of the thread running a job into that job's logs."""
+
+    def __init__(self, store: JobStore) -> None:
+        super().__init__(level=logging.INFO)
+        self.store = store
+        self.threads: dict[int, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        job_id = self.threads.get(record.thread or 0)
+        if job_id is None:
+            return
+        try:
+            self.store.add_log(job_id, record.levelname.lower() if record.levelname.lower()
+                               in LEVELS else "info", record.getMessage())
+        except Exception:  # pragma: no cover - never let logging break a job
+            pass
+
+
+Execute = Callable[[dict[str, Any], Path, Callable[[float], None], threading.Event], list[dict]]
+
+
+class JobRunner:
+    """Runs jobs on a small thread pool; ``execute(job, out_dir, progress, cancel)`` -> assets."""
+
+    def __init__(self, store: JobStore, execute: Execute, workers: int = 1) -> None:
+        self.store = store
+        self.execute = execute
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="openeo-job")
+        self.cancel_events: dict[str, threading.Event] = {}
+        self._log_handler = _ThreadLogHandler(store)
+        package_logger = logging.getLogger("jupyter_eo")
+        package_logger.addHandler(self._log_handler)
+        if package_logger.level == logging.NOTSET:
+            package_logger.setLevel(logging.INFO)  # so engine info messages reach job logs
+
+    def start(self, user: str, job_id: str) -> None:
+        job = self.store.get(user, job_id)
+        if job["status"] in ACTIVE:
+            return  # spec: starting a queued/running job has no effect
+        self.store.set_state(job_id, status="queued", progress=0.0, results=None, started=None,
+                             finished=None)
+        self.store.add_log(job_id, "info", "Job queued.")
+        self._submit(user, job_id)
+
+    def _submit(self, user: str, job_id: str) -> None:
+        event = threading.Event()
+        self.cancel_events[job_id] = event
+        self.pool.submit(self._run, user, job_id, event)
+
+    def resume(self, queued: list[tuple[str, str]]) -> None:
+        for user, job_id in queued:
+            self.store.add_log(job_id, "info", "Backend restarted; job re-queued.")
+            self._submit(user, job_id)
+
+    def cancel(self, user: str, job_id: str) -> None:
+        job = self.store.get(user, job_id)
+        if job["status"] not in ACTIVE:
+            return
+        event = self.cancel_events.get(job_id)
+        if event is not None:
+            event.set()
+        self.store.set_state(job_id, status="canceled", finished=now_iso())
+        self.store.add_log(job_id, "info", "Job canceled by the user.")
+
+    def _run(self, user: str, job_id: str, cancel: threading.Event) -> None:
+        if cancel.is_set():
+            return
+        try:
+            job = self.store.get(user, job_id)
+        except JobNotFound:
+            return
+        if job["status"] != "queued":
+            return
+        started = time.monotonic()
+        self.store.set_state(job_id, status="running", started=now_iso(), progress=0.0)
+        self.store.add_log(job_id, "info", "Job started.")
+        self._log_handler.threads[threading.get_ident()] = job_id
+        out_dir = self.store.results_dir(user, job_id)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            assets = self.execute(job, out_dir, lambda f: self.store.set_progress(job_id, f),
+                                  cancel)
+            if cancel.is_set():
+                return
+            usage = {"duration": {"value": round(time.monotonic() - started, 3), "unit": "s"}}
+            self.store.set_state(job_id, status="finished", progress=100.0, results=assets,
+                                 finished=now_iso(), usage=usage)
+            self.store.add_log(job_id, "info", f"Job finished: {len(assets)} result file(s).")
+        except Exception as exc:
+            if cancel.is_set():
+                return
+            if isinstance(exc, OpenEOError):
+                message, data = f"[{exc.code}] {exc.message}", {"code": exc.code}
+            else:
+                log.error("job %s crashed: %s", job_id, traceback.format_exc())
+                message, data = f"Internal error: {type(exc).__name__}: {exc}", None
+            self.store.add_log(job_id, "error", message, data)
+            self.store.set_state(job_id, status="error", finished=now_iso())
+        finally:
+            self._log_handler.threads.pop(threading.get_ident(), None)
+            self.cancel_events.pop(job_id, None)
+            self.store._progress.pop(job_id, None)
+
+    def shutdown(self) -> None:
+        for event in list(self.cancel_events.values()):
+            event.set()
+        logging.getLogger("jupyter_eo").removeHandler(self._log_handler)
+        self.pool.shutdown(wait=False, cancel_futures=True)

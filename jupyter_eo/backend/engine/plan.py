@@ -196,39 +196,39 @@ class BlockPlan:
         src = self.source
         t_index, band_index = self.t_index, self.band_index
         data = src.data
+        token = f"jeo-{next(_TOKENS)}"
         if hasattr(data, "dask"):
             data = data[list(t_index)][:, list(band_index)]
             t_index = tuple(range(len(self.t_index)))
             band_index = tuple(range(len(self.band_index)))
             data = data.rechunk({0: -1, 1: -1, 2: _row_chunks(data, self.dtype),
                                  3: data.chunks[3] if len(data.chunks[3]) > 1 else -1})
+            row_chunks, col_chunks = data.chunks[2], data.chunks[3]
         else:
             rows = _rows_per_block(data.shape, len(t_index), len(band_index))
-            data = da.from_array(data, chunks=(-1, -1, rows, -1), asarray=False)
-        token = f"jeo-{next(_TOKENS)}"
+            ny = data.shape[2]
+            row_chunks = tuple(min(rows, ny - r) for r in range(0, ny, rows))
+            col_chunks = (data.shape[3],)
         cancel, progress = self.hooks
-        nblocks = len(data.chunks[2]) * len(data.chunks[3])
-        _register_hooks(token, cancel, progress, nblocks)
+        _register_hooks(token, cancel, progress, len(row_chunks) * len(col_chunks))
         spec = BlockSpec(t_index, band_index, self.band_labels, self.nodata, self.dtype.str,
                          self.pre, self.reduce, self.post, np.dtype(self.out_dtype).str,
                          hook=token)
         bands = self.bands
-        out_chunks: list[tuple[int, ...]] = []
-        drop = []
+        lead: list[tuple[int, ...]] = []
         if self.has_t:
-            out_chunks.append((len(t_index),))
-        else:
-            drop.append(0)
+            lead.append((len(t_index),))
         if bands is not None:
-            out_chunks.append((len(bands),))
+            lead.append((len(bands),))
+        out_chunks = tuple(lead) + (row_chunks, col_chunks)
+        if hasattr(data, "dask"):
+            drop = ([] if self.has_t else [0]) + ([] if bands is not None else [1])
+            kwargs: dict[str, Any] = {"drop_axis": drop} if drop else {}
+            arr = da.map_blocks(run_block, data, spec=spec, dtype=self.out_dtype,
+                                chunks=out_chunks, name=f"jeo-fused-{token}", **kwargs)
         else:
-            drop.append(1)
-        out_chunks += [data.chunks[2], data.chunks[3]]
-        kwargs: dict[str, Any] = {}
-        if drop:
-            kwargs["drop_axis"] = drop
-        arr = da.map_blocks(run_block, data, spec=spec, dtype=self.out_dtype,
-                            chunks=tuple(out_chunks), name=f"jeo-fused-{token}", **kwargs)
+            arr = _numpy_source_array(data, spec, out_chunks, f"jeo-fused-{token}",
+                                      self.out_dtype)
         coords: dict[str, Any] = {Y: src.coords[Y].values, X: src.coords[X].values}
         if self.has_t:
             coords[T] = src.coords[T].values[list(self.t_index)]
@@ -241,6 +241,27 @@ class BlockPlan:
                             attrs={k: v for k, v in src.attrs.items() if k != "nodata"})
         self._cached = cube
         return cube
+
+
+def run_numpy_block(source: np.ndarray, rows: slice, spec: BlockSpec) -> np.ndarray:
+    """:func:`run_block` on a row band of an in-memory source (a view, never a copy)."""
+    return run_block(source[:, :, rows], spec)
+
+
+def _numpy_source_array(source: np.ndarray, spec: BlockSpec, chunks: tuple[tuple[int, ...], ...],
+                        name: str, dtype: np.dtype) -> Any:
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
+
+    src_key = f"{name}-source"
+    dsk: dict[Any, Any] = {src_key: source}
+    lead = (0,) * (len(chunks) - 2)
+    r0 = 0
+    for i, nrows in enumerate(chunks[-2]):
+        dsk[(name, *lead, i, 0)] = (run_numpy_block, src_key, slice(r0, r0 + nrows), spec)
+        r0 += nrows
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
+    return da.Array(graph, name, chunks=chunks, dtype=dtype)
 
 
 def _rows_per_block(shape: tuple[int, ...], nt: int, nb: int) -> int:

@@ -1,0 +1,289 @@
+"""Engine benchmark: NDVI then max over time, hand-written numpy vs our engine vs peers.
+
+Usage (from the repository root):
+
+    .venv/bin/python benchmarks/engine.py                 # 24 x 4 x 2048 x 2048 float32
+    .venv/bin/python benchmarks/engine.py --size 1024     # smaller, for a quick check
+    .venv/bin/python benchmarks/engine.py --big --big-gb 14  # lazy from disk, > half the RAM
+
+Prints median wall time and peak extra resident memory (RSS above the level before the run,
+sampled every millisecond) of each contender, and the ratios to hand-written streaming numpy.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import psutil
+import xarray as xr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jupyter_eo.backend.cube import set_crs  # noqa: E402
+from jupyter_eo.backend.engine import EvalContext, evaluate, materialize  # noqa: E402
+
+BANDS = ["B02", "B04", "B08", "B11"]
+GRAPH = {
+    "load": {"process_id": "load_collection", "arguments": {
+        "id": "BENCH", "spatial_extent": None, "temporal_extent": None, "bands": ["B04", "B08"]}},
+    "ndvi": {"process_id": "reduce_dimension", "arguments": {
+        "data": {"from_node": "load"}, "dimension": "bands", "reducer": {"process_graph": {
+            "nir": {"process_id": "array_element",
+                    "arguments": {"data": {"from_parameter": "data"}, "label": "B08"}},
+            "red": {"process_id": "array_element",
+                    "arguments": {"data": {"from_parameter": "data"}, "label": "B04"}},
+            "nd": {"process_id": "normalized_difference",
+                   "arguments": {"x": {"from_node": "nir"}, "y": {"from_node": "red"}},
+                   "result": True}}}}},
+    "tmax": {"process_id": "reduce_dimension", "arguments": {
+        "data": {"from_node": "ndvi"}, "dimension": "t", "reducer": {"process_graph": {
+            "m": {"process_id": "max", "arguments": {"data": {"from_parameter": "data"}},
+                  "result": True}}}}},
+    "save": {"process_id": "save_result",
+             "arguments": {"data": {"from_node": "tmax"}, "format": "GTiff"}, "result": True},
+}
+
+
+class MemoryCollection:
+    """Catalog collection over an existing (numpy- or dask-backed) cube."""
+
+    def __init__(self, cube: xr.DataArray) -> None:
+        self.cube = cube
+
+    def metadata(self) -> dict[str, Any]:
+        return {"summaries": {"eo:bands": [{"name": b} for b in BANDS]}}
+
+    def load(self, spatial_extent=None, temporal_extent=None, bands=None, property_filter=None,
+             **_: Any) -> xr.DataArray:
+        if bands is None:
+            return self.cube
+        idx = [BANDS.index(b) for b in bands]
+        if idx == list(range(idx[0], idx[0] + len(idx))):  # contiguous: a view, not a copy
+            return self.cube.isel(bands=slice(idx[0], idx[0] + len(idx)))
+        return self.cube.isel(bands=idx)
+
+
+class Catalog:
+    def __init__(self, cube: xr.DataArray) -> None:
+        self.collection = MemoryCollection(cube)
+
+    def get(self, collection_id: str) -> MemoryCollection:
+        return self.collection
+
+
+def make_cube(nt: int, size: int, seed: int = 0) -> xr.DataArray:
+    rng = np.random.default_rng(seed)
+    data = np.empty((nt, len(BANDS), size, size), dtype=np.float32)
+    for t in range(nt):
+        data[t] = rng.random((len(BANDS), size, size), dtype=np.float32)
+    cube = xr.DataArray(data, dims=("t", "bands", "y", "x"), coords={
+        "t": pd.date_range("2022-01-01", periods=nt, freq="7D"), "bands": BANDS,
+        "y": 10.0 * np.arange(size)[::-1] + 5, "x": 10.0 * np.arange(size) + 5})
+    return set_crs(cube, "EPSG:32633")
+
+
+def numpy_streaming(data: np.ndarray, red: int = 1, nir: int = 2, rows: int = 128,
+                    threads: int = 2) -> np.ndarray:
+    """Hand-written floor: row blocks on a thread pool, running max over time."""
+    nt, _, ny, nx = data.shape
+    out = np.empty((ny, nx), dtype=np.float32)
+
+    def block(r0: int) -> None:
+        sl = slice(r0, min(ny, r0 + rows))
+        acc = None
+        for t in range(nt):
+            n, r = data[t, nir, sl], data[t, red, sl]
+            with np.errstate(all="ignore"):
+                v = (n - r) / (n + r)
+            acc = v if acc is None else np.fmax(acc, v, out=acc)
+        out[sl] = acc
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(block, range(0, ny, rows)))
+    return out
+
+
+def ours(cube: xr.DataArray) -> np.ndarray:
+    ctx = EvalContext(catalog=Catalog(cube))
+    result = evaluate(json.loads(json.dumps(GRAPH)), ctx)
+    return np.asarray(materialize(result, ctx).data.values)
+
+
+def xarray_dask(cube: xr.DataArray) -> np.ndarray:
+    """Plain xarray + dask, the way most code is written (chunks per time step)."""
+    c = cube if cube.chunks else cube.chunk({"t": 1, "bands": -1, "y": 1024, "x": 1024})
+    nir, red = c.sel(bands="B08"), c.sel(bands="B04")
+    return ((nir - red) / (nir + red)).max("t").values
+
+
+def openeo_processes_dask(cube: xr.DataArray) -> np.ndarray | None:
+    """The openeo-processes-dask graph path, when that package is importable."""
+    try:
+        from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry  # noqa: F401
+        from openeo_pg_parser_networkx.process_registry import Process
+        from openeo_processes_dask.process_implementations.core import process
+        from openeo_processes_dask.specs import reduce_dimension  # noqa: F401
+    except Exception:  # noqa: BLE001 - optional peer
+        return None
+    import importlib
+    import inspect
+
+    registry = ProcessRegistry(wrap_funcs=[process])
+    impl_mod = importlib.import_module("openeo_processes_dask.process_implementations")
+    spec_mod = importlib.import_module("openeo_processes_dask.specs")
+    for name, func in inspect.getmembers(impl_mod, inspect.isfunction):
+        spec = getattr(spec_mod, name, None)
+        if spec is not None:
+            registry[("predefined", name)] = Process(spec=spec, implementation=func)
+    source = cube.chunk({"t": 1, "bands": -1, "y": 1024, "x": 1024}) if not cube.chunks \
+        else cube
+
+    def load_collection(*args: Any, **kwargs: Any) -> xr.DataArray:
+        return source.sel(bands=["B04", "B08"])
+
+    registry[("predefined", "load_collection")] = Process(
+        spec=registry[("predefined", "load_collection")].spec if ("predefined", "load_collection")
+        in registry else {}, implementation=load_collection)
+    graph = {k: v for k, v in GRAPH.items() if k != "save"}
+    graph = json.loads(json.dumps(graph))
+    graph["tmax"]["result"] = True
+    pg = OpenEOProcessGraph(pg_data={"process_graph": graph})
+    result = pg.to_callable(process_registry=registry)()
+    return np.asarray(result.compute() if hasattr(result, "compute") else result)
+
+
+class PeakRSS:
+    """Samples resident memory in a thread; ``extra`` = peak minus the level at start."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.base = self.peak = self.proc.memory_info().rss
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.001)
+
+    def __enter__(self) -> "PeakRSS":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    @property
+    def extra(self) -> int:
+        return self.peak - self.base
+
+
+def measure(func: Callable[[], Any], repeats: int) -> tuple[float, int, Any]:
+    times, peaks, result = [], [], None
+    for _ in range(repeats):
+        result = None
+        gc.collect()
+        with PeakRSS() as mem:
+            t0 = time.perf_counter()
+            result = func()
+            times.append(time.perf_counter() - t0)
+        peaks.append(mem.extra)
+    return statistics.median(times), max(peaks), result
+
+
+def fmt_mb(n: int) -> str:
+    return f"{n / 2**20:8.1f} MB"
+
+
+def run_in_memory(nt: int, size: int, repeats: int, peers: bool) -> None:
+    cube = make_cube(nt, size)
+    cube_bytes = cube.nbytes
+    print(f"cube {nt}x{len(BANDS)}x{size}x{size} float32 = {cube_bytes / 2**30:.2f} GiB in memory, "
+          f"{os.cpu_count()} cores, median of {repeats}")
+    data = cube.values
+    rows = [("numpy streaming (2 threads)", lambda: numpy_streaming(data))]
+    rows.append(("numpy streaming (1 thread)", lambda: numpy_streaming(data, threads=1)))
+    rows.append(("jupyter_eo engine (graph JSON)", lambda: ours(cube)))
+    if peers:
+        rows.append(("xarray + dask (in-memory source)", lambda: xarray_dask(cube)))
+        rows.append(("openeo-processes-dask", lambda: openeo_processes_dask(cube)))
+    base_time = None
+    reference = None
+    for name, func in rows:
+        try:
+            seconds, extra, result = measure(func, repeats)
+        except Exception as exc:  # noqa: BLE001 - report and continue
+            print(f"{name:36s} failed: {type(exc).__name__}: {exc}")
+            continue
+        if result is None:
+            print(f"{name:36s} not available")
+            continue
+        if reference is None:
+            reference, base_time = result, seconds
+        same = np.allclose(result, reference, rtol=1e-5, atol=1e-6, equal_nan=True)
+        print(f"{name:36s} {seconds:7.3f} s  x{seconds / base_time:5.2f}  extra {fmt_mb(extra)}"
+              f" ({extra / cube_bytes:5.3f} of cube)  equal={same}")
+
+
+def write_big(folder: Path, nt: int, size: int) -> xr.DataArray:
+    """One Zarr chunk row per time step on disk; returns the lazily opened cube."""
+    import dask.array as da
+
+    chunks = (1, len(BANDS), 1024, size)
+    arr = da.random.default_rng(1).random((nt, len(BANDS), size, size), dtype=np.float32,
+                                          chunks=chunks)
+    cube = xr.DataArray(arr, dims=("t", "bands", "y", "x"), coords={
+        "t": pd.date_range("2022-01-01", periods=nt, freq="7D"), "bands": BANDS,
+        "y": 10.0 * np.arange(size)[::-1] + 5, "x": 10.0 * np.arange(size) + 5}, name="v")
+    store = folder / "big.zarr"
+    if not store.exists():
+        cube.to_dataset().to_zarr(store, mode="w")
+    opened = xr.open_zarr(store)["v"]
+    return set_crs(opened, "EPSG:32633")
+
+
+def run_big(gb: float, folder: Path | None) -> None:
+    size = 8192
+    nt = max(2, int(gb * 2**30 / (len(BANDS) * size * size * 4)))
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        t0 = time.perf_counter()
+        cube = write_big(Path(tmp), nt, size)
+        print(f"big cube {nt}x{len(BANDS)}x{size}x{size} float32 = {cube.nbytes / 2**30:.1f} GiB "
+              f"on disk (written in {time.perf_counter() - t0:.0f} s), RAM "
+              f"{psutil.virtual_memory().total / 2**30:.0f} GiB")
+        seconds, extra, result = measure(lambda: ours(cube), 1)
+        print(f"jupyter_eo engine (lazy from Zarr)   {seconds:7.1f} s  extra {fmt_mb(extra)} "
+              f"({extra / cube.nbytes:5.3f} of cube), result {result.shape}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=2048, help="pixels per side (default 2048)")
+    parser.add_argument("--nt", type=int, default=24, help="time steps (default 24)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-peers", action="store_true", help="skip xarray/dask peers")
+    parser.add_argument("--big", action="store_true", help="also run the lazy-from-disk case")
+    parser.add_argument("--big-gb", type=float, default=13.0, help="size of the big cube, GiB")
+    parser.add_argument("--tmp", type=Path, default=None, help="folder for the big cube")
+    args = parser.parse_args()
+    run_in_memory(args.nt, args.size, args.repeats, not args.no_peers)
+    if args.big:
+        run_big(args.big_gb, args.tmp)
+
+
+if __name__ == "__main__":
+    main()

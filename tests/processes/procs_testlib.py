@@ -10,7 +10,8 @@ import xarray as xr
 
 from jupyter_eo.backend.processes.registry import REGISTRY
 
-OWN_MODULES = ("math", "comparison", "logic", "arrays", "arrays_labels", "reducers", "dates",
+OWN_MODULES = ("math", "comparison", "logic", "arrays", "arrays_labels", "arrays_numeric",
+               "reducers", "dates",
                "texts")
 
 

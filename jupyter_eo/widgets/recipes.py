@@ -1,0 +1,258 @@
+"""Recipe catalogue: spectral indices, colour composites, cloud-masked composites, time series,
+change and Sentinel-1 backscatter, each producing an openEO graph through ``jupyter_eo.graph``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from jupyter_eo.errors import ProcessParameterInvalid
+from jupyter_eo.graph.builder import Cube, Expr, GraphBuilder, SCL_CLOUD_CLASSES
+from jupyter_eo.widgets.metadata import band_names, collection_bands
+
+#: Sentinel-2 band names by common name (fallback when metadata lacks common names).
+S2_COMMON = {"coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge": "B05",
+             "rededge2": "B06", "rededge3": "B07", "nir": "B08", "nir08": "B8A", "nir09": "B09",
+             "swir16": "B11", "swir22": "B12"}
+#: Digital numbers to reflectance for Sentinel-2 L2A (CDSE: reflectance = DN / 10000).
+S2_REFLECTANCE_SCALE = 1e-4
+
+Bands = Callable[[str], Expr]
+
+
+@dataclass(frozen=True)
+class Index:
+    """A spectral index: formula over common band names; ``needs_scale`` when it has additive
+    constants (then bands are converted to reflectance first; ratios are scale-free)."""
+
+    name: str
+    title: str
+    bands: tuple[str, ...]
+    formula: Callable[[Bands], Expr]
+    needs_scale: bool = False
+    range: tuple[float, float] = (-1.0, 1.0)
+    cmap: str = "RdYlGn"
+
+
+def _nd(a: str, b: str) -> Callable[[Bands], Expr]:
+    return lambda band: (band(a) - band(b)) / (band(a) + band(b))
+
+
+INDICES: dict[str, Index] = {i.name: i for i in (
+    Index("NDVI", "Normalized Difference Vegetation Index", ("nir", "red"), _nd("nir", "red")),
+    Index("GNDVI", "Green NDVI", ("nir", "green"), _nd("nir", "green")),
+    Index("NDWI", "Normalized Difference Water Index (McFeeters)", ("green", "nir"), _nd("green", "nir"),
+          cmap="BrBG"),
+    Index("NDMI", "Normalized Difference Moisture Index", ("nir", "swir16"), _nd("nir", "swir16"),
+          cmap="BrBG"),
+    Index("NBR", "Normalized Burn Ratio", ("nir", "swir22"), _nd("nir", "swir22")),
+    Index("NBR2", "Normalized Burn Ratio 2", ("swir16", "swir22"), _nd("swir16", "swir22")),
+    Index("NDBI", "Normalized Difference Built-up Index", ("swir16", "nir"), _nd("swir16", "nir"),
+          cmap="RdBu"),
+    Index("NDSI", "Normalized Difference Snow Index", ("green", "swir16"), _nd("green", "swir16"),
+          cmap="YlGnBu"),
+    Index("EVI", "Enhanced Vegetation Index", ("nir", "red", "blue"),
+          lambda b: 2.5 * (b("nir") - b("red")) / (b("nir") + 6 * b("red") - 7.5 * b("blue") + 1),
+          needs_scale=True),
+    Index("EVI2", "Two-band Enhanced Vegetation Index", ("nir", "red"),
+          lambda b: 2.5 * (b("nir") - b("red")) / (b("nir") + 2.4 * b("red") + 1), needs_scale=True),
+    Index("SAVI", "Soil Adjusted Vegetation Index (L = 0.5)", ("nir", "red"),
+          lambda b: 1.5 * (b("nir") - b("red")) / (b("nir") + b("red") + 0.5), needs_scale=True),
+    Index("MSAVI", "Modified Soil Adjusted Vegetation Index", ("nir", "red"),
+          lambda b: (2 * b("nir") + 1 - ((2 * b("nir") + 1) ** 2 - 8 * (b("nir") - b("red"))).sqrt()) / 2,
+          needs_scale=True),
+    Index("ARVI", "Atmospherically Resistant Vegetation Index (gamma = 1)", ("nir", "red", "blue"),
+          lambda b: (b("nir") - (2 * b("red") - b("blue"))) / (b("nir") + (2 * b("red") - b("blue")))),
+)}
+
+
+@dataclass(frozen=True)
+class RecipeInputs:
+    """What a recipe needs: collection (id + metadata), extents and options."""
+
+    collection_id: str
+    spatial_extent: dict[str, float]
+    temporal_extent: tuple[str, str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    cloud_mask: bool = True
+    reducer: str = "median"
+    second_period: tuple[str, str] | None = None  # for "change"
+    geometry: dict[str, Any] | None = None  # the AOI (time series aggregates over it)
+    scale: float | None = None  # DN -> reflectance; None: from metadata / Sentinel-2 default
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named processing recipe; ``build(inputs)`` returns the result ``Cube``."""
+
+    id: str
+    title: str
+    kind: str  # "index" | "rgb" | "timeseries" | "change" | "backscatter"
+    build: Callable[[RecipeInputs], Cube]
+    cmap: str = "viridis"
+    range: tuple[float, float] | None = None
+    description: str = ""
+
+    def graph(self, inputs: RecipeInputs, *, save_format: str | None = None) -> dict[str, Any]:
+        """The flat process graph of this recipe (with ``save_result`` when a format is given)."""
+        cube = self.build(inputs)
+        if save_format:
+            cube = cube.save_result(save_format)
+        return cube.to_dict()
+
+
+def resolve_band(meta: dict[str, Any], common: str) -> str:
+    """The collection's band name for a common name (Sentinel-2 names as fallback)."""
+    bands = collection_bands(meta)
+    for band in bands:
+        if band.get("common_name") == common:
+            return band["name"]
+    names = [b["name"] for b in bands]
+    fallback = S2_COMMON.get(common, common)
+    if not names or fallback in names:
+        return fallback
+    raise ProcessParameterInvalid(f"Collection has no '{common}' band (bands: {', '.join(names)}).")
+
+
+def reflectance_scale(meta: dict[str, Any], band: str | None = None) -> float:
+    """DN -> reflectance factor from metadata (``scale`` of a band) or the Sentinel-2 default."""
+    for entry in collection_bands(meta):
+        if band in (None, entry["name"]) and isinstance(entry.get("scale"), (int, float)):
+            return float(entry["scale"])
+    summaries = meta.get("summaries") or {}
+    for entry in summaries.get("raster:bands") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("scale"), (int, float)):
+            return float(entry["scale"])
+    return S2_REFLECTANCE_SCALE
+
+
+def _has_scl(meta: dict[str, Any]) -> bool:
+    names = band_names(meta)
+    return not names or "SCL" in names
+
+
+def _load(inputs: RecipeInputs, bands: list[str], period: tuple[str, str] | None = None) -> Cube:
+    use_scl = inputs.cloud_mask and _has_scl(inputs.metadata)
+    load_bands = bands + (["SCL"] if use_scl and "SCL" not in bands else [])
+    cube = GraphBuilder().load_collection(inputs.collection_id, spatial_extent=dict(inputs.spatial_extent),
+                                          temporal_extent=list(period or inputs.temporal_extent),
+                                          bands=load_bands)
+    if use_scl:
+        masked = cube.mask_scl(classes=SCL_CLOUD_CLASSES)
+        # explicit process(): Cube.filter_bands(bands) loses its argument in the builder (G)
+        cube = masked.process("filter_bands", data=masked, bands=list(bands))
+    return cube
+
+
+def index_cube(inputs: RecipeInputs, index: Index, period: tuple[str, str] | None = None) -> Cube:
+    """Load the index's bands (cloud-masked) and compute the index per observation."""
+    names = {common: resolve_band(inputs.metadata, common) for common in index.bands}
+    scale = (inputs.scale if inputs.scale is not None else reflectance_scale(inputs.metadata)) \
+        if index.needs_scale else None
+    cube = _load(inputs, list(dict.fromkeys(names.values())), period)
+
+    def formula(data: Expr) -> Expr:
+        cache: dict[str, Expr] = {}
+
+        def band(common: str) -> Expr:
+            if common not in cache:
+                value = data[names[common]]
+                cache[common] = value * scale if scale is not None else value
+            return cache[common]
+        return index.formula(band)
+    return cube.band_math(formula)
+
+
+def _index_recipe(index: Index) -> Recipe:
+    return Recipe(id=index.name, title=f"{index.name} composite — {index.title}", kind="index",
+                  build=lambda inputs: index_cube(inputs, index).reduce_time(inputs.reducer),
+                  cmap=index.cmap, range=index.range,
+                  description=f"{index.title}, per-pixel {{reducer}} over the time range, clouds masked with SCL.")
+
+
+def _colour(commons: tuple[str, str, str]) -> Callable[[RecipeInputs], Cube]:
+    def build(inputs: RecipeInputs) -> Cube:
+        names = [resolve_band(inputs.metadata, c) for c in commons]
+        return _load(inputs, names).reduce_time(inputs.reducer)
+    return build
+
+
+def _timeseries(inputs: RecipeInputs) -> Cube:
+    geometry = inputs.geometry or _bbox_polygon(inputs.spatial_extent)
+    return index_cube(inputs, INDICES["NDVI"]).aggregate_spatial(geometry, "mean")
+
+
+def _change(inputs: RecipeInputs) -> Cube:
+    if inputs.second_period is None:
+        raise ProcessParameterInvalid("The change recipe needs a second period.")
+    before = index_cube(inputs, INDICES["NDVI"]).reduce_time(inputs.reducer)
+    after = index_cube(inputs, INDICES["NDVI"], inputs.second_period).reduce_time(inputs.reducer)
+    return after.subtract(before)
+
+
+def _backscatter(inputs: RecipeInputs) -> Cube:
+    names = band_names(inputs.metadata)
+    bands = [b for b in ("VV", "VH") if not names or b in names]
+    if not bands:
+        raise ProcessParameterInvalid("Backscatter needs a Sentinel-1 collection with VV/VH bands.")
+    cube = GraphBuilder().load_collection(inputs.collection_id, spatial_extent=dict(inputs.spatial_extent),
+                                          temporal_extent=list(inputs.temporal_extent), bands=bands)
+    reducer = "mean" if inputs.reducer == "median" else inputs.reducer
+    return cube.reduce_time(reducer).to_db()  # average linear power first, then dB
+
+
+def _bbox_polygon(extent: dict[str, float]) -> dict[str, Any]:
+    w, s, e, n = extent["west"], extent["south"], extent["east"], extent["north"]
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+RECIPES: dict[str, Recipe] = {
+    "true_colour": Recipe("true_colour", "True colour (B04, B03, B02) cloud-free composite", "rgb",
+                          _colour(("red", "green", "blue")), range=(0, 3000),
+                          description="Red, green, blue; per-pixel {reducer} of cloud-masked observations."),
+    "false_colour": Recipe("false_colour", "False colour (NIR, red, green) composite", "rgb",
+                           _colour(("nir", "red", "green")), range=(0, 5000),
+                           description="Vegetation in red; per-pixel {reducer} of cloud-masked observations."),
+    **{index.name: _index_recipe(index) for index in INDICES.values()},
+    "ndvi_timeseries": Recipe("ndvi_timeseries", "NDVI time series over the AOI (chart)", "timeseries",
+                              _timeseries, description="Mean NDVI of the AOI per observation date."),
+    "ndvi_change": Recipe("ndvi_change", "NDVI change between two periods (difference map)", "change",
+                          _change, cmap="RdBu", range=(-0.5, 0.5),
+                          description="{reducer} NDVI of the second period minus the first."),
+    "s1_backscatter": Recipe("s1_backscatter", "Sentinel-1 backscatter composite (VV, VH in dB)",
+                             "backscatter", _backscatter, cmap="gray", range=(-25.0, 0.0),
+                             description="Mean linear backscatter over time, converted to dB."),
+}
+
+
+def recipe(recipe_id: str) -> Recipe:
+    """A recipe by id (clear openEO error for unknown ids)."""
+    try:
+        return RECIPES[recipe_id]
+    except KeyError:
+        raise ProcessParameterInvalid(
+            f"Unknown recipe {recipe_id!r}; known: {', '.join(RECIPES)}.") from None
+
+
+def recipes_for(meta: dict[str, Any]) -> list[Recipe]:
+    """The recipes that the collection's bands support."""
+    names = set(band_names(meta))
+    out = []
+    for r in RECIPES.values():
+        if r.kind == "backscatter":
+            ok = not names or bool(names & {"VV", "VH"})
+        else:
+            try:
+                commons = INDICES[r.id].bands if r.id in INDICES else ("nir", "red", "green", "blue")
+                for c in commons:
+                    resolve_band(meta, c)
+                ok = not names or "VV" not in names
+            except ProcessParameterInvalid:
+                ok = False
+        if ok:
+            out.append(r)
+    return out
+
+
+def with_options(inputs: RecipeInputs, **changes: Any) -> RecipeInputs:
+    """A copy of ``inputs`` with some fields changed."""
+    return replace(inputs, **changes)

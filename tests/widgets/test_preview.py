@@ -1,0 +1,151 @@
+"""Preview scheduling (debounce, outdated runs dropped) and the overlay it draws."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from jupyter_eo.widgets.preview import Preview
+from jupyter_eo.widgets.preview_run import PreviewScheduler, preview_graph, read_geotiff
+from jupyter_eo.widgets.recipes import RECIPES, RecipeInputs
+
+from .conftest import s2_metadata
+
+EXTENT = {"west": 11.0, "south": 46.0, "east": 11.1, "north": 46.1}
+
+
+def test_requests_are_debounced():
+    runs, delivered = [], []
+    scheduler = PreviewScheduler(lambda job, cancelled: runs.append(job) or job, delivered.append,
+                                 lambda exc: None, delay=0.15)
+    for i in range(5):
+        scheduler.request(i)
+        time.sleep(0.02)
+    assert scheduler.wait(5)
+    assert runs == [4] and delivered == [4]
+
+
+def test_outdated_running_preview_is_cancelled_and_dropped():
+    started = threading.Event()
+    release = threading.Event()
+    seen_cancel = []
+    delivered = []
+
+    def run(job, is_cancelled):
+        if job == "slow":
+            started.set()
+            release.wait(5)
+            seen_cancel.append(is_cancelled())
+        return job
+
+    scheduler = PreviewScheduler(run, delivered.append, lambda exc: None, delay=0.0)
+    scheduler.request("slow")
+    assert started.wait(5)
+    scheduler.request("fast")  # supersedes the running one
+    release.set()
+    assert scheduler.wait(5)
+    assert seen_cancel == [True]
+    assert delivered == ["fast"]
+    assert scheduler.superseded == 1 and scheduler.started == 2
+
+
+def test_errors_reach_fail_and_cancel_drops_pending():
+    errors = []
+
+    def run(job, _):
+        raise ValueError("boom")
+
+    scheduler = PreviewScheduler(run, lambda r: None, errors.append, delay=0.05)
+    scheduler.request(1)
+    assert scheduler.wait(5)
+    assert [str(e) for e in errors] == ["boom"]
+    scheduler.request(2)
+    scheduler.cancel()
+    assert scheduler.wait(5)
+    assert len(errors) == 1
+
+
+def test_preview_graph_pushes_resample_and_saves():
+    graph = RECIPES["NDVI"].graph(RecipeInputs("SENTINEL2_L2A", EXTENT, ("2023-06-01", "2023-07-01"),
+                                               s2_metadata()))
+    cheap = preview_graph(graph, EXTENT, max_pixels=256)
+    resample = [n for n in cheap.values() if n["process_id"] == "resample_spatial"]
+    assert len(resample) == 1 and resample[0]["arguments"]["projection"] == 3857
+    load_id = next(k for k, n in cheap.items() if n["process_id"] == "load_collection")
+    assert resample[0]["arguments"]["data"] == {"from_node": load_id}
+    # the longer side in Web Mercator: 0.1 degree of latitude at 46 N ≈ 11.1 km / cos(46°) ≈ 16.0 km
+    assert 16026 / 256 * 0.99 < resample[0]["arguments"]["resolution"] < 16026 / 256 * 1.01
+    users = [n for n in cheap.values() if {"from_node": load_id} in n["arguments"].values()]
+    assert [n["process_id"] for n in users] == ["resample_spatial"]
+    sink = [n for n in cheap.values() if n.get("result")]
+    assert len(sink) == 1 and sink[0]["process_id"] == "save_result"
+
+
+def geotiff_bytes(array: np.ndarray) -> bytes:
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    west, south, east, north = 1224514.0, 5780349.0, 1235646.0, 5791481.0  # EPSG:3857
+    profile = {"driver": "GTiff", "width": array.shape[-1], "height": array.shape[-2], "count": 1,
+               "dtype": "float32", "crs": "EPSG:3857", "nodata": np.nan,
+               "transform": from_bounds(west, south, east, north, array.shape[-1], array.shape[-2])}
+    with rasterio.MemoryFile() as memfile:
+        with memfile.open(**profile) as dst:
+            dst.write(array.astype("float32"), 1)
+        return memfile.read()
+
+
+class RecordingConnection:
+    """Answers ``download`` with a real GeoTIFF and records the graphs it was sent."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.graphs, self.delay = [], delay
+
+    def download(self, graph, format="GTiff"):
+        self.graphs.append(graph)
+        time.sleep(self.delay)
+        ramp = np.linspace(-0.2, 0.8, 64 * 64).reshape(64, 64)
+        ramp[0, 0] = np.nan
+        return geotiff_bytes(ramp)
+
+
+def test_read_geotiff_gives_latlon_bounds():
+    result = read_geotiff(geotiff_bytes(np.ones((8, 8))))
+    (south, west), (north, east) = result.bounds
+    assert 10.9 < west < 11.1 and 45.9 < south < 46.1 and east > west and north > south
+    assert result.data.shape == (1, 8, 8)
+
+
+def test_preview_widget_draws_overlay_and_colorbar():
+    connection = RecordingConnection()
+    preview = Preview(connection, delay=0.05)
+    graph = RECIPES["NDVI"].graph(RecipeInputs("SENTINEL2_L2A", EXTENT, ("2023-06-01", "2023-07-01"),
+                                               s2_metadata()))
+    preview.update(graph, EXTENT, cmap="RdYlGn", range=(-1, 1), label="NDVI")
+    preview.update(graph, EXTENT, cmap="RdYlGn", range=(-1, 1), label="NDVI")
+    assert preview.wait(10)
+    assert len(connection.graphs) == 1  # debounced
+    assert preview.overlay is not None and preview.overlay in preview.map.layers
+    assert preview.overlay.url.startswith("data:image/png;base64,")
+    assert "RdYlGn" in preview.colorbar.value and "NDVI" in preview.colorbar.value
+    assert (preview.vmin.value, preview.vmax.value) == (-1.0, 1.0)
+    first = preview.overlay.url
+    preview.cmap.value = "viridis"  # restyle without re-running
+    assert preview.overlay.url != first and len(connection.graphs) == 1
+    preview.auto_stretch()
+    assert -0.2 < preview.vmin.value < preview.vmax.value < 0.8
+
+
+def test_preview_widget_shows_errors_inline():
+    class Failing:
+        def download(self, graph, format="GTiff"):
+            from jupyter_eo.errors import OpenEOError
+            raise OpenEOError("Collection 'X' does not exist.", code="CollectionNotFound")
+
+    preview = Preview(Failing(), delay=0.0)
+    preview.update({"a": {"process_id": "load_collection", "arguments": {}, "result": True}}, EXTENT)
+    assert preview.wait(10)
+    assert "CollectionNotFound" in preview.status.value and "jeo-error" in preview.status.value

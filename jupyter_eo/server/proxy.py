@@ -272,16 +272,20 @@ class ProxyHandler(JupyterEOHandler):
                               connect_timeout=limits.connect_timeout,
                               request_timeout=limits.request_timeout, decompress_response=True,
                               header_callback=state.on_header, streaming_callback=state.on_chunk)
-        response: HTTPResponse = await self.service.http.fetch(request, raise_error=False)
-        if response.code == 599 or (response.error is not None and not state.code):
+        try:
+            response: HTTPResponse = await self.service.http.fetch(request, raise_error=False)
+            error: BaseException | None = response.error if response.code == 599 else None
+        except Exception as exc:  # timeouts and connection errors are raised, not returned
+            error = exc
+        if error is not None:
             if state.mode == "stream":
                 return state  # headers are out already: end the (truncated) response
-            error = response.error
-            if "Timeout" in type(error).__name__ or "timeout" in str(error).lower():
+            name = type(error).__name__
+            if "Timeout" in name or "timeout" in str(error).lower():
                 raise GatewayTimeout("The backend did not answer in time.")
-            if "max_body_size" in str(error) or "Content-Length too long" in str(error):
+            if "max_body_size" in str(error) or "too long" in str(error):
                 raise PayloadTooLarge("The backend's response exceeds the proxy's size limit.")
-            raise BadGateway(f"The backend could not be reached ({type(error).__name__}).")
+            raise BadGateway(f"The backend could not be reached ({name}).")
         if state.mode == "discard":
             return None
         return state

@@ -80,3 +80,127 @@ def ndvi(data: Any, nir: str = "nir", red: str = "red", target_band: str | None 
 
 
 PLAN_AWARE.update({"apply", "ndvi"})
+
+
+@process("apply_dimension")
+def apply_dimension(data: Any, process: Callback, dimension: str,
+                    target_dimension: str | None = None, context: Any = None) -> Any:
+    """Apply a callback to all values along ``dimension`` at once (vectorised)."""
+    from jupyter_eo.backend.processes.cubes_common import require_dim
+    from jupyter_eo.backend.processes.registry import ARRAY_DIM
+
+    cube = as_cube(data)
+    require_dim(cube, dimension)
+    if target_dimension is not None and target_dimension != dimension \
+            and target_dimension in cube.dims:
+        raise ProcessArgumentInvalid("DimensionExists", f"{target_dimension!r} exists.")
+    arr = cube.rename({dimension: ARRAY_DIM})
+    result = process(data=arr, context=context)
+    if not isinstance(result, xr.DataArray) or ARRAY_DIM not in result.dims:
+        if isinstance(result, xr.DataArray):
+            result = result.expand_dims({ARRAY_DIM: 1})
+        else:
+            raise ProcessArgumentInvalid("ProcessParameterInvalid",
+                                         "apply_dimension's process must return an array.")
+    name = target_dimension or dimension
+    same = result.sizes[ARRAY_DIM] == cube.sizes[dimension]
+    if ARRAY_DIM in result.coords:
+        result = result.drop_vars(ARRAY_DIM)
+    result = result.rename({ARRAY_DIM: name})
+    if same and name == dimension and dimension in cube.coords:
+        result = result.assign_coords({name: cube[dimension].values})
+    else:
+        result = result.assign_coords({name: np.arange(result.sizes[name])})
+    order = [name if d == dimension else d for d in cube.dims]
+    result = result.transpose(*order, *[d for d in result.dims if d not in order])
+    result.attrs = cube.attrs
+    return result
+
+
+_BORDER_MODES = {"replicate": "edge", "reflect": "symmetric", "reflect_pixel": "reflect",
+                 "wrap": "wrap"}
+
+
+@process("apply_kernel")
+def apply_kernel(data: Any, kernel: list, factor: float = 1, border: Any = 0,
+                 replace_invalid: float = 0) -> Any:
+    """2-D convolution over x/y with a weights matrix (odd sizes), lazily via shifted sums."""
+    from jupyter_eo.backend.cube import X, Y
+
+    cube = as_cube(data)
+    weights = np.asarray(kernel, dtype=float)
+    if weights.ndim != 2 or weights.shape[0] % 2 == 0 or weights.shape[1] % 2 == 0:
+        raise ProcessArgumentInvalid("KernelDimensionsUneven",
+                                     "Each dimension of the kernel must have an odd size.")
+    ry, rx = weights.shape[0] // 2, weights.shape[1] // 2
+    filled = cube.fillna(replace_invalid)
+    if isinstance(border, (int, float)) and not isinstance(border, bool):
+        padded = filled.pad({Y: (ry, ry), X: (rx, rx)}, mode="constant",
+                            constant_values=border)
+    elif border in _BORDER_MODES:
+        padded = filled.pad({Y: (ry, ry), X: (rx, rx)}, mode=_BORDER_MODES[border])
+    else:
+        raise ProcessArgumentInvalid("ProcessParameterInvalid", f"Unknown border {border!r}.")
+    ny, nx = cube.sizes[Y], cube.sizes[X]
+    total = None
+    for i in range(weights.shape[0]):
+        for j in range(weights.shape[1]):
+            w = weights[i, j]
+            if w == 0:
+                continue
+            window = padded.isel({Y: slice(i, i + ny), X: slice(j, j + nx)}).variable * w
+            total = window if total is None else total + window
+    if total is None:
+        total = xr.zeros_like(filled).variable
+    out = xr.DataArray(total * factor, dims=cube.dims, coords=cube.coords, attrs=cube.attrs)
+    return out.astype(cube.dtype if cube.dtype.kind == "f" else np.float64)
+
+
+def _size_px(entries: list[dict], dim: str, default: int) -> int:
+    for entry in entries or []:
+        if entry.get("dimension") == dim:
+            value = entry.get("value")
+            if value is None:
+                return default
+            if entry.get("unit", "px") != "px" or not isinstance(value, (int, float)):
+                raise ProcessArgumentInvalid(
+                    "ProcessParameterInvalid",
+                    "apply_neighborhood supports pixel sizes for x and y only.")
+            return int(value)
+    return default
+
+
+@process("apply_neighborhood")
+def apply_neighborhood(data: Any, process: Callback, size: list, overlap: list | None = None,
+                       context: Any = None) -> Any:
+    """Run ``process`` on spatial tiles (with overlap) and stitch the tile cores together."""
+    from jupyter_eo.backend.cube import X, Y
+
+    cube = as_cube(data)
+    for entry in size or []:
+        if entry.get("dimension") not in (X, Y) and entry.get("value") is not None:
+            dim = entry.get("dimension")
+            if dim not in cube.dims:
+                raise ProcessArgumentInvalid("DimensionNotAvailable", f"No dimension {dim!r}.")
+    ty, tx = _size_px(size, Y, cube.sizes[Y]), _size_px(size, X, cube.sizes[X])
+    oy, ox = _size_px(overlap or [], Y, 0), _size_px(overlap or [], X, 0)
+    if ty <= 0 or tx <= 0:
+        raise ProcessArgumentInvalid("ProcessParameterInvalid", "Sizes must be positive.")
+    rows = []
+    for y0 in range(0, cube.sizes[Y], ty):
+        row = []
+        for x0 in range(0, cube.sizes[X], tx):
+            ys = slice(max(0, y0 - oy), min(cube.sizes[Y], y0 + ty + oy))
+            xs = slice(max(0, x0 - ox), min(cube.sizes[X], x0 + tx + ox))
+            tile = process(data=cube.isel({Y: ys, X: xs}), context=context)
+            if not isinstance(tile, xr.DataArray) or tile.sizes.get(Y) != ys.stop - ys.start \
+                    or tile.sizes.get(X) != xs.stop - xs.start:
+                raise ProcessArgumentInvalid("DataCubePropertiesImmutable",
+                                             "The process must keep the tile's size.")
+            core = tile.isel({Y: slice(y0 - ys.start, y0 - ys.start + ty),
+                              X: slice(x0 - xs.start, x0 - xs.start + tx)})
+            row.append(core)
+        rows.append(xr.concat(row, dim=X))
+    out = xr.concat(rows, dim=Y)
+    out.attrs = cube.attrs
+    return out.transpose(*cube.dims)

@@ -192,7 +192,11 @@ def int_(x: Any) -> Any:
 def round_(x: Any, p: int = 0) -> Any:
     """x rounded to p decimals, ties to even (IEEE 754); negative p rounds to powers of ten."""
     p = int(p)
-    result = numeric("round", lambda a: np.round(a, p), ("x",), x, promote_int=False)
+    def rounded(a: Any) -> Any:
+        # DataArray/dask have their own round (np.round would load the data into memory)
+        return a.round(p) if is_array(a) and not isinstance(a, np.ndarray) else np.round(a, p)
+
+    result = numeric("round", rounded, ("x",), x, promote_int=False)
     if p <= 0 and isinstance(result, float) and _math.isfinite(result):
         return int(result)
     return result

@@ -123,21 +123,24 @@ def widget_ancestors(anchor: Any) -> list[str]:
     return order
 
 
-def _nearest_box(anchor: Any) -> Any:
-    """The closest ipywidgets Box that contains ``anchor`` (or ``anchor`` itself if it is a Box)."""
-    if isinstance(anchor, Box):
-        return anchor
+def _fallback_home(anchor: Any) -> Any:
+    """Where to show the fallback for ``anchor``: the closest vertical Box around it (or
+    ``anchor`` itself if it is one), else the closest Box of any kind; None if it has none."""
+    first_box = None
+    queue: list[Any] = [anchor]
+    seen: set[str] = set()
     parents = _parent_map()
-    queue, seen = [anchor], set()
     while queue:
         current = queue.pop(0)
+        if isinstance(current, VBox):
+            return current
+        if isinstance(current, Box) and first_box is None:
+            first_box = current
         for parent in parents.get(current.model_id, []):
-            if isinstance(parent, Box):
-                return parent
             if parent.model_id not in seen:
                 seen.add(parent.model_id)
                 queue.append(parent)
-    return None
+    return first_box
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,7 +178,7 @@ def _show_fallback(code: str, anchor: Any, fallback_output: Any) -> Any:
         fallback_output.clear_output()
         fallback_output.append_display_data(view)
         return view
-    box = _nearest_box(anchor) if anchor is not None else None
+    box = _fallback_home(anchor) if anchor is not None else None
     if box is not None:
         kept = tuple(c for c in box.children if FALLBACK_CLASS not in getattr(c, "_dom_classes", ()))
         box.children = kept + (view,)
@@ -195,7 +198,6 @@ class _Request:
     code: str
     anchor: Any
     fallback_output: Any
-    answered: bool = False
 
 
 @dataclass

@@ -56,12 +56,8 @@ def _axis_weights(coords: np.ndarray, spacing: float) -> tuple[np.ndarray, np.nd
     return i0.astype(np.int64), f
 
 
-def value_noise(xs: np.ndarray, ys: np.ndarray, spacing: float, seed: int) -> np.ndarray:
-    """Smooth value noise in [0, 1) on the grid ``ys x xs`` (1-D coordinate axes, CRS units).
-
-    Lattice values are hashed from absolute lattice indices; interpolation is separable
-    (first along x for the few lattice rows, then along y), all elementwise float32.
-    """
+def _lattice_rows(xs: np.ndarray, ys: np.ndarray, spacing: float, seed: int):
+    """Lattice values interpolated along x, plus the y cell indices and weights."""
     ix, fx = _axis_weights(xs, spacing)
     iy, fy = _axis_weights(ys, spacing)
     x_lo, y_lo = int(ix.min()), int(iy.min())
@@ -70,29 +66,52 @@ def value_noise(xs: np.ndarray, ys: np.ndarray, spacing: float, seed: int) -> np
     lattice = hash01(lat_x[None, :], lat_y[:, None], seed)  # (Ly, Lx)
     jx = ix - x_lo
     rows = lattice[:, jx] * (np.float32(1.0) - fx) + lattice[:, jx + 1] * fx  # (Ly, nx)
-    jy = iy - y_lo
-    return rows[jy, :] * (np.float32(1.0) - fy)[:, None] + rows[jy + 1, :] * fy[:, None]
+    return rows, iy - y_lo, fy
+
+
+def _accumulate(total: np.ndarray, work: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                spacing: float, seed: int, weight: float) -> None:
+    """total += weight * value_noise(...), in place (no full-size temporaries)."""
+    rows, jy, fy = _lattice_rows(xs, ys, spacing, seed)
+    w = np.float32(weight)
+    np.take(rows, jy, axis=0, out=work)
+    work *= ((np.float32(1.0) - fy) * w)[:, None]
+    total += work
+    np.take(rows, jy + 1, axis=0, out=work)
+    work *= (fy * w)[:, None]
+    total += work
+
+
+def value_noise(xs: np.ndarray, ys: np.ndarray, spacing: float, seed: int) -> np.ndarray:
+    """Smooth value noise in [0, 1) on the grid ``ys x xs`` (1-D coordinate axes, CRS units).
+
+    Lattice values are hashed from absolute lattice indices; interpolation is separable
+    (first along x for the few lattice rows, then along y), all elementwise float32.
+    """
+    total = np.zeros((len(ys), len(xs)), dtype=np.float32)
+    _accumulate(total, np.empty_like(total), xs, ys, spacing, seed, 1.0)
+    return total
 
 
 def fbm(xs: np.ndarray, ys: np.ndarray, spacings: tuple[float, ...], seed: int,
-        min_spacing: float = 0.0, gain: float = 0.5) -> np.ndarray:
+        min_spacing: float = 0.0, gain: float = 0.5, out: np.ndarray | None = None,
+        work: np.ndarray | None = None) -> np.ndarray:
     """Fractal sum of value-noise octaves (largest spacing first), normalised to mean 0.5.
 
     Octaves with spacing below ``min_spacing`` (finer than the pixels can show) contribute
-    their mean instead, which keeps coarse previews free of aliasing.
+    their mean instead, which keeps coarse previews free of aliasing. ``out``/``work`` are
+    optional float32 buffers of the output shape (avoids page faults of fresh allocations).
     """
-    total = np.zeros((len(ys), len(xs)), dtype=np.float32)
-    amp, norm, const = 1.0, 0.0, 0.0
-    for k, spacing in enumerate(spacings):
+    shape = (len(ys), len(xs))
+    total = out if out is not None else np.empty(shape, dtype=np.float32)
+    work = work if work is not None else np.empty(shape, dtype=np.float32)
+    amps = [gain ** k for k in range(len(spacings))]
+    norm = sum(amps)
+    const = sum(a * 0.5 for a, sp in zip(amps, spacings) if sp < min_spacing) / norm
+    total.fill(np.float32(const))
+    for k, (spacing, amp) in enumerate(zip(spacings, amps)):
         if spacing >= min_spacing:
-            total += np.float32(amp) * value_noise(xs, ys, spacing, seed + 7919 * k)
-        else:
-            const += amp * 0.5
-        norm += amp
-        amp *= gain
-    if const:
-        total += np.float32(const)
-    total *= np.float32(1.0 / norm)
+            _accumulate(total, work, xs, ys, spacing, seed + 7919 * k, amp / norm)
     return total
 
 

@@ -102,7 +102,7 @@ class Sentinel2L2A(SimulatedCollection):
         """Percentage of the AOI with cloud (SCL 8/9), estimated on a sparse pixel sample."""
         step_y, step_x = max(1, grid.ny // 24), max(1, grid.nx // 24)
         small = _Sample(grid, step_y, step_x)
-        clim = self._static.get(("sample", grid), lambda: world.land_cover(small, self.seed)[1])
+        clim = self._static.get(("sample", grid), lambda: world.land_cover(small, self.seed).clim)
         cl = world.clouds(small, day, self.seed, clim)
         if cl is None:
             return 0.0
@@ -164,13 +164,29 @@ class _Sample:
         return self._ys
 
 
-def scene_classification(surf: world.Surface, cl) -> np.ndarray:
+def _veg_green_threshold() -> np.ndarray:
+    """Per class: the greenness above which the surface NDVI exceeds 0.35 (SCL vegetation)."""
+    out = np.full(world.N_CLASSES, np.inf, np.float32)
+    for c in range(world.N_CLASSES):
+        dr, dn = _D[c, 3], _D[c, 7]
+        gr, gn = _G[c, 3] - dr, _G[c, 7] - dn
+        num = 0.35 * (dn + dr) - (dn - dr)
+        den = (gn - gr) - 0.35 * (gn + gr)
+        if abs(den) < 1e-9:
+            out[c] = -np.inf if num < 0 else np.inf
+        else:
+            g = num / den
+            out[c] = g if den > 0 else (np.inf if g <= 0 else -np.inf)
+    out[world.WATER] = np.inf
+    return out
+
+
+_VEG_GREEN = _veg_green_threshold()
+
+
+def scene_classification(static: world.Static, surf: world.Surface, cl) -> np.ndarray:
     """SCL codes from the simulated surface and clouds."""
-    band_r, band_n = 3, 7
-    red = _D[surf.cls, band_r] + (_G[surf.cls, band_r] - _D[surf.cls, band_r]) * surf.green
-    nir = _D[surf.cls, band_n] + (_G[surf.cls, band_n] - _D[surf.cls, band_n]) * surf.green
-    ndvi = (nir - red) / (nir + red + np.float32(1e-6))
-    scl = np.where(ndvi > 0.35, SCL_VEG, SCL_NOT_VEG).astype(np.uint8)
+    scl = np.where(surf.green > np.take(_VEG_GREEN, static.ci), np.uint8(SCL_VEG), np.uint8(SCL_NOT_VEG))
     scl[surf.cls == world.WATER] = SCL_WATER
     snow = surf.cls == world.ICE
     if surf.snow is not None:
@@ -185,36 +201,49 @@ def scene_classification(surf: world.Surface, cl) -> np.ndarray:
     return scl
 
 
-def render_s2(grid: Grid, day: _dt.date, bands: list[str], seed: int, static, *,
+GREEN_LEVELS = 1024  # greenness is quantised to 1/1023 for one-lookup spectra
+_LEVELS = np.linspace(0.0, 1.0, GREEN_LEVELS, dtype=np.float32)
+# (band, class * GREEN_LEVELS + level) -> surface reflectance
+_SPECTRA = (_D.T[:, :, None] + (_G - _D).T[:, :, None] * _LEVELS[None, None, :]).reshape(len(BANDS), -1)
+
+
+def render_s2(grid: Grid, day: _dt.date, bands: list[str], seed: int, static: world.Static, *,
               cloudless: bool = False) -> dict[str, np.ndarray]:
     """Requested S2 bands (uint16 DN) of one frame; ``cloudless`` skips clouds (basemap)."""
     surf = world.surface(grid, day, seed, static)
-    cl = None if cloudless else world.clouds(grid, day, seed, surf.climate)
+    cl = None if cloudless else world.clouds(grid, day, seed, static)
     out: dict[str, np.ndarray] = {}
     if "SCL" in bands:
-        out["SCL"] = scene_classification(surf, cl)
+        out["SCL"] = scene_classification(static, surf, cl)
     refl = [b for b in bands if b != "SCL"]
     if not refl:
         return out
-    cls, green = surf.cls, surf.green
-    tex_mult: dict[int, np.ndarray] = {}
-    amp = world.TEXTURE[cls]
+    shape = (grid.ny, grid.nx)
+    r, tmp = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    stack = np.empty((len(refl),) + shape, np.uint16)
+    index = (surf.green * np.float32(GREEN_LEVELS - 1) + np.float32(0.5)).astype(np.intp)
+    index += static.ci * GREEN_LEVELS
+    keep = None
     if cl is not None:
         alpha, shadow = cl
-        keep = (np.float32(1.0) - alpha) * (np.float32(1.0) - _SHADOW_DARKENING * shadow)
-    for name in refl:
+        keep = np.float32(1.0) - alpha
+        keep *= np.float32(1.0) - _SHADOW_DARKENING * shadow
+    for i, name in enumerate(refl):
         b = REFLECTANCE_BANDS.index(name)
-        res = NATIVE_RES[name]
-        if res not in tex_mult:
-            tex_mult[res] = np.float32(1.0) + amp * world.texture(grid, res, seed)
-        dormant = _D[:, b][cls]
-        r = dormant + (_G[:, b] - _D[:, b])[cls] * green
-        r *= tex_mult[res]
+        tex = world.texture_multiplier(grid, static, NATIVE_RES[name], seed)
+        np.take(_SPECTRA[b], index, out=r)
+        r *= tex
         if surf.snow is not None:
-            r += (_SNOW[b] - r) * surf.snow
-        if cl is not None:
-            r = r * keep + _CLOUD[b] * alpha
-        dn = r * np.float32(10000.0) + np.float32(0.5)
-        np.clip(dn, 1, 65535, out=dn)
-        out[name] = dn.astype(np.uint16)
+            np.subtract(_SNOW[b], r, out=tmp)
+            tmp *= surf.snow
+            r += tmp
+        if keep is not None:
+            r *= keep
+            np.multiply(alpha, _CLOUD[b], out=tmp)
+            r += tmp
+        r *= np.float32(10000.0)
+        r += np.float32(0.5)
+        np.clip(r, 1, 65535, out=r)
+        np.copyto(stack[i], r, casting="unsafe")
+        out[name] = stack[i]
     return out

@@ -48,7 +48,9 @@ TEXTURE = np.array([.04, .12, .14, .16, .10, .08, .05, .35, .03, .12, .10], np.f
 
 LAND_SPACINGS = (40_000.0, 12_000.0, 3_000.0, 800.0, 200.0, 60.0)
 COAST_SPACINGS = (2_000.0, 500.0, 120.0, 40.0)
-CLOUD_SPACINGS = (24_000.0, 8_000.0, 2_500.0, 800.0, 250.0, 80.0)
+CLOUD_SPACINGS = (12_000.0, 4_000.0, 1_500.0, 500.0, 160.0, 50.0)
+CLOUD_GAIN = 0.65
+_CLOUD_SIGMA = 0.107  # standard deviation of the cloud fbm (measured)
 PARCEL_SIZE = 400.0  # metres: field size of the agricultural patchwork
 SHADOW_OFFSET = (450.0, 0.0)  # metres: clouds east of a pixel shade it (morning sun from the east)
 NODE_MIN_SPACING = 500.0  # metres between lattice nodes for land/sea, latitude and climate
@@ -58,7 +60,7 @@ _FBM_SIGMA = 0.125  # standard deviation of fbm() with 5-6 octaves (measured, se
 
 @dataclass
 class Surface:
-    """Static+seasonal surface state of one frame and date."""
+    """Seasonal surface state of one frame and date."""
 
     cls: np.ndarray        # uint8 land-cover class
     green: np.ndarray      # float32 0..1 greenness (phenology)
@@ -105,10 +107,13 @@ def _nearest(nodes: np.ndarray, ix, fx, iy, fy) -> np.ndarray:
     return nodes[jy[:, None], jx[None, :]]
 
 
-def uniformise(u: np.ndarray) -> np.ndarray:
-    """Map fbm values (about normal, mean 0.5) to roughly uniform 0..1 (logistic approx. of Phi)."""
-    z = (u - np.float32(0.5)) * np.float32(1.702 / _FBM_SIGMA)
-    return np.float32(1.0) / (np.float32(1.0) + np.exp(-z))
+def raw_threshold(share: float) -> float:
+    """The fbm value below which a share ``share`` of pixels lies (logistic approx. of Phi)."""
+    if share <= 0:
+        return -1.0
+    if share >= 1:
+        return 2.0
+    return 0.5 + _FBM_SIGMA / 1.702 * math.log(share / (1.0 - share))
 
 
 def season(day: _dt.date) -> tuple[float, float]:
@@ -118,69 +123,121 @@ def season(day: _dt.date) -> tuple[float, float]:
     return north, 1.0 - north
 
 
-def land_cover(grid: Grid, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(class, climate, north, parcel) per pixel: the static part of the surface."""
+N_KEYS = N_CLASSES * 6 * 2  # (class, climate group, hemisphere) combinations for per-date tables
+
+
+@dataclass
+class Static:
+    """Date-independent layers of one grid, kept in memory and reused for every date."""
+
+    cls: np.ndarray            # uint8 land-cover class
+    clim: np.ndarray           # uint8 Köppen–Geiger group
+    north: np.ndarray          # bool
+    ci: np.ndarray             # intp class index (fast np.take)
+    key: np.ndarray            # intp class + 11 * climate + 66 * south (per-date lookup tables)
+    single_key: int | None     # the key when the whole frame has one
+    crop: np.ndarray | None    # bool crop mask, None without crops
+    pkey: np.ndarray | None    # intp parcel level (0..255) + 256 * south, for crop phenology
+    textures: dict             # native resolution -> float32 texture multiplier
+
+    def take(self, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Per-pixel value of a per-key table."""
+        if self.single_key is not None:
+            if out is None:
+                out = np.empty(self.cls.shape, table.dtype)
+            out.fill(table[self.single_key])
+            return out
+        return np.take(table, self.key, out=out)
+
+
+def land_cover(grid: Grid, seed: int) -> Static:
+    """The static part of the surface: class, climate, hemisphere, parcels."""
     xm, ym, spacing, kx0, ky0, lat_n, land_n, clim_n = _node_fields(grid)
     ix, fx = _interp_axes(xm, spacing, kx0)
     iy, fy = _interp_axes(ym, spacing, ky0)
     min_sp = 2.0 * grid.res_m
+    shape = (grid.ny, grid.nx)
+    work = np.empty(shape, np.float32)
     # land / sea: interpolated 1 km mask, coastline roughened by noise
     if land_n.min() == 1.0:
-        land = np.ones((grid.ny, grid.nx), bool)
+        land = None
     elif land_n.max() == 0.0:
-        land = np.zeros((grid.ny, grid.nx), bool)
+        land = np.zeros(shape, bool)
     else:
-        coast = noise.fbm(xm, ym, COAST_SPACINGS, seed + 11, min_sp)
-        land = _bilinear(land_n, ix, fx, iy, fy) + (coast - np.float32(0.5)) * np.float32(0.9) > 0.5
+        coast = noise.fbm(xm, ym, COAST_SPACINGS, seed + 11, min_sp, work=work)
+        coast -= np.float32(0.5)
+        coast *= np.float32(0.9)
+        coast += _bilinear(land_n, ix, fx, iy, fy)
+        land = coast > 0.5
     clim = _nearest(clim_n, ix, fx, iy, fy)
     north = _nearest(lat_n >= 0, ix, fx, iy, fy)
-    u = uniformise(noise.fbm(xm, ym, LAND_SPACINGS, seed + 23, min_sp))
-    cls = np.full((grid.ny, grid.nx), WATER, np.uint8)
+    u = noise.fbm(xm, ym, LAND_SPACINGS, seed + 23, min_sp, work=work)
+    cls = np.full(shape, WATER, np.uint8)
     present = np.bincount(clim.ravel(), minlength=6)
+    single_clim = int(clim.flat[0]) if present[int(clim.flat[0])] == clim.size else None
     for group, mix in _MIX.items():
         if not present[group]:
             continue
-        cg = np.full(u.shape, mix[-1][1], np.uint8)
+        cg = np.full(shape, mix[-1][1], np.uint8)
         for bound, klass in reversed(mix[:-1]):
-            cg[u < bound] = klass
-        cls = cg if present[group] == clim.size else np.where(clim == group, cg, cls)
-    town_share = _URBAN_SHARE[clim] if clim.min() != clim.max() else _URBAN_SHARE[clim.flat[0]]
-    if np.max(town_share) > 0:
-        town = uniformise(noise.fbm(xm, ym, TOWN_SPACINGS, seed + 29, min_sp))
-        cls[(town > 1 - town_share) & (cls != WATER)] = URBAN
-    cls[~land] = WATER
+            cg[u < raw_threshold(bound)] = klass
+        cls = cg if single_clim is not None else np.where(clim == group, cg, cls)
+    share = _URBAN_SHARE[clim] if single_clim is None else _URBAN_SHARE[single_clim]
+    if np.max(share) > 0:
+        town = noise.fbm(xm, ym, TOWN_SPACINGS, seed + 29, min_sp, out=u, work=work)
+        thr = np.vectorize(lambda v: raw_threshold(1.0 - float(v)))(share).astype(np.float32)
+        cls[(town > thr) & (cls != WATER)] = URBAN
+    if land is not None:
+        cls[~land] = WATER
     # agricultural parcels: one hash per 400 m field, meadows among crop fields
     px = np.floor(xm / PARCEL_SIZE).astype(np.int64)
     py = np.floor(ym / PARCEL_SIZE).astype(np.int64)
-    parcel = noise.hash01(px[None, :], py[:, None], seed + 37)
-    cls[(cls == CROP) & (parcel < 0.18)] = GRASS
-    return cls, clim, north, parcel
-
-
-def surface(grid: Grid, day: _dt.date, seed: int, static=None) -> Surface:
-    """Land cover plus greenness and snow on ``day``."""
-    cls, clim, north, parcel = static if static is not None else land_cover(grid, seed)
-    s_n, s_s = season(day)
-    s = np.where(north, np.float32(s_n), np.float32(s_s))
-    green = G_MIN[cls] + (G_MAX[cls] - G_MIN[cls]) * s
+    plevel = (noise.hash2(px[None, :], py[:, None], seed + 37) >> np.uint32(24)).astype(np.intp)
     crop = cls == CROP
     if crop.any():
+        cls[crop & (plevel < 46)] = GRASS  # 18 % meadows
+        crop = cls == CROP
+    south = (~north).astype(np.intp)
+    key = cls.astype(np.intp) + N_CLASSES * clim.astype(np.intp) + (N_CLASSES * 6) * south
+    k0 = int(key.flat[0])
+    single_key = k0 if (key == k0).all() else None
+    has_crop = bool(crop.any())
+    return Static(cls, clim, north, cls.astype(np.intp), key, single_key,
+                  crop if has_crop else None, plevel + 256 * south if has_crop else None, {})
+
+
+def _key_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    k = np.arange(N_KEYS)
+    return k % N_CLASSES, (k // N_CLASSES) % 6, k // (N_CLASSES * 6)  # class, climate, south
+
+
+_KCLS, _KCLIM, _KSOUTH = _key_axes()
+
+
+def surface(grid: Grid, day: _dt.date, seed: int, static: Static | None = None) -> Surface:
+    """Greenness and snow on ``day`` (plus the static layers)."""
+    st = static if static is not None else land_cover(grid, seed)
+    s_n, s_s = season(day)
+    s_key = np.where(_KSOUTH == 1, s_s, s_n)
+    span = G_MAX[_KCLS] - G_MIN[_KCLS]
+    tropical = (_KCLIM == world_data.TROPICAL) & (_KCLS != CROP)
+    green_table = (G_MIN[_KCLS] + span * np.where(tropical, 0.6 + 0.4 * s_key, s_key)).astype(np.float32)
+    green = st.take(green_table)
+    if st.crop is not None:
         doy = day.timetuple().tm_yday
-        peak = np.where(north, np.float32(185.0), np.float32(185.0 - 182.6)) - 35 + 70 * parcel
+        level = np.arange(512)
+        peak = np.where(level >= 256, 185.0 - 182.6, 185.0) - 35 + 70 * ((level % 256) + 0.5) / 256
         d = (doy - peak + 182.6) % 365.25 - 182.6
-        bell = np.exp(-(d * np.float32(1 / 45.0)) ** 2)
-        green = np.where(crop, bell, green)
-    tropical = clim == world_data.TROPICAL
-    if tropical.any():  # weak seasonality in the tropics
-        green = np.where(tropical & (cls != CROP), G_MIN[cls] + (G_MAX[cls] - G_MIN[cls]) * (0.6 + 0.4 * s), green)
+        bell = np.exp(-(d / 45.0) ** 2).astype(np.float32)
+        np.copyto(green, np.take(bell, st.pkey), where=st.crop)
+    cold = (_KCLIM == world_data.COLD) | (_KCLIM == world_data.POLAR)
+    snow_table = (np.clip((0.3 - s_key) * 8.0, 0, 1) * cold * SNOW_SHOW[_KCLS] * (_KCLS != WATER)).astype(np.float32)
     snow = None
-    cold = (clim == world_data.COLD) | (clim == world_data.POLAR)
-    if cold.any() and min(s_n, s_s) < 0.3:
-        amount = np.clip((np.float32(0.3) - s) * np.float32(8.0), 0, 1) * cold
-        if amount.max() > 0:
-            snow = (amount * SNOW_SHOW[cls]).astype(np.float32)
-            snow[cls == WATER] = 0
-    return Surface(cls, green.astype(np.float32), snow, clim, north)
+    if snow_table.max() > 0:
+        snow = st.take(snow_table)
+        if not snow.any():
+            snow = None
+    return Surface(st.cls, green, snow, st.clim, st.north)
 
 
 # Per-date cloud amount: many clear dates, some partly cloudy, some overcast. Relative cloudiness by
@@ -198,33 +255,55 @@ def cloud_amount(day: _dt.date, seed: int) -> float:
     return 0.5 + (u - 0.7) / 0.3 * 0.5
 
 
-def _cloud_thresholds(day: _dt.date, seed: int) -> np.ndarray:
+def cloud_thresholds(day: _dt.date, seed: int) -> np.ndarray:
+    """Cloud-noise threshold per climate group (9 = no clouds)."""
     base = cloud_amount(day, seed)
     thr = np.empty(6, np.float32)
     for group in range(6):
         cover = min(base * _CLIMATE_CLOUDINESS[group], 0.995)
-        thr[group] = 9.0 if cover < 0.002 else 0.5 + _FBM_SIGMA * NormalDist().inv_cdf(1 - cover)
+        thr[group] = 9.0 if cover < 0.002 else 0.5 + _CLOUD_SIGMA * NormalDist().inv_cdf(1 - cover)
     return thr
 
 
 def _cloud_field(xm: np.ndarray, ym: np.ndarray, day: _dt.date, seed: int, min_sp: float) -> np.ndarray:
     drift = day.toordinal() * 7_000.0  # clouds move with a westerly wind from date to date
-    return noise.fbm(xm - drift, ym, CLOUD_SPACINGS, noise.hash_seed(seed, "cloud", day.toordinal()), min_sp)
+    return noise.fbm(xm - drift, ym, CLOUD_SPACINGS, noise.hash_seed(seed, "cloud", day.toordinal()), min_sp,
+                     gain=CLOUD_GAIN)
 
 
-def clouds(grid: Grid, day: _dt.date, seed: int, climate: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(cloud opacity, shadow strength) in 0..1, or None on a clear date for this frame."""
-    thr_groups = _cloud_thresholds(day, seed)
+def shadow_shift(res_m: float) -> int:
+    """Cloud-to-shadow offset in whole pixels (eastward source)."""
+    return max(1, int(round(SHADOW_OFFSET[0] / res_m)))
+
+
+def clouds(grid, day: _dt.date, seed: int, climate: np.ndarray | Static) -> tuple[np.ndarray, np.ndarray] | None:
+    """(cloud opacity, shadow strength) in 0..1, or None on a clear date for this frame.
+
+    The cloud field is evaluated on the grid extended eastwards by the shadow offset; the shadow
+    of a pixel is the cloud opacity that many pixels to its east (morning sun from the east).
+    """
+    thr_groups = cloud_thresholds(day, seed)
     if thr_groups.min() >= 9.0:
         return None
-    single = climate.min() == climate.max()
-    thr = thr_groups[climate.flat[0]] if single else thr_groups[climate]
-    unit, min_sp = grid.unit_m, 2.0 * grid.res_m
-    xm, ym = grid.xs() * unit, grid.ys() * unit
+    clim = climate.clim if isinstance(climate, Static) else climate
+    single = clim.min() == clim.max()
+    thr = thr_groups[clim.flat[0]] if single else thr_groups[clim]
+    if single and thr >= 9.0:
+        return None
+    unit, res_m = grid.unit_m, grid.res_m
+    k = shadow_shift(res_m)
+    xs = grid.xs()
+    xs_ext = np.concatenate([xs, xs[-1] + grid.res * np.arange(1, k + 1)]) if len(xs) else xs
+    field = _cloud_field(xs_ext * unit, grid.ys() * unit, day, seed, 2.0 * res_m)
+    nx = len(xs)
     inv_edge = np.float32(1.0 / CLOUD_EDGE)
-    alpha = np.clip((_cloud_field(xm, ym, day, seed, min_sp) - thr) * inv_edge, 0, 1)
-    shadow_src = _cloud_field(xm + SHADOW_OFFSET[0], ym + SHADOW_OFFSET[1], day, seed, min_sp)
-    shadow = np.clip((shadow_src - thr) * inv_edge, 0, 1) * (np.float32(1.0) - alpha)
+    alpha = field[:, :nx] - thr
+    alpha *= inv_edge
+    np.clip(alpha, 0, 1, out=alpha)
+    shadow = field[:, k:k + nx] - thr  # the shadowing cloud is judged with this pixel's threshold
+    shadow *= inv_edge
+    np.clip(shadow, 0, 1, out=shadow)
+    shadow *= np.float32(1.0) - alpha
     return alpha, shadow
 
 
@@ -235,3 +314,14 @@ def texture(grid: Grid, native_res_m: float, seed: int) -> np.ndarray:
     gx = np.floor(grid.xs() * unit / step).astype(np.int64)
     gy = np.floor(grid.ys() * unit / step).astype(np.int64)
     return noise.pixel_hash01(gx, gy, seed + 53) * np.float32(2.0) - np.float32(1.0)
+
+
+def texture_multiplier(grid: Grid, static: Static, native_res_m: float, seed: int) -> np.ndarray:
+    """1 + class texture amplitude x texture noise (memoised in ``static``)."""
+    step = max(native_res_m, grid.res_m)
+    if step not in static.textures:
+        tex = texture(grid, native_res_m, seed)
+        tex *= np.take(TEXTURE, static.ci)
+        tex += np.float32(1.0)
+        static.textures[step] = tex
+    return static.textures[step]

@@ -116,3 +116,24 @@ def parse_timeseries(payload: Any) -> list[tuple[str, float]]:
 
 def _looks_like_date(text: str) -> bool:
     return len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit()
+
+
+def histogram_svg(values: np.ndarray, *, bins: int = 40, value_range: tuple[float, float] | None = None,
+                  width: int = 240, height: int = 70) -> str:
+    """A small inline-SVG histogram (cheap enough to redraw on every slider step)."""
+    finite = np.asarray(values, dtype="float64").ravel()
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return "<svg role='img' aria-label='empty histogram' width='0' height='0'></svg>"
+    counts, edges = np.histogram(finite, bins=bins, range=value_range)
+    top = counts.max() or 1
+    bar = width / bins
+    rects = "".join(
+        f"<rect x='{i * bar:.1f}' y='{height - c / top * height:.1f}' width='{max(bar - 1, 1):.1f}' "
+        f"height='{c / top * height:.1f}'/>" for i, c in enumerate(counts) if c)
+    low, high = edges[0], edges[-1]
+    return (f"<svg role='img' aria-label='histogram from {low:.4g} to {high:.4g}' width='{width}' "
+            f"height='{height + 14}' style='fill: var(--jp-brand-color1, #1976d2)'>{rects}"
+            f"<text x='0' y='{height + 12}' style='fill: var(--jp-ui-font-color2, #666); font-size: 10px'>"
+            f"{low:.4g}</text><text x='{width}' y='{height + 12}' text-anchor='end' "
+            f"style='fill: var(--jp-ui-font-color2, #666); font-size: 10px'>{high:.4g}</text></svg>")

@@ -14,6 +14,7 @@ import numpy as np
 from jupyter_eo.graph.model import normalize_ids
 
 WEB_MERCATOR = 3857
+_NO_RESAMPLE: set[int] = set()  # ids of connections whose backend rejected resample_spatial
 
 
 @dataclass
@@ -247,10 +248,21 @@ def run_preview(connection: Any, graph: dict[str, Any], spatial_extent: dict[str
                 max_pixels: int = 512, is_cancelled: Callable[[], bool] = lambda: False) -> PreviewResult:
     """Execute a low-resolution GeoTIFF of ``graph`` through ``connection`` (synchronous)."""
     start = time.perf_counter()
-    cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels)
+    push = id(connection) not in _NO_RESAMPLE
+    cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=push)
     if is_cancelled():
         raise Cancelled()
-    payload = connection.download(cheap, format="GTiff")
+    try:
+        payload = connection.download(cheap)
+    except Exception as exc:
+        if not (push and "resample_spatial" in str(exc) and getattr(exc, "code", "") in
+                ("ProcessUnsupported", "ProcessParameterUnsupported", "ProcessParameterInvalid")):
+            raise
+        _NO_RESAMPLE.add(id(connection))  # backend cannot resample: full resolution from now on
+        cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=False)
+        if is_cancelled():
+            raise Cancelled()
+        payload = connection.download(cheap)
     if is_cancelled():
         raise Cancelled()
     result = read_geotiff(payload if isinstance(payload, (bytes, bytearray)) else io.BytesIO(payload).read())

@@ -104,7 +104,7 @@ class RecordingConnection:
     def __init__(self, delay: float = 0.0) -> None:
         self.graphs, self.delay = [], delay
 
-    def download(self, graph, format="GTiff"):
+    def download(self, graph, outputfile=None, timeout=None):
         self.graphs.append(graph)
         time.sleep(self.delay)
         ramp = np.linspace(-0.2, 0.8, 64 * 64).reshape(64, 64)
@@ -141,7 +141,7 @@ def test_preview_widget_draws_overlay_and_colorbar():
 
 def test_preview_widget_shows_errors_inline():
     class Failing:
-        def download(self, graph, format="GTiff"):
+        def download(self, graph, outputfile=None, timeout=None):
             from jupyter_eo.errors import OpenEOError
             raise OpenEOError("Collection 'X' does not exist.", code="CollectionNotFound")
 

@@ -1,0 +1,105 @@
+"""CubeViewer state: frames per time step, band/RGB, stretch, pixel series, stats, GIF export."""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from PIL import Image
+
+from jupyter_eo.errors import OpenEOError
+from jupyter_eo.widgets.cube_viewer import CubeViewer
+
+DATES = pd.date_range("2023-05-01", periods=4, freq="10D")
+
+
+def make_cube() -> xr.DataArray:
+    rng = np.random.default_rng(0)
+    data = rng.random((4, 3, 20, 30))
+    data[:, :, 0, 0] = np.arange(4)[:, None] * 10.0  # known pixel series
+    data[1, 0, 5, 5] = np.nan
+    return xr.DataArray(data, dims=("t", "bands", "y", "x"),
+                        coords={"t": DATES, "bands": ["B04", "B03", "B02"]})
+
+
+def decode(url: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def test_time_slider_changes_the_image_and_date():
+    viewer = CubeViewer(make_cube())
+    first = viewer.image.url
+    assert decode(first).shape == (20, 30, 4)
+    viewer.time.value = 2
+    assert viewer.image.url != first
+    assert "2023-05-21" in viewer.date.value
+    assert viewer.play.max == 3
+
+
+def test_click_pixel_shows_its_time_series():
+    viewer = CubeViewer(make_cube())
+    # Simple CRS: lat counts up from the bottom edge; row 0 is the top row
+    viewer._on_map_event(type="click", coordinates=[19.6, 0.4])
+    assert viewer.pixel == (0, 0)
+    assert viewer.chart.layout.display == "" and viewer.chart.value[:4] == b"\x89PNG"
+    assert [v for _, v in viewer.pixel_series(0, 0)] == [0.0, 10.0, 20.0, 30.0]
+    viewer._on_map_event(type="mousemove", coordinates=[1, 1])
+    assert viewer.pixel == (0, 0)
+    viewer.select_pixel(99, 0)
+    assert "outside" in viewer.message.value
+
+
+def test_rgb_mode_stretch_and_stats():
+    viewer = CubeViewer(make_cube())
+    stats = viewer.statistics(0)
+    values = make_cube().isel(t=0).sel(bands="B04").values
+    assert stats["mean"] == pytest.approx(values.mean())
+    assert stats["valid"] == 1.0
+    viewer.time.value = 1
+    assert viewer.statistics()["valid"] == pytest.approx(1 - 1 / 600)
+    viewer.stretch.value = (0.0, 100.0)
+    (low, high), = viewer.value_ranges()
+    assert low == pytest.approx(np.nanmin(make_cube().sel(bands="B04").values))
+    viewer.mode.value = "RGB"
+    assert viewer.rgb_box.layout.display == "" and viewer.colorbar.value == ""
+    assert len(viewer.value_ranges()) == 3
+    assert decode(viewer.image.url).shape == (20, 30, 4)
+    viewer.compare.value = True
+    assert viewer.compare_image.layout.display == "" and viewer.compare_image.value[:4] == b"\x89PNG"
+
+
+def test_timelapse_gif(tmp_path):
+    viewer = CubeViewer(make_cube())
+    path = viewer.export_gif(tmp_path / "t.gif")
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4 and gif.size == (30, 20)
+    viewer._export_gif_clicked()
+    assert "data:image/gif;base64," in viewer.gif_link.value
+
+
+def test_opens_geotiff_and_netcdf_files(tmp_path):
+    import rioxarray  # noqa: F401
+
+    cube = make_cube().isel(t=0).astype("float32")
+    cube = cube.assign_coords(x=np.arange(30) * 10.0 + 5, y=5000 - np.arange(20) * 10.0)
+    tif = tmp_path / "r.tif"
+    cube.rename(bands="band").rio.write_crs(32633).rio.to_raster(tif)
+    viewer = CubeViewer(str(tif))
+    assert viewer.cube.sizes == {"t": 1, "bands": 3, "y": 20, "x": 30}
+    assert viewer.time.disabled
+    nc = tmp_path / "r.nc"
+    make_cube().to_dataset("bands").to_netcdf(nc)
+    viewer = CubeViewer(nc)
+    assert viewer.bands == ["B04", "B03", "B02"] and viewer.cube.sizes["t"] == 4
+
+
+def test_single_band_2d_array_and_bad_input():
+    viewer = CubeViewer(xr.DataArray(np.arange(12.0).reshape(3, 4), dims=("y", "x"), name="ndvi"))
+    assert viewer.bands == ["ndvi"] and viewer.mode.options == ("Band",)
+    with pytest.raises(OpenEOError):
+        CubeViewer(xr.DataArray(np.arange(3.0), dims=("t",)))
+    with pytest.raises(OpenEOError):
+        CubeViewer("/nonexistent/file.tif")

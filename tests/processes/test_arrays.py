@@ -234,3 +234,24 @@ def test_sort_temporal_strings_by_instant() -> None:
     dates = ["2020-01-01T02:00:00+03:00", "2020-01-01T00:00:00Z"]
     assert call_process("sort", {"data": dates}) == dates
     assert call_process("order", {"data": dates, "asc": False}) == [1, 0]
+
+
+def test_callables_work_without_run_callback() -> None:
+    """The engine may hand callbacks over as callables and a context without run_callback."""
+    from jupyter_eo.backend.processes.arrays import array_apply, array_filter
+
+    engine_ctx = object()
+    assert array_apply(data=[1, 2], process=lambda x, index, label, context: x * 10,
+                       ctx=engine_ctx) == [10, 20]
+    assert array_filter(data=[1, 2, 3], condition=lambda x, **_: x > 1, ctx=engine_ctx) == [2, 3]
+
+
+def test_importing_arrays_registers_all_array_families() -> None:
+    import importlib
+
+    from jupyter_eo.backend.processes.registry import REGISTRY
+
+    importlib.import_module("jupyter_eo.backend.processes.arrays")
+    for process_id in ("array_modify", "array_create_labeled", "sort", "order", "cumsum",
+                       "array_interpolate_linear"):
+        assert process_id in REGISTRY

@@ -12,7 +12,7 @@ from jupyter_eo.errors import ProcessParameterInvalid
 
 from .registry import ARRAY_DIM, as_array, process
 from .values import (array_error, as_list, check_array_da, is_bool, is_labeled, is_null,
-                     is_number, is_true, to_py, unwrap)
+                     is_number, is_true, run_callback, to_py, unwrap)
 
 # --- shared helpers (also used by arrays_labels and arrays_numeric) -------------------------
 
@@ -166,10 +166,10 @@ def array_apply(data: Any, process: Any, context: Any = None, *, ctx: Any = None
     """Applies the callback ``process`` to every element (vectorised for DataArrays)."""
     if isinstance(data, xr.DataArray):
         da = check_array_da(data, "array_apply")
-        result = ctx.run_callback(process, _callback_parameters(da, context))
+        result = run_callback(ctx, process, _callback_parameters(da, context))
         return broadcast_to_array(result, da)
     values = as_list(data, "array_apply")
-    return [unwrap(ctx.run_callback(process, {"x": v, "index": i, "label": None,
+    return [unwrap(run_callback(ctx, process, {"x": v, "index": i, "label": None,
                                               "context": context}))
             for i, v in enumerate(values)]
 
@@ -195,7 +195,7 @@ def array_filter(data: Any, condition: Any, context: Any = None, *, ctx: Any = N
     front of the array dimension and the rest is filled with null (a rectangular result)."""
     if isinstance(data, xr.DataArray):
         da = check_array_da(data, "array_filter")
-        keep = ctx.run_callback(condition, _callback_parameters(da, context))
+        keep = run_callback(ctx, condition, _callback_parameters(da, context))
         keep = is_true(keep)
         if not isinstance(keep, xr.DataArray):
             keep = xr.DataArray(np.asarray(keep))
@@ -212,7 +212,7 @@ def array_filter(data: Any, condition: Any, context: Any = None, *, ctx: Any = N
         return result.transpose(*da.dims)
     values = as_list(data, "array_filter")
     return [v for i, v in enumerate(values)
-            if is_true(unwrap(ctx.run_callback(condition, {"x": v, "index": i, "label": None,
+            if is_true(unwrap(run_callback(ctx, condition, {"x": v, "index": i, "label": None,
                                                            "context": context})))]
 
 
@@ -384,3 +384,8 @@ def _rearrange_per_pixel(da: xr.DataArray, order: xr.DataArray) -> xr.DataArray:
                             output_dtypes=[out_dtype],
                             dask_gufunc_kwargs={"allow_rechunk": True})
     return result.rename({"__order__": ARRAY_DIM}).transpose(*da.dims)
+
+
+# The labeled-array and numeric-array families register on import of this module too, so that
+# importing ``arrays`` registers every array process.
+from . import arrays_labels, arrays_numeric  # noqa: E402,F401

@@ -13,7 +13,7 @@ from jupyter_eo.errors import ProcessParameterInvalid
 
 from .registry import ARRAY_DIM, as_array, process
 from .values import (array_error, as_list, check_array_da, float_dtype_for, is_null, is_true,
-                     null_to_none, unwrap)
+                     null_to_none, run_callback, unwrap)
 
 
 def numeric_array(data: Any, process_id: str) -> tuple[xr.DataArray, bool]:
@@ -230,7 +230,7 @@ def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = N
         if condition is True:
             return xr.full_like(da.isel({ARRAY_DIM: 0}, drop=True) if da.sizes[ARRAY_DIM]
                                 else da.sum(ARRAY_DIM), da.sizes[ARRAY_DIM], dtype=np.int64)
-        mask = ctx.run_callback(condition, {"x": da, "context": context})
+        mask = run_callback(ctx, condition, {"x": da, "context": context})
         mask = is_true(mask)
         if not isinstance(mask, xr.DataArray) or ARRAY_DIM not in mask.dims:
             mask = xr.broadcast(xr.DataArray(mask), da)[0]
@@ -244,5 +244,5 @@ def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = N
     if condition is False:
         return 0
     return sum(1 for v in values
-               if is_true(unwrap(ctx.run_callback(condition, {"x": v, "context": context}))))
+               if is_true(unwrap(run_callback(ctx, condition, {"x": v, "context": context}))))
 

@@ -228,3 +228,17 @@ def check_array_da(data: Any, process: str, name: str = "data") -> xr.DataArray:
             f"The value passed for parameter '{name}' in process '{process}' is invalid: "
             "expected an array (labeled dimension), got a value without array dimension.")
     return data
+
+
+def run_callback(ctx: Any, callback: Any, parameters: dict[str, Any]) -> Any:
+    """Evaluate a callback argument with named parameters.
+
+    Uses ``ctx.run_callback`` when the engine context provides it, otherwise calls the
+    callback directly (the engine hands callbacks over as callables)."""
+    runner = getattr(ctx, "run_callback", None)
+    if runner is not None:
+        return runner(callback, parameters)
+    if callable(callback):
+        return callback(**parameters)
+    raise ProcessParameterInvalid("A callback (child process graph) could not be evaluated: "
+                                  "no engine context was given.")

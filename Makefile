@@ -8,6 +8,8 @@ JUPYTER := $(VENV)/bin/jupyter
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 export JUPYTER_EO_SAMPLES_DIR ?= $(HOME)/.cache/jupyter_eo/samples
 PYTEST_ARGS ?=
+# The labextension build (hatch-jupyter-builder) runs jlpm / jupyter-builder from the venv.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: lab test setup chromium samples clean-build help
 
@@ -21,7 +23,7 @@ $(PY):
 
 # Install the package (editable) with its test and lab extras, build and link the labextension.
 $(VENV)/.installed: $(PY) pyproject.toml package.json yarn.lock labextension/src/*.ts
-	$(PIP) install -q "hatchling>=1.5.0" "hatch-jupyter-builder>=0.5" "hatch-nodejs-version>=0.3.2" "jupyterlab>=4.6,<5"
+	$(PIP) install -q "hatchling>=1.5.0" "hatch-jupyter-builder>=0.5" "hatch-nodejs-version>=0.3.2" editables "jupyterlab>=4.6,<5"
 	rm -rf jupyter_eo/labextension
 	$(PIP) install -q --no-build-isolation -e ".[test,lab]"
 	$(JUPYTER) labextension develop . --overwrite

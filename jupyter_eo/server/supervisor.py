@@ -27,19 +27,27 @@ class ChildInfo:
     password: str
 
 
-def serve_command(data_dir: Path, username: str, password: str,
-                  extra_args: list[str] | None = None) -> list[str]:
-    """The command line starting the embedded backend on a random loopback port."""
+ENV_BACKEND_USER = "JUPYTER_EO_BACKEND_USER"
+ENV_BACKEND_PASSWORD = "JUPYTER_EO_BACKEND_PASSWORD"
+
+
+def serve_command(data_dir: Path, extra_args: list[str] | None = None) -> list[str]:
+    """The command line starting the embedded backend on a random loopback port.
+
+    The credential goes through the environment (:func:`child_env`), not the command line,
+    which other OS users could read with ``ps``.
+    """
     return [sys.executable, "-c", "import sys; from jupyter_eo.cli import main; sys.exit(main())",
             "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
-            "--user", f"{username}:{password}", *(extra_args or [])]
+            *(extra_args or [])]
 
 
-def child_env() -> dict[str, str]:
-    """The server's environment minus the kernel secret (the child never needs it)."""
+def child_env(username: str, password: str) -> dict[str, str]:
+    """The server's environment minus the kernel secret, plus the child's one user."""
     env = dict(os.environ)
     env.pop(ENV_SECRET, None)
-    env["PYTHONUNBUFFERED"] = "1"
+    env.update({"PYTHONUNBUFFERED": "1", ENV_BACKEND_USER: username,
+                ENV_BACKEND_PASSWORD: password})
     return env
 
 
@@ -56,7 +64,7 @@ class LocalBackendSupervisor:
     """Starts the child on first use, restarts it when it died, stops it with the server.
 
     The credential is random per server start and only known to this process and the child
-    (passed on the child's command line, readable by the same OS user only).
+    (passed in the child's environment, readable by the same OS user only).
     """
 
     def __init__(self, data_dir: Path, *, start_timeout: float = 120.0,
@@ -78,6 +86,11 @@ class LocalBackendSupervisor:
         return self._proc is not None and self._proc.returncode is None
 
     @property
+    def info(self) -> ChildInfo | None:
+        """URL and credential of the running child (None before the first start)."""
+        return self._info if self.running else None
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
@@ -97,13 +110,14 @@ class LocalBackendSupervisor:
 
     async def _start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cmd = serve_command(self.data_dir, LOCAL_USER, self._password, self.extra_args)
+        cmd = serve_command(self.data_dir, self.extra_args)
         log_path = self.data_dir / "backend.log"
         stderr = open(log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd, stdout=asyncio.subprocess.PIPE, stderr=stderr, stdin=asyncio.subprocess.DEVNULL,
-                env=child_env(), preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                env=child_env(LOCAL_USER, self._password),
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         finally:
             stderr.close()
         self._proc = proc

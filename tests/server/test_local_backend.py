@@ -1,0 +1,182 @@
+"""The supervised embedded backend as ``local``: the real openeo client through the proxy vs direct."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import openeo
+import pytest
+import rioxarray
+import xarray as xr
+from openeo.api.process import Parameter
+
+import jupyter_eo
+
+AOI = {"west": 5.0, "south": 51.0, "east": 5.015, "north": 51.012}
+DATES = ["2024-05-01", "2024-06-01"]
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path) -> dict:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
+            "JupyterEOApp": {"local_backend_dir": str(tmp_path / "local-backend"),
+                             "credentials_dir": str(tmp_path / "creds")}}
+
+
+@pytest.fixture
+def supervisor(jp_serverapp, http_server):  # type: ignore[no-untyped-def]
+    sup = jp_serverapp.web_app.settings["jupyter_eo_supervisor"]
+    yield sup
+    asyncio.get_event_loop().run_until_complete(sup.stop())
+
+
+def _recorded(con: openeo.Connection) -> list[str]:
+    urls: list[str] = []
+    con.session.hooks["response"].append(lambda r, *a, **k: urls.append(r.url))
+    return urls
+
+
+def _direct(sup) -> openeo.Connection:  # type: ignore[no-untyped-def]
+    info = sup.info
+    con = openeo.connect(info.url)
+    con.authenticate_basic(info.username, info.password)
+    return con
+
+
+def _ndvi_max(con: openeo.Connection):  # type: ignore[no-untyped-def]
+    return con.load_collection("SENTINEL2_L2A", spatial_extent=AOI, temporal_extent=DATES,
+                               bands=["B04", "B08"]).ndvi().reduce_dimension("t", reducer="max")
+
+
+def _same_tif(a: Path, b: Path) -> None:
+    with rioxarray.open_rasterio(a, masked=True) as x, rioxarray.open_rasterio(b, masked=True) as y:
+        assert x.rio.crs == y.rio.crs and x.rio.transform() == y.rio.transform()
+        assert x.shape == y.shape and x.shape[1] > 1
+        np.testing.assert_array_equal(x.values, y.values)
+
+
+def _sync_and_describe(sup, tmp: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    proxied = jupyter_eo.connect("local")
+    urls = _recorded(proxied)
+    prefix = os.environ["JUPYTER_EO_SERVER_URL"] + "jupyter-eo/openeo/local/"
+    assert proxied.root_url == prefix
+    direct = _direct(sup)
+    assert proxied.list_collection_ids() == direct.list_collection_ids() == ["SENTINEL2_L2A"]
+    described = json.dumps(proxied.describe_collection("SENTINEL2_L2A"))
+    assert sup.info.url not in described
+    assert json.loads(described.replace(prefix, sup.info.url)) == \
+        direct.describe_collection("SENTINEL2_L2A")
+    assert proxied.describe_account()["user_id"] == direct.describe_account()["user_id"]
+    for fmt, suffix in (("GTiff", "tif"), ("netCDF", "nc")):
+        _ndvi_max(proxied).download(tmp / f"proxy.{suffix}", format=fmt)
+        _ndvi_max(direct).download(tmp / f"direct.{suffix}", format=fmt)
+    _same_tif(tmp / "proxy.tif", tmp / "direct.tif")
+    with xr.open_dataset(tmp / "proxy.nc") as p, xr.open_dataset(tmp / "direct.nc") as d:
+        xr.testing.assert_identical(p, d)
+    return [u for u in urls if not u.startswith(prefix)]
+
+
+async def test_client_sync_through_proxy_matches_direct(supervisor, tmp_path) -> None:
+    bypass = await asyncio.to_thread(_sync_and_describe, supervisor, tmp_path)
+    assert bypass == []
+
+
+def _batch_job(sup, tmp: Path) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    proxied = jupyter_eo.connect("local")
+    urls = _recorded(proxied)
+    job = _ndvi_max(proxied).save_result("GTiff").create_job(title="through the proxy")
+    job.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        info = job.describe()
+        assert 0 <= info.get("progress", 0) <= 100
+        if info["status"] in ("finished", "error"):
+            break
+        time.sleep(0.1)
+    assert info["status"] == "finished", job.logs()
+    assert any("finished" in entry["message"] for entry in job.logs())
+    (asset,) = job.get_results().get_assets()
+    assert asset.href.startswith(proxied.root_url)
+    asset.download(tmp / "job.tif")
+    _ndvi_max(_direct(sup)).download(tmp / "direct.tif", format="GTiff")
+    _same_tif(tmp / "job.tif", tmp / "direct.tif")
+    return job.job_id, urls
+
+
+def _after_restart(job_id: str, tmp: Path) -> list[str]:
+    proxied = jupyter_eo.connect("local")
+    urls = _recorded(proxied)
+    assert job_id in [j["id"] for j in proxied.list_jobs()]
+    (asset,) = proxied.job(job_id).get_results().get_assets()
+    asset.download(tmp / "again.tif")
+    _same_tif(tmp / "again.tif", tmp / "job.tif")
+    return urls
+
+
+async def test_batch_job_through_proxy_survives_child_restart(supervisor, tmp_path) -> None:
+    job_id, urls = await asyncio.to_thread(_batch_job, supervisor, tmp_path)
+    old_pid = supervisor.pid
+    os.kill(old_pid, signal.SIGKILL)
+    for _ in range(100):
+        if not supervisor.running:
+            break
+        await asyncio.sleep(0.05)
+    urls += await asyncio.to_thread(_after_restart, job_id, tmp_path)
+    assert supervisor.starts == 2 and supervisor.pid != old_pid
+    prefix = os.environ["JUPYTER_EO_SERVER_URL"] + "jupyter-eo/openeo/local/"
+    assert urls and all(u.startswith(prefix) for u in urls)
+
+
+def _udp_round_trip(sup, tmp: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    proxied = jupyter_eo.connect("local")
+    urls = _recorded(proxied)
+    bbox = Parameter(name="bbox", description="Area",
+                     schema={"type": "object", "subtype": "bounding-box"})
+    dates = Parameter(name="dates", description="Interval",
+                      schema={"type": "array", "subtype": "temporal-interval"})
+    cube = proxied.load_collection("SENTINEL2_L2A", spatial_extent=bbox, temporal_extent=dates,
+                                   bands=["B04", "B08"]).ndvi().reduce_dimension("t",
+                                                                                 reducer="max")
+    udp = proxied.save_user_defined_process("ndvi_max", cube, parameters=[bbox, dates],
+                                            summary="NDVI maximum")
+    assert [p["id"] for p in proxied.list_user_defined_processes()] == ["ndvi_max"]
+    assert [p["name"] for p in udp.describe()["parameters"]] == ["bbox", "dates"]
+    proxied.datacube_from_process("ndvi_max", bbox=AOI, dates=DATES).download(
+        tmp / "udp.tif", format="GTiff")
+    _ndvi_max(_direct(sup)).download(tmp / "direct.tif", format="GTiff")
+    _same_tif(tmp / "udp.tif", tmp / "direct.tif")
+    udp.delete()
+    assert proxied.list_user_defined_processes() == []
+    return urls
+
+
+async def test_udp_round_trip_through_proxy(supervisor, tmp_path) -> None:
+    urls = await asyncio.to_thread(_udp_round_trip, supervisor, tmp_path)
+    prefix = os.environ["JUPYTER_EO_SERVER_URL"] + "jupyter-eo/openeo/local/"
+    assert urls and all(u.startswith(prefix) for u in urls)
+
+
+async def test_child_is_started_lazily_and_stopped(jp_serverapp, http_server, supervisor,
+                                                   jp_fetch) -> None:
+    assert not supervisor.running  # nothing started by the server itself
+    status = json.loads((await jp_fetch("jupyter-eo", "api", "backends")).body)
+    local = status["backends"][0]
+    assert local["id"] == "local" and local["state"] == "ready" and "url" not in local
+    assert not supervisor.running
+    response = await jp_fetch("jupyter-eo", "openeo", "local", "collections")
+    assert response.code == 200 and supervisor.running
+    pid = supervisor.pid
+    secret_env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    assert not any(e.startswith(b"JUPYTER_EO_KERNEL_SECRET=") for e in secret_env)
+    cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+    assert supervisor.info.password.encode() not in cmdline
+    await supervisor.stop()
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.kill(pid, 0)
+            await asyncio.sleep(0.05)

@@ -27,6 +27,7 @@ Cube methods: ``filter_bbox(west, south, east, north, crs=None)``, ``filter_temp
 ``apply_dimension(process, dimension, target_dimension=None)``, ``mask(mask, replacement=None)``,
 ``mask_scl(scl_band="SCL", classes=SCL_CLOUD_CLASSES)``, ``merge_cubes(other, overlap_resolver=None)``,
 ``resample_spatial(resolution, projection=None, method="near", align="upper-left")``,
+``resample_cube_spatial(target, method="near")``,
 ``linear_scale_range(input_min, input_max, output_min, output_max)``, ``to_db()``,
 ``run_udf(udf, dimension=None, runtime="Python", version=None, context=None)``,
 ``save_result(format="GTiff", options=None)``, ``process(process_id, **arguments)``, ``to_dict()``.
@@ -503,6 +504,10 @@ class Cube:
                          method: str = "near", align: str = "upper-left") -> Cube:
         return self._then("resample_spatial", resolution=resolution, projection=projection, method=method,
                           align=align)
+
+    def resample_cube_spatial(self, target: Cube, method: str = "near") -> Cube:
+        """Resample onto the spatial grid of ``target``."""
+        return self._then("resample_cube_spatial", target=target, method=method)
 
     def save_result(self, format: str = "GTiff", options: dict | None = None) -> Cube:
         return self._then("save_result", format=format, options=options or {})

@@ -100,9 +100,10 @@ class _Writer:
 
     def unique(self, base: str) -> str:
         name, n = base, 1
+        separator = "_" if base[-1:].isdigit() else ""
         while name in self.names or keyword.iskeyword(name):
             n += 1
-            name = f"{base}{n}"
+            name = f"{base}{separator}{n}"
         self.names.add(name)
         return name
 
@@ -183,7 +184,7 @@ class _CallbackRenderer:
             attempt = _CallbackRenderer(self.w, self.graph, self.params, scratch, self.indent, self.hint)
             body = attempt.node(result).text
             text = f"lambda {signature}: {body}" if signature else f"lambda: {body}"
-            if "\n" not in text and len(text) + len(self.indent) <= MAX_LINE - 16:
+            if "\n" not in text and len(text) + len(self.indent) <= MAX_LINE - 5:
                 self.block.extend(scratch)
                 return text
             self.w.names = names_before
@@ -198,8 +199,13 @@ class _CallbackRenderer:
             body_lines += [inner + line for line in _assign(var, expr)]
         final = sub.node(result).text.split("\n")
         body_lines += [f"{inner}return {final[0]}"] + [inner + line for line in final[1:]]
+        top_level = not self.indent
+        if top_level and self.block and self.block[-1]:
+            self.block.append("")
         self.block.append(f"{self.indent}def {name}({signature}):")
         self.block.extend(body_lines)
+        if top_level:
+            self.block.append("")
         return name
 
     def _local_name(self, node_id: str) -> str:
@@ -390,6 +396,8 @@ class _GraphRenderer:
                 continue
             node = self.graph[node_id]
             base = roles.get(node_id) or _BASE_NAMES.get(node["process_id"]) or _identifier(node["process_id"], "cube")
+            if node["process_id"] == "reduce_dimension" and base == "reduced":
+                base = {"bands": "band_math", "t": "composite"}.get(node.get("arguments", {}).get("dimension"), base)
             collection = node.get("arguments", {}).get("id")
             if node["process_id"] == "load_collection" and isinstance(collection, str):
                 base = _identifier(collection, "cube")
@@ -502,7 +510,10 @@ class _GraphRenderer:
             else:
                 rendered = [f"{_py(name)}: {_render_callback(self.w, cb, ['value'], self.lines, '', 'condition')}"
                             for name, cb in props.items()]
-                keywords.append(("properties", "{" + ", ".join(rendered) + "}"))
+                one_line = "{" + ", ".join(rendered) + "}"
+                if len(one_line) > MAX_LINE - 20:
+                    one_line = "{\n" + "".join(f"    {item},\n" for item in rendered) + "}"
+                keywords.append(("properties", one_line))
         return self.method("connection", "load_collection", [self.arg(args["id"])], keywords, target)
 
     def _r_filter_bbox(self, node_id: str, args: dict, target: str) -> str | None:
@@ -768,7 +779,7 @@ def to_python(graph: Any, *, flavour: str = "lab", backend_id: str = "local", ur
         header = ["import jupyter_eo"]
         connect = f"connection = jupyter_eo.connect({_py(backend_id)})"
         if writer.needs_openeo:
-            header.insert(0, "import openeo")
+            header.append("import openeo")
     else:
         header = ["import openeo"]
         connect = f"connection = openeo.connect({_py(url or DEFAULT_PORTABLE_URL)}).authenticate_oidc()"

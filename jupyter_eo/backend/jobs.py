@@ -182,10 +182,19 @@ class JobStore:
         job = self.get(user, job_id)
         if job["status"] != "finished":
             if job["status"] == "error":
-                raise OpenEOError("The batch job failed; see its logs.", code="JobFailed",
-                                  status=424)
+                errors = [e for e in self.logs(user, job_id, level="error")]
+                last = errors[-1] if errors else {"message": "The batch job failed."}
+                raise JobFailed(last["message"], code=(last.get("data") or {}).get(
+                    "code", "JobFailed"), status=424)
             raise JobNotFinished()
         return job["results"] or []
+
+
+class JobFailed(OpenEOError):
+    """``GET /jobs/{id}/results`` of a failed job: HTTP 424 with the last error log entry."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "level": "error"}
 
 
 class _ThreadLogHandler(logging.Handler):

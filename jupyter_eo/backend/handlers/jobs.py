@@ -167,7 +167,7 @@ class JobAssetHandler(OpenEOMixin, tornado.web.StaticFileHandler):
 
     def initialize(self, backend: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self.backend = backend
-        super().initialize(path="/")
+        tornado.web.StaticFileHandler.initialize(self, path="/")
 
     async def get(self, job_id: str, name: str, include_body: bool = True) -> None:  # type: ignore[override]
         user = self.user

@@ -11,6 +11,7 @@ import xarray as xr
 from jupyter_eo.backend.processes.registry import REGISTRY
 
 OWN_MODULES = ("math", "comparison", "logic", "arrays", "arrays_labels", "arrays_numeric",
+               "climatology",
                "reducers", "dates",
                "texts")
 

@@ -246,3 +246,7 @@ def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = N
     return sum(1 for v in values
                if is_true(unwrap(run_callback(ctx, condition, {"x": v, "context": context}))))
 
+
+
+# Climatology (temporal means and anomalies) registers with the reducers.
+from . import climatology  # noqa: E402,F401

@@ -6,7 +6,7 @@ Fixtures (server and browser shared by the tests/ui package, one fresh page per 
 * ``browser_context`` -> a Playwright context already logged in to the lab (cookie set).
 * ``lab`` -> :class:`LabPage`: a page on ``/lab?reset`` with helpers (``write_notebook``,
   ``open_notebook``, ``run_all``, ``run_cell``, ``wait_kernel_idle``, ``cell_sources``,
-  ``cell_outputs_text``, ``screenshot``, ``js``). ``lab.page`` is the raw Playwright page.
+  ``cell_outputs_text``, ``execute_in_kernel``, ``kernel_eval``, ``screenshot``, ``js``). ``lab.page`` is the raw Playwright page.
 
 Nothing is installed here: ``make chromium`` provides /usr/bin/chromium and ``make setup`` the
 built labextension. Mark browser tests ``@pytest.mark.browser``. On failure a screenshot goes to
@@ -14,11 +14,11 @@ built labextension. Mark browser tests ``@pytest.mark.browser``. On failure a sc
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -96,12 +96,16 @@ class LabServer:
             return json.loads(resp.read())
 
 
-def _start_lab(tmp: Path, base_url: str = "/") -> LabServer:
+def _start_lab(tmp: Path, base_url: str = "/", page_config: dict[str, Any] | None = None) -> LabServer:
+    """Start ``jupyter lab``; ``page_config`` goes to the temp config dir (e.g. disabledExtensions)."""
     root = tmp / "root"
     config_dir, data_dir, runtime_dir, settings = (tmp / n for n in ("config", "data", "runtime", "settings"))
     for d in (root, config_dir, data_dir, runtime_dir, settings):
         d.mkdir(parents=True, exist_ok=True)
     (settings / "overrides.json").write_text(json.dumps(SETTINGS_OVERRIDES))
+    if page_config:
+        (config_dir / "labconfig").mkdir(exist_ok=True)
+        (config_dir / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
     token = secrets.token_hex(16)
     port = _free_port()
     env = dict(os.environ)
@@ -156,16 +160,23 @@ def _stop_lab(server: LabServer) -> None:
     _kill(children + _descendants(server.process.pid))
 
 
-@pytest.fixture(scope="package")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """A real ``jupyter lab`` on a free port with temporary root, config, data and settings dirs."""
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+@contextlib.contextmanager
+def running_lab(tmp: Path, base_url: str = "/", page_config: dict[str, Any] | None = None) -> Iterator[LabServer]:
+    """Context manager form of the lab server, for tests needing a differently configured one."""
+    if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} missing: run `make chromium`")
-    server = _start_lab(tmp_path_factory.mktemp("lab"))
+    server = _start_lab(tmp, base_url=base_url, page_config=page_config)
     try:
         yield server
     finally:
         _stop_lab(server)
+
+
+@pytest.fixture(scope="package")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """A real ``jupyter lab`` on a free port with temporary root, config, data and settings dirs."""
+    with running_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
 
 
 @pytest.fixture(scope="package")
@@ -180,14 +191,26 @@ def _playwright_browser() -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture(scope="package")
-def browser_context(_playwright_browser: Any, lab_server: LabServer) -> Iterator[Any]:
-    """A browser context logged in to ``lab_server`` (the token login sets the cookie)."""
-    context = _playwright_browser.new_context(viewport={"width": 1400, "height": 1000})
+def logged_in_context(browser: Any, server: LabServer) -> Any:
+    """A new browser context with the auth cookie of ``server`` (close it when done)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000)
     page = context.new_page()
-    page.goto(f"{lab_server.url}login?token={lab_server.token}")  # sets the auth cookie
+    page.goto(f"{server.url}login?token={server.token}")  # the token login sets the cookie
     page.close()
+    return context
+
+
+@pytest.fixture(scope="package")
+def playwright_browser(_playwright_browser: Any) -> Any:
+    """The shared Chromium (for tests that need their own context, e.g. another lab server)."""
+    return _playwright_browser
+
+
+@pytest.fixture(scope="package")
+def browser_context(_playwright_browser: Any, lab_server: LabServer) -> Iterator[Any]:
+    """A browser context logged in to ``lab_server``."""
+    context = logged_in_context(_playwright_browser, lab_server)
     try:
         yield context
     finally:
@@ -323,6 +346,16 @@ class LabPage:
         self.js(self._PANEL + """
             const future = panel.sessionContext.session.kernel.requestExecute({code: arg.code});
             await future.done;""", {"path": path, "code": code})
+
+    def kernel_eval(self, path: str, expression: str) -> str:
+        """``repr`` (text/plain) of ``expression`` evaluated silently in the notebook's kernel."""
+        return self.js(self._PANEL + """
+            const future = panel.sessionContext.session.kernel.requestExecute(
+                {code: '', silent: true, store_history: false, user_expressions: {v: arg.expr}});
+            const reply = await future.done;
+            const v = reply.content.user_expressions.v;
+            if (v.status !== 'ok') { throw new Error(v.ename + ': ' + v.evalue); }
+            return v.data['text/plain'];""", {"path": path, "expr": expression})
 
 
 @pytest.fixture

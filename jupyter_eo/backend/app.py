@@ -98,21 +98,28 @@ class Backend:
                            workspace=self.workspace(user).root if user else None)
 
     # -- graph execution -------------------------------------------------------------------
-    def precheck(self, pg: Any, max_pixels: int | None) -> None:
-        """Cheap structural and size checks before any evaluation (no data read)."""
+    def precheck(self, pg: Any, user: str | None, max_pixels: int | None) -> None:
+        """All checks before any data is read: structure/size, engine validation, pixel count."""
         graphs = check_graph(pg, self.config.limits)
+        errors = self._engine_validate(pg, user)
+        if errors:
+            raise errors[0]
         check_pixels(graphs, self.catalog, max_pixels)
 
-    def validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
+    def _engine_validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
         import jupyter_eo.backend.processes  # noqa: F401  (registry first: avoids an import cycle)
         from jupyter_eo.backend.engine import validate_process_graph
 
-        try:
-            self.precheck(pg, None)
-        except OpenEOError as exc:
-            return [exc]
         ctx = self.eval_context(user, max_pixels=self.config.limits.max_pixels)
         return list(validate_process_graph(pg, ctx))
+
+    def validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
+        """``POST /validation``: every problem found, as openEO errors (none means valid)."""
+        try:
+            check_graph(pg, self.config.limits)
+        except OpenEOError as exc:
+            return [exc]
+        return self._engine_validate(pg, user)
 
     def evaluate(self, pg: dict, user: str | None, *, max_pixels: int | None,
                  progress: Callable[[float], None] | None = None,
@@ -132,7 +139,7 @@ class Backend:
     def run_to_file(self, pg: dict, user: str | None, out_dir: Path, basename: str, *,
                     max_pixels: int | None, progress: Callable[[float], None] | None = None,
                     cancel_event: threading.Event | None = None) -> WrittenFile:
-        self.precheck(pg, max_pixels)
+        self.precheck(pg, user, max_pixels)
         value, fmt, options = self.evaluate(pg, user, max_pixels=max_pixels, progress=progress,
                                             cancel_event=cancel_event)
         return write_result(value, fmt, options, out_dir, basename=basename)

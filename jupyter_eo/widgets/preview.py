@@ -95,14 +95,18 @@ class Preview(w.VBox):
         """Call ``callback(result)`` after each delivered preview."""
         self._callbacks.register_callback(callback, remove=remove)
 
-    def auto_stretch(self, low: float = 2.0, high: float = 98.0) -> None:
-        """Set min/max to percentiles of the current preview."""
+    def auto_stretch(self, low: float = 2.0, high: float = 98.0,
+                     limits: tuple[float, float] | None = None) -> None:
+        """Set min/max to percentiles of the current preview (clipped to ``limits``)."""
         if self.result is None:
             return
-        _, ranges = render(self._display_array(self.result.data), percentiles=(low, high))
-        lo, hi = (ranges[0] if isinstance(ranges[0], tuple) else ranges)
-        if isinstance(ranges[0], tuple):
-            lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        from jupyter_eo.widgets.colormaps import percentile_range
+
+        lo, hi = percentile_range(self._display_array(self.result.data), low, high)
+        if limits is not None:
+            lo, hi = max(lo, limits[0]), min(hi, limits[1])
+            if hi <= lo:
+                lo, hi = limits
         self._set_range(lo, hi)
         self._redraw()
 
@@ -129,13 +133,9 @@ class Preview(w.VBox):
             try:
                 if cmap:
                     self.cmap.value = cmap
-                if value_range:
-                    self._set_range(*value_range)
             finally:
                 self._restyling = False
-            if not value_range:
-                self.auto_stretch()
-            self._redraw()
+            self.auto_stretch(limits=value_range)  # 2–98 % stretch, within the recipe's valid range
             shape = "×".join(str(s) for s in result.data.shape[-2:])
             self.status.value = muted_html(f"Preview {shape} px in {result.seconds:.2f} s.")
         else:

@@ -131,12 +131,13 @@ def test_preview_widget_draws_overlay_and_colorbar():
     assert preview.overlay is not None and preview.overlay in preview.map.layers
     assert preview.overlay.url.startswith("data:image/png;base64,")
     assert "RdYlGn" in preview.colorbar.value and "NDVI" in preview.colorbar.value
-    assert (preview.vmin.value, preview.vmax.value) == (-1.0, 1.0)
+    # 2–98 % stretch of the ramp -0.2..0.8, inside the recipe's valid range (-1, 1)
+    assert -0.2 < preview.vmin.value < -0.15 and 0.75 < preview.vmax.value < 0.8
     first = preview.overlay.url
     preview.cmap.value = "viridis"  # restyle without re-running
     assert preview.overlay.url != first and len(connection.graphs) == 1
-    preview.auto_stretch()
-    assert -0.2 < preview.vmin.value < preview.vmax.value < 0.8
+    preview.auto_stretch(limits=(0.0, 0.5))
+    assert (preview.vmin.value, preview.vmax.value) == (0.0, 0.5)
 
 
 def test_preview_widget_shows_errors_inline():

@@ -255,3 +255,28 @@ def test_importing_arrays_registers_all_array_families() -> None:
     for process_id in ("array_modify", "array_create_labeled", "sort", "order", "cumsum",
                        "array_interpolate_linear"):
         assert process_id in REGISTRY
+
+
+def _forbid_compute(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("a dask graph was computed before the result was asked for")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("process_id, extra", [
+    ("median", {}), ("quantiles", {"probabilities": [0.2, 0.5]}), ("first", {}), ("last", {}),
+    ("sort", {}), ("order", {"nodata": True}), ("cumsum", {}), ("cummax", {}),
+    ("array_interpolate_linear", {}), ("all", {}), ("any", {}), ("array_find", {"value": 0.0}),
+    ("array_element", {"index": 3}), ("count", {}), ("extrema", {}),
+])
+def test_lazy_when_the_array_dimension_is_chunked(process_id: str, extra: dict) -> None:
+    """One dask chunk per time step (e.g. one file per date) must still work, lazily."""
+    eager = _time_cube().drop_vars(ARRAY_DIM)
+    chunked = eager.chunk({ARRAY_DIM: 1, "y": 2})
+    import dask
+
+    with dask.config.set(scheduler=_forbid_compute):
+        lazy = call_process(process_id, {"data": chunked, **extra})
+    assert lazy.chunks is not None
+    expected = call_process(process_id, {"data": eager, **extra})
+    np.testing.assert_allclose(np.asarray(lazy.values, float), np.asarray(expected.values, float),
+                               equal_nan=True, rtol=1e-5)

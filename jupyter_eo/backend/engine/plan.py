@@ -16,6 +16,7 @@ _HOOKS: dict[str, tuple[Callable[[], None] | None, Callable[[], None] | None]] =
 _TOKENS = itertools.count()
 ROW_STEP_BYTES = 1 << 20  # rows processed at once inside a block: ~1 MiB per 2-D temporary
 BLOCK_SLAB_BYTES = 64 << 20  # largest raw input slab (t x bands x y x x) one block may read
+FUSION_ENABLED = True  # False: processes see plain (lazy) DataArrays only; for equivalence tests
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:

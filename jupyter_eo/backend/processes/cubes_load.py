@@ -8,6 +8,7 @@ import xarray as xr
 
 from jupyter_eo.backend.cube import BANDS, DIM_ORDER
 from jupyter_eo.backend.engine.evaluator import PLAN_AWARE
+from jupyter_eo.backend.engine import plan as plan_module
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.registry import process
 from jupyter_eo.errors import (FeatureUnsupported, OpenEOError, PayloadTooLarge,
@@ -67,7 +68,7 @@ def finish_load(cube: xr.DataArray, ctx: Any, common: dict[str, str]) -> Any:
         plan = BlockPlan.from_cube(cube)
         plan.hooks = (ctx.eval.check_cancel if ctx.eval.cancel_event is not None else None,
                       ctx.eval.progress)
-        return plan
+        return plan if plan_module.FUSION_ENABLED else plan.to_dataarray()
     return cube
 
 

@@ -33,15 +33,19 @@ def _reproject(cube: xr.DataArray, func: str, **kwargs: Any) -> xr.DataArray:
     if get_crs(cube) is None:
         raise ProcessArgumentInvalid("ProcessParameterInvalid", "The cube has no CRS.")
     lead = [d for d in cube.dims if d not in (Y, X)]
-    work = cube.astype(cube.dtype if cube.dtype.kind == "f" else np.float64)
-    work = work.transpose(*lead, Y, X)
-    if len(lead) > 1:
-        work = work.stack(__lead__=lead)
-        work = work.transpose("__lead__", Y, X)
-    work = work.rio.write_nodata(np.nan)
-    out = getattr(work.rio, func)(**kwargs)
-    if len(lead) > 1:
-        out = out.unstack("__lead__").transpose(*lead, Y, X)
+    work = cube.transpose(*lead, Y, X)
+    dtype = work.dtype if work.dtype.kind == "f" else np.dtype(np.float64)
+    shape = [work.sizes[d] for d in lead]
+    flat = xr.DataArray(np.asarray(work.values, dtype=dtype).reshape(-1, work.sizes[Y],
+                                                                     work.sizes[X]),
+                        dims=("__lead__", Y, X), coords={Y: work[Y], X: work[X]})
+    flat = flat.rio.write_crs(get_crs(cube)).rio.write_nodata(np.nan)
+    res = getattr(flat.rio, func)(**kwargs)
+    out = xr.DataArray(res.values.reshape(*shape, res.sizes[Y], res.sizes[X]),
+                       dims=(*lead, Y, X),
+                       coords={**{d: work[d] for d in lead if d in work.coords},
+                               Y: res[Y], X: res[X]})
+    out = out.rio.write_crs(res.rio.crs)
     out.attrs = {k: v for k, v in cube.attrs.items() if k not in ("_FillValue",)}
     out.attrs.pop("nodata", None)
     return out.transpose(*cube.dims)

@@ -1,0 +1,113 @@
+"""The fused block path and the general xarray path give the same results."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jupyter_eo.backend.engine import evaluate, materialize
+from jupyter_eo.backend.engine import plan as plan_module
+
+from .graphs import NDVI_CALLBACK, load, param, reducer, ref
+
+
+def _run(graph, ctx, fused: bool):
+    old = plan_module.FUSION_ENABLED
+    plan_module.FUSION_ENABLED = fused
+    try:
+        value = evaluate(graph, ctx)
+        return materialize(value, ctx)
+    finally:
+        plan_module.FUSION_ENABLED = old
+
+
+def _both(graph, ctx):
+    a, b = _run(graph, ctx, True), _run(graph, ctx, False)
+    assert a.dims == b.dims
+    for dim in a.dims:
+        if dim in a.coords:
+            np.testing.assert_array_equal(a[dim].values, b[dim].values)
+    np.testing.assert_allclose(a.values.astype(float), b.values.astype(float), rtol=2e-6,
+                               atol=1e-9, equal_nan=True)
+    return a
+
+
+def _graph(*nodes):
+    g = {"load": load(["B02", "B04", "B08"])}
+    prev = "load"
+    for i, (pid, args) in enumerate(nodes):
+        nid = f"n{i}"
+        g[nid] = {"process_id": pid, "arguments": {"data": ref(prev), **args}}
+        prev = nid
+    g[prev]["result"] = True
+    return g
+
+
+@pytest.mark.parametrize("name", ["max", "min", "sum", "mean", "count", "median", "first",
+                                  "last", "sd", "variance", "product"])
+def test_temporal_reducers(ctx, name):
+    graph = _graph(("reduce_dimension", {"dimension": "bands", "reducer": NDVI_CALLBACK}),
+                   ("reduce_dimension", {"dimension": "t", "reducer": reducer(name)}))
+    out = _both(graph, ctx)
+    assert out.dims == ("y", "x")
+
+
+@pytest.mark.parametrize("ignore", [True, False])
+def test_reducers_ignore_nodata(ctx, ignore):
+    graph = _graph(("reduce_dimension", {"dimension": "t",
+                                         "reducer": reducer("mean", ignore_nodata=ignore)}))
+    out = _both(graph, ctx)
+    assert out.dims == ("bands", "y", "x")
+    assert np.isnan(out.values[0, 1, 1]) == (not ignore)
+
+
+def test_band_reducer_and_apply_chain(ctx):
+    apply_cb = {"process_graph": {
+        "m": {"process_id": "multiply", "arguments": {"x": param("x"), "y": 2.5}},
+        "l": {"process_id": "linear_scale_range", "arguments": {
+            "x": ref("m"), "inputMin": -2, "inputMax": 2, "outputMin": 0, "outputMax": 255}},
+        "c": {"process_id": "clip", "arguments": {"x": ref("l"), "min": 10, "max": 200},
+              "result": True}}}
+    mean_cb = reducer("mean")
+    graph = _graph(("apply", {"process": {"process_graph": {"s": {
+        "process_id": "sqrt", "arguments": {"x": param("x")}, "result": True}}}}),
+                   ("reduce_dimension", {"dimension": "bands", "reducer": mean_cb}),
+                   ("reduce_dimension", {"dimension": "t", "reducer": reducer("max")}),
+                   ("apply", {"process": apply_cb}))
+    _both(graph, ctx)
+
+
+def test_filters_then_ndvi(ctx):
+    graph = _graph(("filter_temporal", {"extent": ["2021-06-06", "2021-06-20"]}),
+                   ("filter_bbox", {"extent": {"west": 400_050, "east": 400_200,
+                                               "south": 4_999_700, "north": 4_999_900,
+                                               "crs": 32633}}),
+                   ("ndvi", {}),
+                   ("reduce_dimension", {"dimension": "t", "reducer": reducer("median")}))
+    out = _both(graph, ctx)
+    assert dict(out.sizes) == {"y": 20, "x": 15}
+
+
+def test_general_only_process_after_fused(ctx):
+    graph = _graph(("reduce_dimension", {"dimension": "bands", "reducer": NDVI_CALLBACK}),
+                   ("apply", {"process": {"process_graph": {"g": {
+                       "process_id": "gt", "arguments": {"x": param("x"), "y": 0.1},
+                       "result": True}}}}))
+    _both(graph, ctx)
+
+
+def test_fused_graph_is_one_task_per_block(ctx):
+    graph = _graph(("reduce_dimension", {"dimension": "bands", "reducer": NDVI_CALLBACK}),
+                   ("reduce_dimension", {"dimension": "t", "reducer": reducer("max")}))
+    out = evaluate(graph, ctx)
+    layers = out.data.__dask_graph__()
+    tasks = [k for k in dict(layers) if isinstance(k, tuple)]
+    assert len(tasks) == out.data.npartitions  # no per-operation tasks
+
+
+def test_dask_backed_source(catalog, ctx):
+    from .conftest import FakeCollection, make_cube
+
+    catalog.collections["S2"] = FakeCollection(make_cube(chunks={"t": 1, "y": 16, "x": 25}))
+    graph = _graph(("reduce_dimension", {"dimension": "bands", "reducer": NDVI_CALLBACK}),
+                   ("reduce_dimension", {"dimension": "t", "reducer": reducer("mean")}))
+    _both(graph, ctx)

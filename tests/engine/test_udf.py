@@ -1,0 +1,64 @@
+"""run_udf: Python UDFs in a child process with openeo.udf signatures and limits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jupyter_eo.backend.engine import evaluate
+from jupyter_eo.errors import OpenEOError
+
+from .conftest import as_float
+from .graphs import load, param, ref
+
+UDF = """
+from openeo.udf import XarrayDataCube
+
+def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
+    array = cube.get_array()
+    return XarrayDataCube(array * context["factor"])
+"""
+
+
+def graph(udf: str, context=None) -> dict:
+    return {"l": load(["B04"]), "u": {"process_id": "run_udf", "arguments": {
+        "data": ref("l"), "udf": udf, "runtime": "Python",
+        "context": context or {"factor": 3}}, "result": True}}
+
+
+def test_udf_disabled_by_default(ctx):
+    with pytest.raises(OpenEOError) as info:
+        evaluate(graph(UDF), ctx)
+    assert info.value.code == "FeatureUnsupported"
+
+
+def test_udf_runs_in_child(ctx, cube):
+    ctx.udf_enabled = True
+    out = evaluate(graph(UDF), ctx)
+    np.testing.assert_allclose(out.values, 3 * as_float(cube.sel(bands=["B04"]).values),
+                               equal_nan=True)
+
+
+def test_udf_timeout_and_error(ctx):
+    ctx.udf_enabled = True
+    ctx.udf_timeout = 2
+    slow = UDF.replace("array = cube.get_array()", "import time; time.sleep(30)")
+    with pytest.raises(OpenEOError) as info:
+        evaluate(graph(slow), ctx)
+    assert info.value.code == "UdfTimeout"
+    broken = UDF.replace("array * context", "array * undefined_name * context")
+    with pytest.raises(OpenEOError) as info:
+        evaluate(graph(broken), ctx)
+    assert info.value.code == "UdfError" and "undefined_name" in info.value.message
+
+
+def test_udf_in_apply_dimension_callback(ctx, cube):
+    ctx.udf_enabled = True
+    g = {"l": load(["B04"]), "a": {"process_id": "apply_dimension", "arguments": {
+        "data": ref("l"), "dimension": "t", "process": {"process_graph": {"u": {
+            "process_id": "run_udf", "arguments": {"data": param("data"), "udf": UDF,
+                                                   "runtime": "Python",
+                                                   "context": {"factor": 2}},
+            "result": True}}}}, "result": True}}
+    out = evaluate(g, ctx)
+    np.testing.assert_allclose(out.values, 2 * as_float(cube.sel(bands=["B04"]).values),
+                               equal_nan=True)

@@ -9,7 +9,7 @@ from jupyter_eo.backend.catalog import simulated_world as world
 from jupyter_eo.backend.catalog.cache import ChunkCache
 from jupyter_eo.backend.catalog.sentinel2 import Sentinel2L2A
 from jupyter_eo.backend.cube import get_crs
-from jupyter_eo.errors import CollectionNotFound, ProcessParameterInvalid
+from jupyter_eo.errors import CollectionNotFound, OpenEOError, ProcessParameterInvalid
 
 BLACK_FOREST = {"west": 8.2, "south": 48.4, "east": 8.22, "north": 48.415}   # NH, forest
 CHILE_FOREST = {"west": -73.0, "south": -40.0, "east": -72.98, "north": -39.985}  # SH, forest
@@ -150,12 +150,14 @@ def test_bad_requests_give_openeo_errors(catalog):
         s2.load(None, ["2021-01-01", "2021-02-01"], ["B04"])
     with pytest.raises(ProcessParameterInvalid):
         s2.load({"west": 9, "south": 48, "east": 8, "north": 49}, None, ["B04"])
-    with pytest.raises(ProcessParameterInvalid):
+    with pytest.raises(OpenEOError) as err:
         s2.load(BLACK_FOREST, ["2021-02-01", "2021-01-01"], ["B04"])
+    assert err.value.code == "TemporalExtentEmpty"
     with pytest.raises(CollectionNotFound):
         catalog.get("NOPE")
-    empty = s2.load(BLACK_FOREST, ["2010-01-01", "2011-01-01"], ["B04"])
-    assert empty.sizes["t"] == 0
+    with pytest.raises(OpenEOError) as err:
+        s2.load(BLACK_FOREST, ["2010-01-01", "2011-01-01"], ["B04"])
+    assert err.value.code == "NoDataAvailable" and err.value.status == 400
 
 
 def test_geojson_extent(catalog):

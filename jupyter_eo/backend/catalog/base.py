@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import set_crs
-from jupyter_eo.errors import ProcessParameterInvalid
+from jupyter_eo.errors import OpenEOError, ProcessParameterInvalid
 
 PropertyFilter = Callable[[dict], bool]
 
@@ -77,9 +77,16 @@ def parse_temporal(temporal_extent: Sequence | None) -> tuple[_dt.datetime | Non
         raise ProcessParameterInvalid("temporal_extent must be a list of two dates [start, end].")
     start, end = (to_datetime(v) for v in temporal_extent)
     if start is not None and end is not None and end <= start:
-        raise ProcessParameterInvalid(
-            f"temporal_extent is empty: end {temporal_extent[1]} is not after start {temporal_extent[0]}.")
+        raise OpenEOError(
+            f"temporal_extent is empty: end {temporal_extent[1]} is not after start {temporal_extent[0]}.",
+            code="TemporalExtentEmpty", status=400)
     return start, end
+
+
+def no_data(collection_id: str, why: str) -> OpenEOError:
+    """The spec's ``NoDataAvailable`` error for load_collection/load_stac."""
+    return OpenEOError(f"There is no data available in {collection_id} for the given extents: {why}.",
+                       code="NoDataAvailable", status=400)
 
 
 def resolve_bands(requested: list[str] | None, eo_bands: list[dict]) -> list[str]:

@@ -13,9 +13,8 @@ import xarray as xr
 from pyproj import CRS
 
 from jupyter_eo.backend.cube import set_crs
-from jupyter_eo.errors import ProcessParameterInvalid
 
-from .base import Collection, PropertyFilter, parse_temporal, resolve_bands
+from .base import Collection, PropertyFilter, no_data, parse_temporal, resolve_bands
 from .grid import bbox_to_lonlat, parse_bbox, to_crs, transformer
 from .metadata import collection_document, eo_band, iso
 from .raster_stack import RasterItem, RasterStackCollection
@@ -191,7 +190,7 @@ class XarrayFileCollection(Collection):
             yslice = slice(bbox[3], bbox[1]) if len(ys) > 1 and ys[0] > ys[-1] else slice(bbox[1], bbox[3])
             arr = arr.sel(x=slice(bbox[0], bbox[2]), y=yslice)
             if arr.sizes["x"] == 0 or arr.sizes["y"] == 0:
-                raise ProcessParameterInvalid(f"spatial_extent does not intersect collection {self.id}.")
+                raise no_data(self.id, "spatial_extent does not intersect the data")
         start, end = parse_temporal(temporal_extent)
         if start is not None:
             arr = arr.sel(t=arr.t >= np.datetime64(start))

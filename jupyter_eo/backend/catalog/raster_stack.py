@@ -24,7 +24,7 @@ from rasterio.vrt import WarpedVRT
 from jupyter_eo.backend.cube import set_crs
 from jupyter_eo.errors import OpenEOError, ProcessParameterInvalid
 
-from .base import Collection, PropertyFilter, parse_temporal, queryables_schema, resolve_bands
+from .base import Collection, PropertyFilter, no_data, parse_temporal, queryables_schema, resolve_bands
 from .grid import bbox_to_lonlat, parse_bbox, to_crs, transformer
 from .metadata import collection_document, iso
 
@@ -140,7 +140,7 @@ class RasterStackCollection(Collection):
             # clip to the data and snap to the native pixel lattice
             bbox = (max(bbox[0], nbounds[0]), max(bbox[1], nbounds[1]), min(bbox[2], nbounds[2]), min(bbox[3], nbounds[3]))
             if bbox[0] >= bbox[2] or bbox[1] >= bbox[3]:
-                raise ProcessParameterInvalid(f"spatial_extent does not intersect collection {self.id}.")
+                raise no_data(self.id, "spatial_extent does not intersect the data")
             x0 = ox + math.floor((bbox[0] - ox) / res + 1e-9) * res
             y1 = oy - math.floor((oy - bbox[3]) / res + 1e-9) * res
         else:
@@ -193,6 +193,8 @@ class RasterStackCollection(Collection):
                 if not property_filter(props):
                     continue
             groups.setdefault(item.datetime, []).append(item)
+        if not groups:
+            raise no_data(self.id, "no item in the temporal extent / property filter")
         meta = {b["name"]: b for b in self._eo_bands}
         dtypes = [np.dtype(meta[n].get("jupyter_eo:dtype", "float32")) for n in names]
         dtype = np.result_type(*dtypes)

@@ -14,7 +14,7 @@ from dask.base import tokenize
 from jupyter_eo.errors import ProcessParameterInvalid
 
 from . import simulated_world as world
-from .base import Collection, PropertyFilter, assemble, parse_temporal, resolve_bands
+from .base import Collection, PropertyFilter, assemble, no_data, parse_temporal, resolve_bands
 from .cache import ChunkCache, chunk_key
 from .grid import Grid, grid_for, parse_bbox, to_crs
 
@@ -136,8 +136,12 @@ class SimulatedCollection(Collection):
         band_names = resolve_bands(bands, self.eo_bands())
         grid = self.make_grid(spatial_extent, resolution, crs)
         days = self.dates_in(temporal_extent)
+        if not days:
+            raise no_data(self.id, f"no acquisition in {temporal_extent} (data from {self.first_date})")
         if property_filter is not None:
             days = [d for d in days if property_filter(self.date_properties(d, grid))]
+            if not days:
+                raise no_data(self.id, "no acquisition matches the property filter")
         name = f"{self.id.lower()}-" + tokenize(GENERATOR_VERSION, self.id, self.seed, grid.crs.to_string(),
                                                  grid, [d.isoformat() for d in days], band_names)
 

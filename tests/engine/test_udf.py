@@ -45,6 +45,7 @@ def test_udf_timeout_and_error(ctx):
     with pytest.raises(OpenEOError) as info:
         evaluate(graph(slow), ctx)
     assert info.value.code == "UdfTimeout"
+    ctx.udf_timeout = 60
     broken = UDF.replace("array * context", "array * undefined_name * context")
     with pytest.raises(OpenEOError) as info:
         evaluate(graph(broken), ctx)

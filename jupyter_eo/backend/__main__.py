@@ -53,6 +53,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         "$JUPYTER_EO_DATA_DIR or <jupyter data dir>/jupyter_eo/backend).")
     parser.add_argument("--collections-dir", type=Path, default=None,
                         help="Extra local collections (GeoTIFF/COG/netCDF/Zarr/STAC) to serve.")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="Chunk cache and derived world data of the default collections "
+                        "(default $JUPYTER_EO_CACHE_DIR or ~/.cache/jupyter_eo).")
     parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
                         help="Add a user (repeatable). See 'Users' below.")
     parser.add_argument("--dask-address", default=None,
@@ -89,7 +92,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
                     max_body_bytes=args.max_body_bytes)
     return BackendConfig(data_dir=data_dir, users=users, dask_address=args.dask_address,
                          udf_enabled=bool(args.udf), limits=limits,
-                         collections_dir=args.collections_dir)
+                         collections_dir=args.collections_dir, cache_dir=args.cache_dir)
 
 
 def serve(args: argparse.Namespace) -> int:

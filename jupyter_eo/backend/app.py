@@ -38,6 +38,8 @@ class Backend:
 
     def __init__(self, config: BackendConfig) -> None:
         self.config = config
+        self._catalog: Any = None
+        self._catalog_lock = threading.Lock()
         db = config.data_dir / STATE_DB
         self.auth = Authenticator(config.users, db)
         self.udps = UdpStore(db)
@@ -51,14 +53,20 @@ class Backend:
         self.runner.resume(self.jobs.recover())
 
     # -- lazily built heavy parts ----------------------------------------------------------
-    @cached_property
+    @property
     def catalog(self) -> Any:
-        if self.config.catalog is not None:
-            return self.config.catalog
-        from jupyter_eo.backend.catalog import default_catalog
+        """The collection catalog, built on first use (once, even under concurrent requests)."""
+        if self._catalog is None:
+            with self._catalog_lock:
+                if self._catalog is None:
+                    if self.config.catalog is not None:
+                        self._catalog = self.config.catalog
+                    else:
+                        from jupyter_eo.backend.catalog import default_catalog
 
-        return default_catalog(data_dir=self.config.collections_dir,
-                               cache_dir=self.config.cache_dir or self.config.data_dir / "cache")
+                        self._catalog = default_catalog(data_dir=self.config.collections_dir,
+                                                        cache_dir=self.config.cache_dir)
+        return self._catalog
 
     @cached_property
     def predefined_processes(self) -> list[dict[str, Any]]:

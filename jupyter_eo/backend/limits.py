@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -36,6 +37,11 @@ def parse_json_body(body: bytes, limits: Limits) -> Any:
                               f"{limits.max_body_bytes} bytes.")
     if not body.strip():
         raise OpenEOError("Request body is empty; expected JSON.", code="BadRequest", status=400)
+    # Every node has a "process_id" key: count them in the raw bytes (fast, C speed) so a
+    # huge graph is refused before the (much slower) JSON parse.
+    if body.count(b'"process_id"') > limits.max_nodes:
+        raise ProcessGraphComplexity(
+            f"Process graph has more than {limits.max_nodes} nodes (limit).")
     try:
         return json.loads(body)
     except RecursionError:
@@ -194,17 +200,37 @@ def _axis_count(dims: dict, axis: str, extent: Any, meta: dict) -> int:
         return 1
     lo, hi = (float(v) for v in dim["extent"][:2])
     step = abs(float(dim["step"]))
+    crs = dim.get("reference_system", 4326)
+    other = (-90.0, 90.0)
     if isinstance(extent, dict) and all(k in extent for k in ("west", "east", "south", "north")):
         try:
-            bounds = _extent_in_crs(extent, dim.get("reference_system", 4326))
+            bounds = _extent_in_crs(extent, crs)
         except Exception:
             bounds = None
         if bounds is not None:
             a, b = (bounds[0], bounds[2]) if axis == "x" else (bounds[1], bounds[3])
             lo, hi = max(lo, a), min(hi, b)
+            other = (bounds[1], bounds[3])
     if hi <= lo:
         return 0
-    return int(math.ceil((hi - lo) / step)) + 1
+    span = hi - lo
+    if _is_geographic(crs) and step >= 0.5:
+        # extent in degrees, resolution in metres (data in local UTM zones): convert the span
+        metres = 111_320.0
+        if axis == "x":
+            lat = max(abs(other[0]), abs(other[1])) if other[0] * other[1] > 0 else 0.0
+            metres *= max(0.05, math.cos(math.radians(min(lat, 89.0))))
+        span *= metres
+    return int(math.ceil(span / step)) + 1
+
+
+def _is_geographic(crs: Any) -> bool:
+    from pyproj import CRS
+
+    try:
+        return CRS.from_user_input(crs).is_geographic
+    except Exception:
+        return False
 
 
 def _extent_in_crs(extent: dict, target: Any) -> tuple[float, float, float, float]:
@@ -226,13 +252,30 @@ def _time_count(dims: dict, extent: Any) -> int:
     if not dim:
         return 1
     values = dim.get("values")
-    if not values:
-        return 1
+    lo = hi = None
     if isinstance(extent, list) and len(extent) == 2:
-        lo, hi = extent
-        values = [v for v in values
-                  if (not isinstance(lo, str) or str(v) >= lo) and (not isinstance(hi, str) or str(v) < hi)]
-    return max(1, len(values))
+        lo, hi = (v if isinstance(v, str) else None for v in extent)
+    if values:
+        values = [v for v in values if (lo is None or str(v) >= lo) and (hi is None or str(v) < hi)]
+        return max(1, len(values))
+    step = dim.get("step")
+    bounds = dim.get("extent") or [None, None]
+    match = re.fullmatch(r"P(\d+)D", str(step or ""))
+    if not match:
+        return 1
+    import pandas as pd
+
+    def naive(value: Any) -> Any:
+        ts = pd.Timestamp(value)
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
+
+    try:
+        start = max(naive(t) for t in (bounds[0], lo) if t)
+        end = min(naive(t) for t in (bounds[1], hi) if t)
+    except (ValueError, TypeError):
+        return 1
+    days = (end - start).total_seconds() / 86400
+    return max(1, int(days // int(match.group(1))) + 1)
 
 
 def check_pixels(graphs: list[dict], catalog: Any, max_pixels: int | None) -> int:

@@ -92,12 +92,13 @@ class ArrayCollection:
             w, s, e, n = tr.transform_bounds(spatial_extent["west"], spatial_extent["south"],
                                              spatial_extent["east"], spatial_extent["north"])
             cube = cube.sel(x=slice(w, e), y=slice(n, s))
-        if crs is not None or resolution is not None:
+        if (crs is not None or resolution is not None) and cube.sizes["x"] and cube.sizes["y"]:
             import rioxarray  # noqa: F401
 
-            cube = cube.rio.reproject(f"EPSG:{crs}" if isinstance(crs, int) else (crs or CRS),
-                                      resolution=resolution)
-            cube = cube.rename({k: v for k, v in {"band": "bands"}.items() if k in cube.dims})
+            target = f"EPSG:{crs}" if isinstance(crs, int) else (crs or CRS)
+            steps = [cube.isel(t=i).rio.reproject(target, resolution=resolution)
+                     for i in range(cube.sizes["t"])]
+            cube = xr.concat(steps, dim="t").transpose("t", "bands", "y", "x")
         return cube.chunk({"t": 1, "bands": -1, "y": 32, "x": 32})
 
 

@@ -182,10 +182,10 @@ def land_cover(grid: Grid, seed: int) -> Static:
         for bound, klass in reversed(mix[:-1]):
             cg[u < raw_threshold(bound)] = klass
         cls = cg if single_clim is not None else np.where(clim == group, cg, cls)
-    share = _URBAN_SHARE[clim] if single_clim is None else _URBAN_SHARE[single_clim]
-    if np.max(share) > 0:
+    town_thr = np.array([raw_threshold(1.0 - float(v)) for v in _URBAN_SHARE], np.float32)
+    if _URBAN_SHARE[present > 0].max() > 0:
         town = noise.fbm(xm, ym, TOWN_SPACINGS, seed + 29, min_sp, out=u, work=work)
-        thr = np.vectorize(lambda v: raw_threshold(1.0 - float(v)))(share).astype(np.float32)
+        thr = town_thr[single_clim] if single_clim is not None else town_thr[clim]
         cls[(town > thr) & (cls != WATER)] = URBAN
     if land is not None:
         cls[~land] = WATER

@@ -66,21 +66,25 @@ def _apply_steps(value: Any, steps: tuple[tuple[Any, ...], ...]) -> Any:
     return value
 
 
-def _read(slab: np.ndarray, ti: int, bands: tuple[int, ...], rows: slice, spec: BlockSpec
-          ) -> list[np.ndarray]:
+def _read(slab: np.ndarray, ti: int, bands: tuple[int, ...], rows: slice, spec: BlockSpec,
+          mask: np.ndarray | None = None) -> list[np.ndarray]:
+    """Band blocks of one time step as floats with no-data (and masked pixels) as NaN."""
     out = []
     dtype = np.dtype(spec.dtype)
+    nodata = spec.nodata
+    if nodata is not None and math_isnan(nodata):
+        nodata = None
+    keep = None if mask is None else mask[rows]
     for bi in bands:
         raw = slab[ti, bi, rows]
         block = raw.astype(dtype, copy=False)
-        if spec.nodata is not None:
-            nodata = spec.nodata
+        if nodata is not None:
             if block is raw:
                 block = np.where(raw == nodata, np.nan, raw).astype(dtype, copy=False)
-            elif math_isnan(nodata):
-                pass
             else:
                 block[raw == nodata] = np.nan
+        if keep is not None:
+            block = np.where(keep, block, np.nan).astype(dtype, copy=False)
         out.append(block)
     return out
 
@@ -89,12 +93,13 @@ def math_isnan(value: float) -> bool:
     return value != value
 
 
-def run_block(slab: np.ndarray, spec: BlockSpec) -> np.ndarray:
+def run_block(slab: np.ndarray, spec: BlockSpec, mask: np.ndarray | None = None) -> np.ndarray:
     """Compute one spatial block from its raw input slab ``(t, bands, y, x)``."""
     cancel, done = _HOOKS.get(spec.hook, (None, None))
     if cancel is not None:
         cancel()
     slab = np.asarray(slab)
+    mask = None if mask is None else np.asarray(mask)
     ny, nx = slab.shape[-2:]
     bands_mid = _bands_after(spec.band_labels, spec.pre)
     out_bands = _bands_after(bands_mid, spec.post)
@@ -109,13 +114,13 @@ def run_block(slab: np.ndarray, spec: BlockSpec) -> np.ndarray:
         rows = slice(r0, min(ny, r0 + step))
         if spec.reduce is None:
             for k, ti in enumerate(spec.t_index):
-                value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec), spec.pre)
+                value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec, mask), spec.pre)
                 value = _apply_steps(value, spec.post)
                 _store(out[k], value, rows)
             continue
         accs: list[Accumulator] | None = None
         for ti in spec.t_index:
-            value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec), spec.pre)
+            value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec, mask), spec.pre)
             items = value if isinstance(value, list) else [value]
             if accs is None:
                 accs = [Accumulator(*spec.reduce) for _ in items]
@@ -152,6 +157,7 @@ class BlockPlan:
     dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
     out_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
     hooks: tuple[Callable[[], None] | None, Callable[[float], None] | None] = (None, None)
+    mask: np.ndarray | None = None    # (y, x) booleans on the source grid; False -> no-data
     _cached: xr.DataArray | None = None
 
     @classmethod
@@ -180,6 +186,12 @@ class BlockPlan:
         if self.reduce is None:
             return replace(self, pre=(*self.pre, step), _cached=None)
         return replace(self, post=(*self.post, step), _cached=None)
+
+    def with_mask(self, keep: np.ndarray) -> "BlockPlan":
+        """Set pixels where ``keep`` is False to no-data (only before a temporal reduction)."""
+        keep = np.asarray(keep, dtype=bool)
+        mask = keep if self.mask is None else (self.mask & keep)
+        return replace(self, mask=mask, _cached=None)
 
     def with_reduce(self, reducer: str, ignore_nodata: bool) -> "BlockPlan":
         out = np.dtype(np.int64) if reducer == "count" else self.out_dtype
@@ -225,11 +237,15 @@ class BlockPlan:
         if hasattr(data, "dask"):
             drop = ([] if self.has_t else [0]) + ([] if bands is not None else [1])
             kwargs: dict[str, Any] = {"drop_axis": drop} if drop else {}
-            arr = da.map_blocks(run_block, data, spec=spec, dtype=self.out_dtype,
+            inputs = [data]
+            if self.mask is not None:
+                inputs.append(da.from_array(self.mask, chunks=(row_chunks, col_chunks),
+                                            name=f"jeo-mask-{token}"))
+            arr = da.map_blocks(run_block, *inputs, spec=spec, dtype=self.out_dtype,
                                 chunks=out_chunks, name=f"jeo-fused-{token}", **kwargs)
         else:
             arr = _numpy_source_array(data, spec, out_chunks, f"jeo-fused-{token}",
-                                      self.out_dtype)
+                                      self.out_dtype, self.mask)
         coords: dict[str, Any] = {Y: src.coords[Y].values, X: src.coords[X].values}
         if self.has_t:
             coords[T] = src.coords[T].values[list(self.t_index)]
@@ -244,22 +260,24 @@ class BlockPlan:
         return cube
 
 
-def run_numpy_block(source: np.ndarray, rows: slice, spec: BlockSpec) -> np.ndarray:
+def run_numpy_block(source: np.ndarray, rows: slice, spec: BlockSpec,
+                    mask: np.ndarray | None = None) -> np.ndarray:
     """:func:`run_block` on a row band of an in-memory source (a view, never a copy)."""
-    return run_block(source[:, :, rows], spec)
+    return run_block(source[:, :, rows], spec, None if mask is None else mask[rows])
 
 
 def _numpy_source_array(source: np.ndarray, spec: BlockSpec, chunks: tuple[tuple[int, ...], ...],
-                        name: str, dtype: np.dtype) -> Any:
+                        name: str, dtype: np.dtype, mask: np.ndarray | None = None) -> Any:
     import dask.array as da
     from dask.highlevelgraph import HighLevelGraph
 
     src_key = f"{name}-source"
-    dsk: dict[Any, Any] = {src_key: source}
+    dsk: dict[Any, Any] = {src_key: source, f"{name}-mask": mask}
     lead = (0,) * (len(chunks) - 2)
     r0 = 0
     for i, nrows in enumerate(chunks[-2]):
-        dsk[(name, *lead, i, 0)] = (run_numpy_block, src_key, slice(r0, r0 + nrows), spec)
+        dsk[(name, *lead, i, 0)] = (run_numpy_block, src_key, slice(r0, r0 + nrows), spec,
+                                    f"{name}-mask")
         r0 += nrows
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
     return da.Array(graph, name, chunks=chunks, dtype=dtype)

@@ -10,7 +10,7 @@ from typing import Any
 from jupyter_eo.backend.handlers.base import BaseHandler
 from jupyter_eo.backend.jobs import now_iso, open_db
 from jupyter_eo.backend.limits import check_graph
-from jupyter_eo.errors import (OpenEOError, ProcessGraphMissing, ServiceConfigInvalid,
+from jupyter_eo.errors import (FeatureUnsupported, OpenEOError, ProcessGraphMissing, ServiceConfigInvalid,
                                ServiceNotFound, ServiceUnsupported)
 
 TILE_SIZE = 256
@@ -243,7 +243,10 @@ def render_service_tile(backend: Any, process: dict, configuration: dict, user: 
         raise OpenEOError("The service's process graph does not produce a raster.",
                           code="FormatUnsuitable", status=400)
     options = {**options, **configuration}
-    return png.render(png.to_image_array(_to_tile_grid(value, bounds)), options)
+    grid = _to_tile_grid(value, bounds)
+    if grid.sizes.get("x", 0) == 0 or grid.sizes.get("y", 0) == 0:
+        return png.render(np.full((1, TILE_SIZE, TILE_SIZE), np.nan), {})
+    return png.render(png.to_image_array(grid), options)
 
 
 def _to_tile_grid(cube: Any, bounds: tuple[float, float, float, float]) -> Any:
@@ -264,6 +267,15 @@ def _to_tile_grid(cube: Any, bounds: tuple[float, float, float, float]) -> Any:
     transform = from_bounds(*bounds, TILE_SIZE, TILE_SIZE)
     dims = [d for d in (BANDS, Y, X) if d in cube.dims]
     cube = cube.transpose(*dims)
+    if cube.sizes[X] == 0 or cube.sizes[Y] == 0:
+        return cube  # nothing to draw: rendered fully transparent by the caller
+    if cube.sizes[X] < 2 or cube.sizes[Y] < 2:
+        # a single row/column: rioxarray cannot infer the pixel size, give the tile's
+        from rasterio.transform import Affine
+
+        res = (bounds[2] - bounds[0]) / TILE_SIZE
+        x0, y0 = float(cube[X].values[0]), float(cube[Y].values[0])
+        cube = cube.rio.write_transform(Affine(res, 0, x0 - res / 2, 0, -res, y0 + res / 2))
     return cube.rio.reproject("EPSG:3857", shape=(TILE_SIZE, TILE_SIZE), transform=transform,
                               resampling=Resampling.nearest, nodata=np.nan)
 
@@ -286,7 +298,10 @@ class BasemapTileHandler(BaseHandler):
     async def get(self, z: str, x: str, y: str) -> None:
         self.user  # noqa: B018 - authentication required like every other route
         tile_bounds(int(z), int(x), int(y))
-        from jupyter_eo.backend.catalog import basemap
+        try:
+            from jupyter_eo.backend.catalog import basemap
+        except ImportError:
+            raise FeatureUnsupported("The offline basemap is not available.") from None
 
         data = await self.backend.run_sync(basemap.render_tile, int(z), int(x), int(y))
         self.set_header("Content-Type", "image/png")

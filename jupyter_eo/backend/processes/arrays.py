@@ -105,10 +105,14 @@ def array_element(data: Any, index: Any = None, label: Any = None,
         raise array_error("ArrayElementParameterConflict",
                           "The process 'array_element' only allows that either the 'index' or "
                           "the 'labels' parameter is set.")
-    if index is not None and (not is_number(index) or int(index) != index or index < 0):
+    if index is not None and (not is_number(index) or int(index) != index):
         raise ProcessParameterInvalid(
             "The value passed for parameter 'index' in process 'array_element' is invalid: "
             "expected a non-negative integer.")
+    if index is not None and index < 0:
+        if return_nodata:
+            return null_like(data) if isinstance(data, xr.DataArray) else None
+        raise _not_available()
     if isinstance(data, xr.DataArray):
         da = check_array_da(data, "array_element")
         if label is not None:
@@ -248,7 +252,9 @@ def array_find(data: Any, value: Any, reverse: bool = False) -> Any:
         position = match.argmax(ARRAY_DIM)
         if reverse:
             position = n - 1 - position
-        return scalar_or_da(position.where(match.any(ARRAY_DIM)))
+        if position.ndim == 0:
+            return int(position) if bool(match.any()) else None
+        return position.where(match.any(ARRAY_DIM))
     values = as_list(data, "array_find")
     if not _searchable(value):
         return None

@@ -129,6 +129,15 @@ def sort(data: Any, asc: bool = True, nodata: Any = None) -> Any:
 # --- interpolation --------------------------------------------------------------------------
 
 
+def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """a + t * (b - a), also for infinite end points (e.g. lerp(-inf, 1, 0.5) = -inf)."""
+    with np.errstate(invalid="ignore"):
+        exact = a + t * (b - a)
+        weighted = a * (1 - t) + b * t
+    out = np.where(np.isfinite(a) & np.isfinite(b), exact, weighted)
+    return np.where(t == 0, a, np.where(t == 1, b, out))
+
+
 def _interpolate_np(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Linear interpolation of inner NaN gaps along the last axis at ``positions``."""
     out_dtype = values.dtype if values.dtype.kind == "f" else np.dtype(np.float64)
@@ -147,7 +156,7 @@ def _interpolate_np(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
     span = x[q] - x[p]
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(span == 0, 0.0, (x[idx] - x[p]) / np.where(span == 0, 1, span))
-    filled = y_prev + (y_next - y_prev) * frac
+    filled = lerp(y_prev, y_next, frac)
     return np.where(valid, y, np.where(inner, filled, np.nan)).astype(out_dtype)
 
 

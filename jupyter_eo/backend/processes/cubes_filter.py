@@ -85,7 +85,8 @@ def filter_bbox(data: Any, extent: dict[str, Any]) -> Any:
     if isinstance(data, BlockPlan):
         src = data.source
         slices = _spatial_slices(src, bbox_in_crs(extent, get_crs(src)))
-        return replace(data, source=src.isel(slices), _cached=None)
+        mask = None if data.mask is None else data.mask[slices[Y], slices[X]]
+        return replace(data, source=src.isel(slices), mask=mask, _cached=None)
     cube = as_cube(data)
     return cube.isel(_spatial_slices(cube, bbox_in_crs(extent, get_crs(cube))))
 
@@ -121,4 +122,4 @@ def filter_labels(data: Any, condition: Callback, dimension: str, context: Any =
     return cube.isel({dimension: keep})
 
 
-PLAN_AWARE.update({"filter_bands", "filter_temporal", "filter_bbox"})
+PLAN_AWARE.update({"filter_bands", "filter_temporal", "filter_bbox", "filter_spatial"})

@@ -87,7 +87,17 @@ def load_collection(id: str, spatial_extent: Any = None, temporal_extent: Any = 
         metadata = {}
     cube = collection.load(spatial_extent, temporal_extent, _map_bands(bands, metadata),
                            _property_filter(properties))
-    return finish_load(cube, ctx, _band_common_names(metadata))
+    return _mask_geojson(finish_load(cube, ctx, _band_common_names(metadata)), spatial_extent)
+
+
+def _mask_geojson(cube: Any, spatial_extent: Any) -> Any:
+    """GeoJSON extents keep only pixels whose centre intersects the polygons (spec)."""
+    if isinstance(spatial_extent, dict) and spatial_extent.get("type") in (
+            "Polygon", "MultiPolygon", "Feature", "FeatureCollection"):
+        from jupyter_eo.backend.processes.cubes_mask import mask_polygon
+
+        return mask_polygon(cube, spatial_extent)
+    return cube
 
 
 @process("load_stac")
@@ -99,7 +109,7 @@ def load_stac(url: str, spatial_extent: Any = None, temporal_extent: Any = None,
     if loader is None:
         raise FeatureUnsupported("load_stac is not available on this back-end.")
     cube = loader(url, spatial_extent, temporal_extent, bands, _property_filter(properties))
-    return finish_load(cube, ctx, {})
+    return _mask_geojson(finish_load(cube, ctx, {}), spatial_extent)
 
 
 @process("load_result")

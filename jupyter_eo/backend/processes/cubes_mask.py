@@ -7,6 +7,8 @@ import numpy as np
 import xarray as xr
 
 from jupyter_eo.backend.cube import X, Y, get_crs
+from jupyter_eo.backend.engine.evaluator import PLAN_AWARE
+from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube
 from jupyter_eo.backend.processes.registry import process
 from jupyter_eo.errors import ProcessParameterInvalid
@@ -68,6 +70,9 @@ def inside_mask(cube: xr.DataArray, geometries: Any) -> xr.DataArray:
 @process("mask_polygon")
 def mask_polygon(data: Any, mask: Any, replacement: Any = None, inside: bool = False) -> Any:
     """Replace pixels outside (or, with ``inside``, inside) the polygons."""
+    if isinstance(data, BlockPlan) and data.reduce is None and replacement is None:
+        keep = inside_mask(data.source, mask).values
+        return data.with_mask(~keep if inside else keep)
     cube = as_cube(data)
     keep = inside_mask(cube, mask)
     if inside:
@@ -103,3 +108,6 @@ def mask(data: Any, mask: Any, replacement: Any = None) -> Any:
     out = cube.where(~truthy(mcube), value)
     out.attrs = cube.attrs
     return out.transpose(*cube.dims)
+
+
+PLAN_AWARE.add("mask_polygon")

@@ -9,7 +9,7 @@ import numpy as np
 from jupyter_eo.errors import ProcessParameterInvalid
 
 from .registry import process
-from .values import check_number, is_array, is_null, numeric, to_py
+from .values import check_number, is_array, is_null, numeric, to_py, where
 
 # --- constants ------------------------------------------------------------------------------
 
@@ -72,11 +72,15 @@ def divide(x: Any, y: Any) -> Any:
 
 
 def _mod(x: Any, y: Any) -> Any:
+    """Floored modulo; a modulo by zero gives ±infinity with the dividend's sign (0 → NaN)."""
     if not is_array(x) and not is_array(y):
         if y == 0:
-            return _math.nan
+            return _math.copysign(_math.inf, x) if x != 0 else _math.nan
         return np.mod(x, y)
-    return np.mod(x, y)
+    result = np.mod(x, y)
+    if not is_array(y) and y != 0:
+        return result
+    return where(y == 0, np.sign(x) * np.inf, result)  # sign(0) * inf is NaN
 
 
 @process("mod")

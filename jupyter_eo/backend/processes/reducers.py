@@ -144,6 +144,30 @@ def _probabilities(probabilities: Any, q: Any) -> list[float]:
     return probs
 
 
+def _quantiles_np(values: np.ndarray, probs: list[float], ignore_nodata: bool) -> np.ndarray:
+    """Type-7 sample quantiles along the last axis (NaN = null), one sort for all probabilities."""
+    from .arrays_numeric import lerp
+
+    out_dtype = values.dtype if values.dtype.kind == "f" else np.dtype(np.float64)
+    data = values.astype(np.float64)
+    ordered = np.sort(data, axis=-1)  # nulls (NaN) sort last
+    valid = (~np.isnan(data)).sum(axis=-1)
+    out = np.empty(data.shape[:-1] + (len(probs),), dtype=np.float64)
+    last = np.maximum(valid - 1, 0)
+    for k, p in enumerate(probs):  # a loop over the few probabilities, not over pixels
+        h = (valid - 1) * p
+        lo = np.clip(np.floor(h).astype(np.intp), 0, None)
+        hi = np.minimum(lo + 1, last)
+        a = np.take_along_axis(ordered, lo[..., None], axis=-1)[..., 0]
+        b = np.take_along_axis(ordered, hi[..., None], axis=-1)[..., 0]
+        result = lerp(a, b, h - lo)
+        result = np.where(valid == 0, np.nan, result)
+        if not ignore_nodata:
+            result = np.where(valid < data.shape[-1], np.nan, result)
+        out[..., k] = result
+    return out.astype(out_dtype)
+
+
 @process("quantiles")
 def quantiles(data: Any, probabilities: Any = None, q: Any = None,
               ignore_nodata: bool = True) -> Any:
@@ -155,14 +179,15 @@ def quantiles(data: Any, probabilities: Any = None, q: Any = None,
         result = xr.concat([template] * len(probs), dim=ARRAY_DIM) if probs else \
             template.expand_dims({ARRAY_DIM: 0})
         return list_out(result, from_list)
-    if da.dtype.kind != "f":
-        da = da.astype(float_dtype_for(da.dtype))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = da.quantile(probs, dim=ARRAY_DIM, skipna=ignore_nodata, method="linear")
-    result = result.rename({"quantile": ARRAY_DIM}).drop_vars(ARRAY_DIM)
-    if result.dtype != da.dtype:
-        result = result.astype(da.dtype)
+    out_dtype = da.dtype if da.dtype.kind == "f" else np.dtype(np.float64)
+    result = xr.apply_ufunc(
+        _quantiles_np, da.drop_vars(ARRAY_DIM, errors="ignore"),
+        kwargs={"probs": probs, "ignore_nodata": ignore_nodata},
+        input_core_dims=[[ARRAY_DIM]], output_core_dims=[["__quantile__"]],
+        dask="parallelized", output_dtypes=[out_dtype],
+        dask_gufunc_kwargs={"output_sizes": {"__quantile__": len(probs)},
+                            "allow_rechunk": True})
+    result = result.rename({"__quantile__": ARRAY_DIM}).transpose(ARRAY_DIM, ...)
     return list_out(result, from_list)
 
 
@@ -219,6 +244,12 @@ def _first_da(da: xr.DataArray, ignore_nodata: bool, reverse: bool) -> xr.DataAr
                           output_dtypes=[da.dtype], dask_gufunc_kwargs={"allow_rechunk": True})
 
 
+def _condition_parameters(value: Any, context: Any) -> dict[str, Any]:
+    """Parameters of count's condition: ``x`` and ``context`` (spec), plus ``element`` as an
+    alias because the spec's own example and the upstream test suite refer to it."""
+    return {"x": value, "element": value, "context": context}
+
+
 @process("count")
 def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = None) -> Any:
     """Number of elements that are valid (default), all (condition true) or match a condition."""
@@ -230,7 +261,7 @@ def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = N
         if condition is True:
             return xr.full_like(da.isel({ARRAY_DIM: 0}, drop=True) if da.sizes[ARRAY_DIM]
                                 else da.sum(ARRAY_DIM), da.sizes[ARRAY_DIM], dtype=np.int64)
-        mask = run_callback(ctx, condition, {"x": da, "context": context})
+        mask = run_callback(ctx, condition, _condition_parameters(da, context))
         mask = is_true(mask)
         if not isinstance(mask, xr.DataArray) or ARRAY_DIM not in mask.dims:
             mask = xr.broadcast(xr.DataArray(mask), da)[0]
@@ -244,7 +275,7 @@ def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = N
     if condition is False:
         return 0
     return sum(1 for v in values
-               if is_true(unwrap(run_callback(ctx, condition, {"x": v, "context": context}))))
+               if is_true(unwrap(run_callback(ctx, condition, _condition_parameters(v, context)))))
 
 
 

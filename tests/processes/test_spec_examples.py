@@ -17,8 +17,6 @@ SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "openeo" / "processe
 
 # Examples that contradict the spec they belong to (documented, not silently skipped).
 KNOWN_SPEC_ERRORS = {
-    ("count", 4): "the example's condition reads parameter 'element', but count's condition "
-                  "callback only has the parameters 'x' and 'context'",
     ("array_modify", 3): "the example omits 'length' yet expects one element removed, but the "
                          "spec's default for 'length' is 0 (nothing removed)",
 }

@@ -1,0 +1,61 @@
+"""Offline XYZ basemap tiles (Web Mercator) of the simulated world in true colour, cloud-free.
+
+Land/sea and climate are the same real rasters as in SENTINEL2_L2A; the small-scale land-cover
+pattern is generated on the Web Mercator grid, so it resembles but does not match a UTM load
+pixel for pixel. The date is a mid-season day (no seasonal snow, average greenness).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+
+from jupyter_eo.errors import ProcessParameterInvalid
+
+from . import simulated_world as world
+from .grid import Grid, to_crs
+from .sentinel2 import render_s2
+
+HALF_WORLD = 20037508.342789244  # Web Mercator half circumference (m)
+BASEMAP_DAY = _dt.date(2021, 4, 15)  # equinox-like: both hemispheres at half greenness
+SEED = 2017
+MAX_ZOOM = 18
+
+
+@lru_cache(maxsize=1)
+def _mercator():
+    return to_crs(3857)
+
+
+def tile_grid(z: int, x: int, y: int, size: int = 256) -> Grid:
+    """The Grid of XYZ tile (z, x, y) with ``size`` x ``size`` pixels."""
+    if not (0 <= z <= MAX_ZOOM) or not (0 <= x < 2 ** z) or not (0 <= y < 2 ** z):
+        raise ProcessParameterInvalid(f"Tile {z}/{x}/{y} does not exist (zoom 0-{MAX_ZOOM}).")
+    if size not in (64, 128, 256, 512):
+        raise ProcessParameterInvalid("Tile size must be 64, 128, 256 or 512.")
+    n = 2 ** z
+    res = 2 * HALF_WORLD / (size * n)
+    half = n * size // 2
+    return Grid(_mercator(), res, x * size - half, half - y * size - 1, size, size)
+
+
+def render_rgb(z: int, x: int, y: int, size: int = 256) -> np.ndarray:
+    """(size, size, 3) uint8 true colour (B04, B03, B02) of a tile."""
+    grid = tile_grid(z, x, y, size)
+    static = world.land_cover(grid, SEED)
+    bands = render_s2(grid, BASEMAP_DAY, ["B04", "B03", "B02"], SEED, static, cloudless=True)
+    rgb = np.stack([bands["B04"], bands["B03"], bands["B02"]], axis=-1).astype(np.float32)
+    rgb *= np.float32(1.0 / 3000.0)  # reflectance 0.3 -> white
+    np.clip(rgb, 0, 1, out=rgb)
+    np.sqrt(rgb, out=rgb)  # gamma ~2 to lift dark vegetation and water
+    return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def render_tile(z: int, x: int, y: int, size: int = 256) -> bytes:
+    """PNG bytes of XYZ tile (z, x, y)."""
+    buf = io.BytesIO()
+    Image.fromarray(render_rgb(z, x, y, size), "RGB").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()

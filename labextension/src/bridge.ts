@@ -6,7 +6,9 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { ISessionContext } from '@jupyterlab/apputils';
 import { CodeCell, ICodeCellModel } from '@jupyterlab/cells';
+import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { JSONObject, ReadonlyPartialJSONObject } from '@lumino/coreutils';
@@ -206,14 +208,18 @@ function onCommOpen(
   void handleInsert(app, tracker, kernel.id, comm, data);
 }
 
-/** Register our comm target on the panel's kernel, now and after every kernel change. */
-function watchPanel(
+/**
+ * Register our comm target on a session's kernel, now and after every kernel change.
+ * Every kernel connection of the page needs it (notebooks and consoles): a connection
+ * without the target would close the kernel's comm before the notebook could answer.
+ */
+function watchSession(
   app: JupyterFrontEnd,
   tracker: INotebookTracker,
-  panel: NotebookPanel
+  sessionContext: ISessionContext
 ): void {
   const register = (): void => {
-    const kernel = panel.sessionContext.session?.kernel;
+    const kernel = sessionContext.session?.kernel;
     if (!kernel || registered.has(kernel)) {
       return;
     }
@@ -222,9 +228,9 @@ function watchPanel(
       onCommOpen(app, tracker, kernel, comm, msg)
     );
   };
-  panel.sessionContext.kernelChanged.connect(register);
-  panel.sessionContext.sessionChanged.connect(register);
-  void panel.sessionContext.ready.then(register);
+  sessionContext.kernelChanged.connect(register);
+  sessionContext.sessionChanged.connect(register);
+  void sessionContext.ready.then(register);
   register();
 }
 
@@ -233,7 +239,12 @@ export const bridgePlugin: JupyterFrontEndPlugin<void> = {
   description: 'Lets kernel code insert code cells below the cell showing a widget.',
   autoStart: true,
   requires: [INotebookTracker],
-  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+  optional: [IConsoleTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    consoles: IConsoleTracker | null
+  ) => {
     document.addEventListener(
       'pointerdown',
       event => {
@@ -241,7 +252,15 @@ export const bridgePlugin: JupyterFrontEndPlugin<void> = {
       },
       true
     );
-    tracker.forEach(panel => watchPanel(app, tracker, panel));
-    tracker.widgetAdded.connect((_, panel) => watchPanel(app, tracker, panel));
+    tracker.forEach(panel => watchSession(app, tracker, panel.sessionContext));
+    tracker.widgetAdded.connect((_, panel) =>
+      watchSession(app, tracker, panel.sessionContext)
+    );
+    if (consoles) {
+      consoles.forEach(panel => watchSession(app, tracker, panel.sessionContext));
+      consoles.widgetAdded.connect((_, panel) =>
+        watchSession(app, tracker, panel.sessionContext)
+      );
+    }
   }
 };

@@ -82,3 +82,33 @@ def test_insert_command_targets_given_cell(lab) -> None:
         const panel = [...app.shell.widgets('main')].find(w => w.context && w.context.path === arg);
         panel.content.model.sharedModel.undo();""", path)
     assert lab.cell_sources(path) == ["a = 1", "b = 2", "c = 3"]
+
+
+def test_console_on_the_same_kernel_does_not_break_the_bridge(lab) -> None:
+    """A console on the notebook's kernel: still exactly one insertion, no fallback, state ready.
+
+    (JupyterLab lets only the first connection to a kernel handle comms, so the console's
+    connection stays out of it; the labextension registers its target on consoles too, for
+    the case where the console's connection is the comm handler.)
+    """
+    cells = ["import ipywidgets as w\nfrom jupyter_eo.bridge import InsertCodeButton, bridge\n"
+             "button = InsertCodeButton('from_console_test = 1', description='Insert')\n"
+             "box = w.VBox([button])\nbox",
+             "'last'"]
+    path = lab.write_notebook("console.ipynb", cells)
+    lab.open_notebook(path)
+    lab.run_all(path)
+    lab.set_active_cell(path, 1)
+    lab.js("await app.commands.execute('notebook:create-console');")
+    lab.page.wait_for_function(
+        "() => [...window.jupyterapp.shell.widgets('main')].some(w => w.console && "
+        "w.sessionContext.session && w.sessionContext.session.kernel && "
+        "w.sessionContext.session.kernel.status === 'idle')")
+    lab.execute_in_kernel(path, "button.click()")
+    lab.page.wait_for_function(
+        "(path) => [...window.jupyterapp.shell.widgets('main')].find(w => w.context && "
+        "w.context.path === path).content.model.cells.length === 3", arg=path)
+    lab.wait_kernel_idle(path)
+    assert lab.cell_sources(path) == [cells[0], "from_console_test = 1", cells[1]]
+    assert lab.kernel_eval(path, "[r['ok'] for r in bridge.results.values()]") == "[True]"
+    assert lab.kernel_eval(path, "(bridge.state, len(box.children))") == "('ready', 1)"

@@ -1,0 +1,101 @@
+"""Browser tests of the Explorer in real Chromium: draw an AOI with the mouse, pick time and
+recipe, see the preview overlay, insert the code below and check it computes the same result."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+SETUP = """\
+import jupyter_eo
+from jupyter_eo.widgets import Explorer
+connection = jupyter_eo.connect("local")
+explorer = Explorer(connection, temporal_extent=("2023-05-01", "2023-06-01"), recipe="true_colour",
+                    center=(46.004, 11.006), zoom=15)
+explorer"""
+
+CHECK = """\
+import numpy as np
+from jupyter_eo.widgets.preview_run import read_geotiff
+from_code = read_geotiff(cube.download()).data
+from_widget = read_geotiff(connection.download(explorer.graph())).data
+np.testing.assert_allclose(from_code, from_widget, equal_nan=True)
+print("SAME", from_code.shape, int(np.isfinite(from_code).sum()))"""
+
+PIXELS_JS = """(img) => {
+  const c = document.createElement('canvas');
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let opaque = 0; const colours = new Set();
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] > 0) { opaque++; colours.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]); }
+  }
+  return {w: c.width, h: c.height, opaque, colours: colours.size};
+}"""
+
+
+def save_doc_image(lab, locator, name: str) -> None:
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(DOCS_IMAGES / name))
+
+
+def test_draw_preview_insert_and_run(lab) -> None:
+    page = lab.page
+    path = lab.write_notebook("explorer.ipynb", [SETUP, "'last cell'"])
+    lab.open_notebook(path)
+    lab.run_cell(path, 0)
+    cell = lab.cell_locator(path, 0)
+    cell.locator(".jeo-explorer .leaflet-container").wait_for(timeout=90_000)
+    page.wait_for_timeout(500)
+
+    # choose time range and recipe through the controls
+    cell.locator(".jeo-temporal-picker input[type=date]").nth(0).fill("2023-06-01")
+    cell.locator(".jeo-temporal-picker input[type=date]").nth(1).fill("2023-07-01")
+    cell.locator(".jeo-temporal-picker input[type=date]").nth(1).press("Enter")
+    recipe_select = cell.locator(".jeo-recipe-picker select").first
+    recipe_select.select_option(label="NDVI composite — Normalized Difference Vegetation Index")
+
+    # draw a rectangle with the mouse: rectangle tool, press, drag, release
+    cell.locator(".leaflet-pm-icon-rectangle").first.click()
+    box = cell.locator(".jeo-explorer .leaflet-container").first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.3
+    x1, y1 = box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.65
+    # Geoman's rectangle: click the first corner, move the mouse across, click the second
+    page.mouse.click(x0, y0)
+    page.mouse.move(x1, y1, steps=12)
+    page.mouse.click(x1, y1)
+    page.wait_for_timeout(500)
+    assert lab.kernel_eval(path, "explorer.map.bbox is not None") == "True"
+    west, south, east, north = eval(lab.kernel_eval(path, "explorer.map.bbox"))
+    assert 10.99 < west < east < 11.03 and 45.99 < south < north < 46.02
+    assert lab.kernel_eval(path, "explorer.recipe.value") == "'NDVI'"
+    assert lab.kernel_eval(path, "explorer.temporal.value") == "('2023-06-01', '2023-07-01')"
+
+    # the preview overlay loads and is not blank
+    overlay = cell.locator("img.leaflet-image-layer")
+    overlay.first.wait_for(timeout=120_000)
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=overlay.first.element_handle(),
+                           timeout=120_000)
+    stats = overlay.first.evaluate(PIXELS_JS)
+    assert stats["opaque"] > 0.5 * stats["w"] * stats["h"] and stats["colours"] > 10, stats
+    assert cell.locator(".jeo-colorbar").count() >= 1
+    save_doc_image(lab, cell.locator(".jeo-explorer").first, "explorer.png")
+
+    # Insert code -> a new cell directly below holds openeo client code; run it -> same numbers
+    cell.locator(".jeo-explorer button", has_text="Insert code").click()
+    page.wait_for_function(
+        "(path) => [...window.jupyterapp.shell.widgets('main')].find(w => w.context && "
+        "w.context.path === path).content.model.cells.length === 3", arg=path, timeout=30_000)
+    sources = lab.cell_sources(path)
+    assert sources[0] == SETUP and sources[2] == "'last cell'"
+    assert "connection.load_collection(" in sources[1] and "jupyter_eo.connect(\"local\")" in sources[1]
+    assert '"2023-06-01"' in sources[1]
+    lab.run_cell(path, 1)
+    lab.execute_in_kernel(path, CHECK)
+    out = lab.kernel_eval(path, "str((from_code.shape, bool(np.allclose(from_code, from_widget, equal_nan=True))))")
+    assert out.endswith("True)'"), out

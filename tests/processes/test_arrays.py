@@ -280,3 +280,23 @@ def test_lazy_when_the_array_dimension_is_chunked(process_id: str, extra: dict) 
     expected = call_process(process_id, {"data": eager, **extra})
     np.testing.assert_allclose(np.asarray(lazy.values, float), np.asarray(expected.values, float),
                                equal_nan=True, rtol=1e-5)
+
+
+def test_infinite_values_in_interpolation_and_quantiles() -> None:
+    inf = float("inf")
+    got = call_process("array_interpolate_linear", {"data": [-inf, None, 0.1, None, 0.2, None, inf]})
+    assert got[:3] == [-inf, -inf, 0.1] and got[3] == pytest.approx(0.15) and got[5:] == [inf, inf]
+    got = call_process("quantiles", {"data": [1.5, inf, 5.75, -1.25],
+                                     "probabilities": [0, 0.25, 0.5, 0.75, 1]})
+    assert got == pytest.approx([-1.25, 0.8125, 3.625, inf, inf])
+    got = call_process("quantiles", {"data": [1.5, -inf, 5.75, -1.25],
+                                     "probabilities": [0, 0.25, 0.5]})
+    assert got == pytest.approx([-inf, -inf, 0.125])
+
+
+def test_negative_index_is_not_available() -> None:
+    with pytest.raises(ProcessArgumentInvalid) as info:
+        call_process("array_element", {"data": [1, 2], "index": -1})
+    assert info.value.code == "ArrayElementNotAvailable"
+    assert call_process("array_element", {"data": [1, 2], "index": -1, "return_nodata": True}) \
+        is None

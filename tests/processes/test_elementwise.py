@@ -181,3 +181,24 @@ def test_bad_input_gives_openeo_error(process_id: str, arguments: dict) -> None:
         call_process(process_id, arguments)
     assert info.value.status == 400 and info.value.code
     assert info.value.to_dict()["message"]
+
+
+def test_modulo_sign_rules_and_division_by_zero() -> None:
+    assert call_process("mod", {"x": 2, "y": 0}) == float("inf")
+    assert call_process("mod", {"x": -2, "y": 0}) == float("-inf")
+    assert call_process("mod", {"x": 0, "y": 0}) != call_process("mod", {"x": 0, "y": 0})
+    data = xr.DataArray(np.array([7.5, -7.5, 0.0, 3.0], dtype=np.float32), dims="i")
+    divisor = xr.DataArray(np.array([-2.0, 2.0, 0.0, 0.0], dtype=np.float32), dims="i")
+    got = call_process("mod", {"x": data, "y": divisor})
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.values[:2], [-0.5, 0.5])
+    assert np.isnan(got.values[2]) and got.values[3] == np.inf
+    assert call_process("divide", {"x": -1, "y": 0}) == float("-inf")
+
+
+@pytest.mark.parametrize("x, p, expected", [(2.5, 0, 2), (3.5, 0, 4), (-0.5, 0, 0), (0.125, 2, 0.12),
+                                            (0.375, 2, 0.38), (-1250, -2, -1200), (1350, -2, 1400)])
+def test_round_half_to_even(x: float, p: int, expected: float) -> None:
+    assert call_process("round", {"x": x, "p": p}) == pytest.approx(expected)
+    array = call_process("round", {"x": np.array([x], dtype=np.float64), "p": p})
+    assert array[0] == pytest.approx(expected)

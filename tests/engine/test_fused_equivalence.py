@@ -111,3 +111,32 @@ def test_dask_backed_source(catalog, ctx):
     graph = _graph(("reduce_dimension", {"dimension": "bands", "reducer": NDVI_CALLBACK}),
                    ("reduce_dimension", {"dimension": "t", "reducer": reducer("mean")}))
     _both(graph, ctx)
+
+
+TRIANGLE = {"type": "Polygon", "coordinates": [[[400_000, 5_000_000], [400_300, 5_000_000],
+                                                 [400_000, 4_999_700], [400_000, 5_000_000]]],
+            "crs": {"type": "name", "properties": {"name": "EPSG:32633"}}}
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_polygon_masks_fused(catalog, ctx, chunked):
+    from .conftest import FakeCollection, make_cube
+
+    if chunked:
+        catalog.collections["S2"] = FakeCollection(make_cube(chunks={"t": 2, "y": 16}))
+    graph = _graph(("mask_polygon", {"mask": TRIANGLE}),
+                   ("filter_bbox", {"extent": {"west": 400_000, "east": 400_250, "south":
+                                               4_999_750, "north": 5_000_000, "crs": 32633}}),
+                   ("ndvi", {}),
+                   ("reduce_dimension", {"dimension": "t", "reducer": reducer("count")}))
+    out = _both(graph, ctx)
+    values = out.values
+    assert values[0, 3] > 0 and values[-1, -1] == 0  # outside the triangle: no valid steps
+
+
+def test_load_collection_geojson_extent_masks(ctx, catalog):
+    g = {"l": {**load(["B04"]), "result": True}}
+    g["l"]["arguments"]["spatial_extent"] = TRIANGLE
+    out = _both(g, ctx)
+    assert np.isnan(out.values[0, 0, -1, -1]) and not np.isnan(out.values[0, 0, 2, 2])
+    assert catalog.collections["S2"].calls[-1]["spatial_extent"] == TRIANGLE

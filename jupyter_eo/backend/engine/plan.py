@@ -93,7 +93,8 @@ def math_isnan(value: float) -> bool:
     return value != value
 
 
-def run_block(slab: np.ndarray, spec: BlockSpec, mask: np.ndarray | None = None) -> np.ndarray:
+def run_block(slab: np.ndarray, mask: np.ndarray | None = None, *,
+              spec: BlockSpec) -> np.ndarray:
     """Compute one spatial block from its raw input slab ``(t, bands, y, x)``."""
     cancel, done = _HOOKS.get(spec.hook, (None, None))
     if cancel is not None:
@@ -263,7 +264,7 @@ class BlockPlan:
 def run_numpy_block(source: np.ndarray, rows: slice, spec: BlockSpec,
                     mask: np.ndarray | None = None) -> np.ndarray:
     """:func:`run_block` on a row band of an in-memory source (a view, never a copy)."""
-    return run_block(source[:, :, rows], spec, None if mask is None else mask[rows])
+    return run_block(source[:, :, rows], None if mask is None else mask[rows], spec=spec)
 
 
 def _numpy_source_array(source: np.ndarray, spec: BlockSpec, chunks: tuple[tuple[int, ...], ...],

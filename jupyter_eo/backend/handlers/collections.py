@@ -1,6 +1,7 @@
 """Collection endpoints: list, full STAC metadata, queryables."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from jupyter_eo.backend.handlers.base import BaseHandler
@@ -8,6 +9,10 @@ from jupyter_eo.errors import CollectionNotFound
 
 
 class _CollectionMixin(BaseHandler):
+    async def prepare_catalog(self) -> None:
+        """Build the catalog (slow the first time) off the event loop."""
+        await self.backend.run_sync(lambda: self.backend.catalog)
+
     def collection(self, collection_id: str) -> Any:
         catalog = self.backend.catalog
         try:
@@ -40,19 +45,22 @@ class _CollectionMixin(BaseHandler):
 
 
 class CollectionsHandler(_CollectionMixin):
-    def get(self) -> None:
+    async def get(self) -> None:
+        await self.prepare_catalog()
         collections = [self.describe(cid) for cid in self.backend.catalog.ids()]
         self.write_json({"collections": collections, "links": [
             {"rel": "self", "href": self.url("collections"), "type": "application/json"}]})
 
 
 class CollectionHandler(_CollectionMixin):
-    def get(self, collection_id: str) -> None:
+    async def get(self, collection_id: str) -> None:
+        await self.prepare_catalog()
         self.write_json(self.describe(collection_id))
 
 
 class QueryablesHandler(_CollectionMixin):
-    def get(self, collection_id: str) -> None:
+    async def get(self, collection_id: str) -> None:
+        await self.prepare_catalog()
         schema = dict(self.collection(collection_id).queryables() or {})
         schema.setdefault("$schema", "https://json-schema.org/draft/2019-09/schema")
         schema.setdefault("$id", self.url(f"collections/{collection_id}/queryables"))
@@ -62,6 +70,4 @@ class QueryablesHandler(_CollectionMixin):
         schema.setdefault("additionalProperties", False)
         self.set_status(200)
         self.set_header("Content-Type", "application/schema+json")
-        import json
-
         self.finish(json.dumps(schema))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from typing import Any, Callable
-from urllib.parse import urlparse
 
 import ipyleaflet
 import ipywidgets as w
@@ -15,27 +14,15 @@ from jupyter_eo.widgets.style import css_style, error_html
 AOI_STYLE = {"color": "#ff7800", "weight": 2, "fillOpacity": 0.08}
 
 
-def default_basemap_url() -> str | None:
-    """Tile URL template of the embedded backend's offline basemap, through the lab's proxy.
+def default_basemap_url(backend_id: str = "local") -> str | None:
+    """Tile URL template of the embedded backend's offline basemap through the lab's proxy,
+    origin-relative so the browser's lab cookie authenticates it (None outside Jupyter)."""
+    from jupyter_eo import connection as _conn
 
-    None outside Jupyter (no server to fetch tiles from; the map then has no basemap).
-    """
-    try:
-        from jupyter_eo import connection as _conn
-    except ImportError:  # pragma: no cover
-        return None
-    finder = getattr(_conn, "basemap_url", None)
-    if callable(finder):  # helper S may provide the exact template
-        try:
-            return finder()
-        except Exception:
-            return None
-    base = _conn.server_url()
+    base = _conn.proxy_url(backend_id)
     if not base:
         return None
-    # the browser loads tiles: use the path only (same origin, lab cookie), never the kernel's host
-    path = urlparse(base).path or "/"
-    return path.rstrip("/") + "/jupyter-eo/backends/local/basemap/{z}/{x}/{y}.png"
+    return _conn.browser_url(base + "basemap/{z}/{x}/{y}.png")
 
 
 class AOIMap(w.VBox):

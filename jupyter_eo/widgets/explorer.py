@@ -28,9 +28,10 @@ class Explorer(w.VBox):
     def __init__(self, connection: Any, *, aoi: Any = None, collection: str | None = None,
                  temporal_extent: tuple[str, str] | None = None, recipe: str = "NDVI",
                  auto_preview: bool = True, backend_id: str = "local", delay: float = 0.4,
-                 max_pixels: int = 512, basemap_url: str | None = "auto", **kwargs: Any) -> None:
+                 max_pixels: int = 512, basemap_url: str | None = "auto",
+                 center: tuple[float, float] = (46.5, 11.3), zoom: int = 8, **kwargs: Any) -> None:
         self.connection = connection
-        self.map = AOIMap(basemap_url=basemap_url)
+        self.map = AOIMap(basemap_url=basemap_url, center=center, zoom=zoom)
         self.collection = CollectionPicker.from_connection(connection, value=collection)
         self.temporal = TemporalExtentPicker(temporal_extent)
         self.temporal.bind(self.collection)

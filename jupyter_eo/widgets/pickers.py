@@ -249,11 +249,19 @@ class TemporalExtentPicker(w.VBox):
         finally:
             self._updating = False
 
-    def _on_dates(self, _change: dict) -> None:
+    def _on_dates(self, change: dict) -> None:
         if self._updating or self.start.value is None or self.end.value is None:
             return
+        start, end = self.start.value, self.end.value
+        if start >= end:  # keep the range's length: move the other end along
+            old_start, old_end = (dt.date.fromisoformat(v) for v in self.value)
+            length = max(old_end - old_start, dt.timedelta(days=1))
+            if change["owner"] is self.start:
+                end = start + length
+            else:
+                start = end - length
         try:
-            self.value = (self.start.value.isoformat(), self.end.value.isoformat())
+            self.value = (start.isoformat(), end.isoformat())
         except t.TraitError as exc:
             self.info.value = f"<span class='jeo-error'>{html.escape(str(exc))}</span>"
             self._sync_pickers(self.value)

@@ -103,7 +103,7 @@ def test_basemap_points_at_the_proxy_in_jupyter(monkeypatch):
     monkeypatch.setenv("JUPYTER_EO_SERVER_URL", "http://127.0.0.1:8888/user/ann/")
     m = AOIMap()
     assert m.basemap is not None
-    assert m.basemap.url.startswith("/user/ann/")  # same origin as the page: cookie auth
+    assert m.basemap.url.startswith("/user/ann/jupyter-eo/openeo/local/")  # origin-relative: cookie auth
     assert m.basemap.url.endswith("{z}/{x}/{y}.png")
     monkeypatch.delenv("JUPYTER_EO_SERVER_URL")
     assert AOIMap().basemap is None

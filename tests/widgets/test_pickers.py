@@ -75,13 +75,17 @@ def test_presets_are_relative_to_the_collection_end(collections):
     assert temporal.preset.value == ""  # the dropdown resets for the next choice
 
 
-def test_date_pickers_drive_value_and_reject_reversed_ranges():
+def test_date_pickers_drive_value_and_keep_ranges_ordered():
     temporal = TemporalExtentPicker(("2023-03-01", "2023-04-01"))
     temporal.end.value = dt.date(2023, 5, 1)
     assert temporal.value == ("2023-03-01", "2023-05-01")
-    temporal.start.value = dt.date(2023, 6, 1)  # after the end: rejected, inline error
+    temporal.start.value = dt.date(2023, 6, 1)  # after the end: the end moves along (61 days)
+    assert temporal.value == ("2023-06-01", "2023-08-01")
+    assert temporal.end.value == dt.date(2023, 8, 1)
+    temporal.end.value = dt.date(2023, 5, 1)  # before the start: the start moves along
     assert temporal.value == ("2023-03-01", "2023-05-01")
-    assert "jeo-error" in temporal.info.value
-    assert temporal.start.value == dt.date(2023, 3, 1)
+    temporal.set_collection({"id": "x", "extent": {"temporal": {"interval": [["2023-01-01", "2023-12-31"]]}}})
+    temporal.start.value = dt.date(2025, 6, 1)  # outside the collection: clamped
+    assert temporal.value[1] == "2024-01-01"
     with pytest.raises(t.TraitError):
         temporal.value = ("2023-13-01", "2023-14-01")

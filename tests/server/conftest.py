@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -11,6 +12,13 @@ from tests.server.fakes import OidcState, Upstream, start_oidc, start_upstream
 @pytest.fixture
 def jp_server_config() -> dict:
     return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}}}
+
+
+@pytest.fixture(scope="session")
+def eo_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The embedded backend's world/chunk cache, built once per session (pytest-jupyter moves
+    HOME, so the default ~/.cache would be rebuilt for every server)."""
+    return os.environ.get("JUPYTER_EO_CACHE_DIR") or str(tmp_path_factory.mktemp("eo-cache"))
 
 
 def _stop(loop: asyncio.AbstractEventLoop, server) -> None:  # type: ignore[no-untyped-def]

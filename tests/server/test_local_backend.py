@@ -27,16 +27,10 @@ def local_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("local-backend")
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The backend's world/chunk cache, shared by the module (pytest-jupyter moves HOME)."""
-    return os.environ.get("JUPYTER_EO_CACHE_DIR") or str(tmp_path_factory.mktemp("eo-cache"))
-
-
 @pytest.fixture
-def jp_server_config(tmp_path: Path, local_dir: Path, cache_dir: str,
+def jp_server_config(tmp_path: Path, local_dir: Path, eo_cache_dir: str,
                      monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", cache_dir)  # inherited by the child
+    monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", eo_cache_dir)  # inherited by the child
     return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
             "JupyterEOApp": {"local_backend_dir": str(local_dir),
                              "credentials_dir": str(tmp_path / "creds")}}
@@ -195,3 +189,51 @@ async def test_child_is_started_lazily_and_stopped(jp_serverapp, http_server, su
         for _ in range(100):
             os.kill(pid, 0)
             await asyncio.sleep(0.05)
+
+
+def _preview_graph(i: int) -> dict:
+    west = 5.0 + 0.002 * (i % 10)
+    return {"process": {"process_graph": {
+        "load": {"process_id": "load_collection", "arguments": {
+            "id": "SENTINEL2_L2A", "bands": ["B04", "B08"], "temporal_extent": DATES,
+            "spatial_extent": {"west": west, "south": 51.0, "east": west + 0.01,
+                               "north": 51.008}}},
+        "ndvi": {"process_id": "ndvi", "arguments": {"data": {"from_node": "load"}}},
+        "max": {"process_id": "reduce_dimension", "arguments": {
+            "data": {"from_node": "ndvi"}, "dimension": "t", "reducer": {"process_graph": {
+                "m": {"process_id": "max", "arguments": {"data": {"from_parameter": "data"}},
+                      "result": True}}}}},
+        "save": {"process_id": "save_result", "arguments": {"data": {"from_node": "max"},
+                                                            "format": "PNG"}, "result": True}}}}
+
+
+async def test_50_concurrent_previews_keep_status_fast(supervisor, jp_http_port, jp_base_url,
+                                                       jp_auth_header) -> None:
+    from tornado.httpclient import AsyncHTTPClient
+
+    client = AsyncHTTPClient(force_instance=True, max_clients=80)
+    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
+    headers = {**jp_auth_header, "Content-Type": "application/json"}
+    warm = await client.fetch(root + "openeo/local/result", method="POST", headers=headers,
+                              body=json.dumps(_preview_graph(0)), raise_error=False,
+                              request_timeout=120)
+    assert warm.code == 200 and warm.body[:4] == b"\x89PNG"
+    previews = [asyncio.ensure_future(client.fetch(
+        root + "openeo/local/result", method="POST", headers=headers,
+        body=json.dumps(_preview_graph(i)), raise_error=False, request_timeout=170))
+        for i in range(50)]
+    timings = []
+    await asyncio.sleep(0.2)
+    while not all(p.done() for p in previews) or len(timings) < 3:
+        start = time.perf_counter()
+        status = await client.fetch(root + "api/status", headers=jp_auth_header)
+        timings.append(time.perf_counter() - start)
+        assert status.code == 200
+        await asyncio.sleep(0.1)
+    codes = [p.result().code for p in previews]
+    client.close()
+    assert set(codes) <= {200, 429, 503}, codes
+    assert codes.count(200) >= 1
+    assert max(timings) < 1.0, timings
+    # the server is still up and the backend answers
+    assert supervisor.running

@@ -160,12 +160,12 @@ def fallback_widget(code: str) -> Any:
     body = (
         f'<div class="{FALLBACK_CLASS}-body">'
         f'<textarea readonly rows="{rows}" spellcheck="false" '
-        f'style="width:100%;font-family:monospace;box-sizing:border-box">{html.escape(code)}</textarea>'
+        f'style="width:100%;max-width:100%;font-family:monospace;box-sizing:border-box">{html.escape(code)}</textarea>'
         f'<button type="button" class="{FALLBACK_CLASS}-copy" onclick="{html.escape(_COPY_JS)}">Copy</button>'
         "</div>"
     )
-    box = VBox([Label("Copy this code into a new cell:"), HTML(body, layout=Layout(width="100%"))],
-               layout=Layout(width="100%"))
+    box = VBox([Label("Copy this code into a new cell:"), HTML(body, layout=Layout(width="auto"))],
+               layout=Layout(width="auto", max_width="100%"))
     box.add_class(FALLBACK_CLASS)
     box._jupyter_eo_code = code  # for tests and callers: the exact text shown
     return box

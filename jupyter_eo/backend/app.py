@@ -140,6 +140,11 @@ class Backend:
         ctx = self.eval_context(user, max_pixels=max_pixels, progress=progress,
                                 cancel_event=cancel_event, catalog=catalog)
         result = evaluate(pg, ctx, parameters=parameters)
+        if self.config.dask_address:
+            # compute on the configured dask.distributed cluster, not in this process
+            from jupyter_eo.backend.engine import materialize
+
+            result = materialize(result, ctx)
         if isinstance(result, SaveResult):
             return result.data, result.format, dict(result.options or {})
         return result, None, {}

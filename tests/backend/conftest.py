@@ -121,8 +121,9 @@ def make_config(data_dir: Path, **overrides: Any) -> BackendConfig:
     limits = overrides.pop("limits", None) or Limits(max_body_bytes=2 * 1024 * 1024,
                                                      max_upload_bytes=4 * 1024 * 1024,
                                                      sync_timeout_s=60)
+    catalog = overrides.pop("catalog", None) or ArrayCatalog()
     return BackendConfig(data_dir=data_dir, users={USER: PASSWORD, "bob": "bob-pw"},
-                         catalog=ArrayCatalog(), limits=limits, **overrides)
+                         catalog=catalog, limits=limits, **overrides)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from jupyter_eo.backend.formats import gtiff, jsonfmt, netcdf, png
+from jupyter_eo.backend.formats import geojson, gtiff, jsonfmt, netcdf, png
 from jupyter_eo.backend.formats.common import WrittenFile, format_error, is_raster
 
 __all__ = ["WrittenFile", "file_formats", "canonical_format", "write_result", "FORMATS"]
@@ -15,9 +15,11 @@ FORMATS: dict[str, tuple[Any, list[str], str, str]] = {
     "netCDF": (netcdf, ["raster"], "netCDF (CF conventions)", "nc"),
     "PNG": (png, ["raster"], "PNG image (previews)", "png"),
     "JSON": (jsonfmt, ["other", "table"], "JSON", "json"),
+    "GeoJSON": (geojson, ["vector"], "GeoJSON (vector cubes)", "geojson"),
 }
 ALIASES = {"gtiff": "GTiff", "geotiff": "GTiff", "tiff": "GTiff", "tif": "GTiff",
-           "cog": "GTiff", "netcdf": "netCDF", "nc": "netCDF", "png": "PNG", "json": "JSON"}
+           "cog": "GTiff", "netcdf": "netCDF", "nc": "netCDF", "png": "PNG", "json": "JSON",
+           "geojson": "GeoJSON"}
 
 
 def canonical_format(name: Any) -> str:

@@ -32,6 +32,8 @@ def to_jsonable(value: Any) -> Any:
                                     else to_jsonable(vals))
         return {"dims": [str(d) for d in value.dims], "coords": coords,
                 "data": to_jsonable(np.asarray(value.values))}
+    if hasattr(value, "to_records") and hasattr(value, "geometries"):  # engine VectorCube
+        return to_jsonable(value.to_records())
     if isinstance(value, xr.Dataset):
         return {str(k): to_jsonable(v) for k, v in value.data_vars.items()}
     if isinstance(value, np.ndarray):

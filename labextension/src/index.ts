@@ -5,8 +5,9 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { bridgePlugin } from './bridge';
 import { insertPlugin } from './insert';
+import { sidebarPlugin } from './sidebar';
 
 /** All plugins of the extension; add new ones (e.g. the sidebar from './sidebar') here. */
-const plugins: JupyterFrontEndPlugin<any>[] = [insertPlugin, bridgePlugin];
+const plugins: JupyterFrontEndPlugin<any>[] = [insertPlugin, bridgePlugin, sidebarPlugin];
 
 export default plugins;

@@ -237,3 +237,38 @@ async def test_50_concurrent_previews_keep_status_fast(supervisor, jp_http_port,
     assert max(timings) < 1.0, timings
     # the server is still up and the backend answers
     assert supervisor.running
+
+
+async def test_xyz_tiles_load_through_the_proxy_with_the_lab_cookie(
+        supervisor, jp_http_port, jp_base_url, jp_auth_header) -> None:
+    from http.cookies import SimpleCookie
+
+    from tornado.httpclient import AsyncHTTPClient
+
+    from jupyter_eo.connection import browser_url
+
+    client = AsyncHTTPClient()
+    origin = f"http://127.0.0.1:{jp_http_port}"
+    root = f"{origin}{jp_base_url}jupyter-eo/openeo/local/"
+    graph = _preview_graph(0)["process"]
+    created = await client.fetch(root + "services", method="POST", headers={
+        **jp_auth_header, "Content-Type": "application/json"},
+        body=json.dumps({"type": "XYZ", "process": graph}), raise_error=False)
+    assert created.code == 201, created.body
+    service = json.loads((await client.fetch(created.headers["Location"],
+                                             headers=jp_auth_header)).body)
+    assert service["url"].startswith(root)  # rewritten: the browser never sees the child
+    tile_path = browser_url(service["url"]).format(z=14, x=8419, y=5448)
+    assert tile_path.startswith(jp_base_url + "jupyter-eo/openeo/local/")
+    # the lab's login cookie alone (what an <img> in the page sends) loads the tile
+    first = await client.fetch(origin + jp_base_url + "api/status", headers=jp_auth_header)
+    cookies = SimpleCookie()
+    for header in first.headers.get_list("Set-Cookie"):
+        cookies.load(header)
+    cookie = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+    tile = await client.fetch(origin + tile_path, headers={"Cookie": cookie}, raise_error=False,
+                              request_timeout=120)
+    assert tile.code == 200, tile.body[:300]
+    assert tile.headers["Content-Type"] == "image/png" and tile.body[:4] == b"\x89PNG"
+    anonymous = await client.fetch(origin + tile_path, raise_error=False)
+    assert anonymous.code == 403

@@ -11,12 +11,17 @@ sampled every millisecond) of each contender, and the ratios to hand-written str
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# Sibling scripts in benchmarks/ (e.g. collections.py) must not shadow standard modules.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
 import argparse
 import gc
 import json
-import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -221,17 +226,33 @@ def run_in_memory(nt: int, size: int, repeats: int, peers: bool) -> None:
     if peers:
         rows.append(("xarray + dask (in-memory source)", lambda: xarray_dask(cube)))
         rows.append(("openeo-processes-dask", lambda: openeo_processes_dask(cube)))
-    base_time = None
-    reference = None
-    for name, func in rows:
-        try:
-            seconds, extra, result = measure(func, repeats)
-        except Exception as exc:  # noqa: BLE001 - report and continue
-            print(f"{name:36s} failed: {type(exc).__name__}: {exc}")
+    # interleave the contenders so machine load hits all of them alike
+    stats: dict[str, dict[str, Any]] = {name: {"times": [], "peaks": [], "result": None,
+                                               "error": None} for name, _ in rows}
+    for _ in range(repeats):
+        for name, func in rows:
+            entry = stats[name]
+            if entry["error"] is not None:
+                continue
+            try:
+                seconds, extra, result = measure(func, 1)
+            except Exception as exc:  # noqa: BLE001 - report and continue
+                entry["error"] = f"{type(exc).__name__}: {exc}"
+                continue
+            if result is None:
+                entry["error"] = "not available"
+                continue
+            entry["times"].append(seconds)
+            entry["peaks"].append(extra)
+            entry["result"] = result
+    base_time = reference = None
+    for name, _ in rows:
+        entry = stats[name]
+        if entry["error"] is not None:
+            print(f"{name:36s} {entry['error']}")
             continue
-        if result is None:
-            print(f"{name:36s} not available")
-            continue
+        seconds, extra, result = (statistics.median(entry["times"]), max(entry["peaks"]),
+                                  entry["result"])
         if reference is None:
             reference, base_time = result, seconds
         same = np.allclose(result, reference, rtol=1e-5, atol=1e-6, equal_nan=True)

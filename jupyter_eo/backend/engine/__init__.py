@@ -48,9 +48,26 @@ def process_descriptions() -> list[dict[str, Any]]:
     out = []
     for pid in sorted(REGISTRY):
         spec = process_spec(pid)
-        if spec is not None:
-            out.append(spec)
+        out.append(spec if spec is not None else _own_description(REGISTRY[pid]))
     return out
+
+
+def _own_description(impl: Any) -> dict[str, Any]:
+    """A minimal, schema-valid description for a process without a packaged spec."""
+    import inspect
+
+    doc = inspect.getdoc(impl.func) or impl.id
+    params = []
+    for name, target in impl.param_map.items():
+        param = inspect.signature(impl.func).parameters[target]
+        entry: dict[str, Any] = {"name": name, "description": name, "schema": {}}
+        if param.default is not param.empty:
+            entry["optional"] = True
+            entry["default"] = param.default
+        params.append(entry)
+    return {"id": impl.id, "summary": doc.splitlines()[0], "description": doc,
+            "categories": ["cubes", "import"], "experimental": True, "parameters": params,
+            "returns": {"description": "The result.", "schema": {}}}
 
 
 def materialize(value: Any, ctx: EvalContext | None = None) -> Any:

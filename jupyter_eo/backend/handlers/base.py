@@ -1,6 +1,7 @@
 """Handler base: openEO JSON errors, CORS, bearer auth, absolute URLs, bounded streamed bodies."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -32,11 +33,10 @@ class OpenEOMixin:
 
     # -- CORS (openEO API requires it) -----------------------------------------------------
     def set_default_headers(self) -> None:
-        origin = self.request.headers.get("Origin")
-        self.set_header("Access-Control-Allow-Origin", origin or "*")
-        if origin:
-            self.set_header("Vary", "Origin")
-        self.set_header("Access-Control-Allow-Credentials", "true")
+        # Any origin may call the API with a bearer token it holds, but never with browser
+        # credentials (no Allow-Credentials): a web page cannot reuse basic-auth a browser
+        # remembered for this loopback server.
+        self.set_header("Access-Control-Allow-Origin", "*")
         self.set_header("Access-Control-Expose-Headers",
                         "Location, OpenEO-Identifier, OpenEO-Costs, Link, Content-Range, "
                         "Accept-Ranges, Content-Length")
@@ -149,11 +149,16 @@ class BaseHandler(OpenEOMixin, tornado.web.RequestHandler):
             raise PayloadTooLarge(f"Request body exceeds the limit of {self.body_limit()} bytes.")
         return b"".join(self._chunks)
 
-    def json_body(self) -> Any:
-        return parse_json_body(self.body_bytes(), self.backend.config.limits)
+    async def json_body(self) -> Any:
+        """The parsed JSON body; large bodies are parsed off the event loop."""
+        body = self.body_bytes()
+        limits = self.backend.config.limits
+        if len(body) < 256 * 1024:
+            return parse_json_body(body, limits)
+        return await asyncio.to_thread(parse_json_body, body, limits)
 
-    def json_object(self) -> dict[str, Any]:
-        body = self.json_body()
+    async def json_object(self) -> dict[str, Any]:
+        body = await self.json_body()
         if not isinstance(body, dict):
             raise OpenEOError("Request body must be a JSON object.", code="BadRequest",
                               status=400)

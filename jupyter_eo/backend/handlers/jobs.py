@@ -30,7 +30,7 @@ class JobsHandler(BaseHandler):
 
     async def post(self) -> None:
         user = self.user
-        body = self.json_object()
+        body = await self.json_object()
         pg = process_graph_of(body)
         await self.backend.run_sync(check_graph, pg, self.backend.config.limits)
         process = dict(body["process"])
@@ -71,7 +71,7 @@ class JobHandler(BaseHandler):
 
     async def patch(self, job_id: str) -> None:
         user = self.user
-        body = self.json_object()
+        body = await self.json_object()
         changes: dict[str, Any] = {}
         for key in ("title", "description", "plan"):
             if key in body:

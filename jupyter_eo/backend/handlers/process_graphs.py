@@ -20,7 +20,7 @@ class ProcessGraphHandler(BaseHandler):
 
     async def put(self, process_graph_id: str) -> None:
         user = self.user
-        body = self.json_object()
+        body = await self.json_object()
         self.backend.udps.check_id(process_graph_id)
         pg = body.get("process_graph")
         await self.backend.run_sync(check_graph, pg, self.backend.config.limits)

@@ -33,7 +33,7 @@ def process_graph_of(body: object) -> dict:
 class ValidationHandler(BaseHandler):
     async def post(self) -> None:
         self.optional_user()  # a given but invalid token is still rejected
-        body = self.json_body()
+        body = await self.json_body()
         # validation accepts a bare process (``{"process_graph": ...}``) per the spec
         if isinstance(body, dict) and "process_graph" in body and "process" not in body:
             body = {"process": body}

@@ -28,7 +28,7 @@ async def stream_file(handler: BaseHandler, path: Path) -> None:
 class ResultHandler(BaseHandler):
     async def post(self) -> None:
         user = self.user
-        pg = process_graph_of(self.json_object())
+        pg = process_graph_of(await self.json_object())
         backend = self.backend
         limits = backend.config.limits
         tmp_root = backend.config.data_dir / "tmp"

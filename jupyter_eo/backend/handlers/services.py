@@ -102,7 +102,7 @@ class ServicesHandler(BaseHandler):
 
     async def post(self) -> None:
         user = self.user
-        body = self.json_object()
+        body = await self.json_object()
         if str(body.get("type", "")).upper() != "XYZ":
             raise ServiceUnsupported(f"Service type {str(body.get('type'))[:30]!r} is not "
                                      "supported; use 'XYZ'.")
@@ -140,7 +140,7 @@ class ServiceHandler(ServicesHandler):
 
     async def patch(self, service_id: str) -> None:
         user = self.user
-        body = self.json_object()
+        body = await self.json_object()
         changes: dict[str, Any] = {}
         for key in ("title", "description", "enabled", "plan", "budget"):
             if key in body:

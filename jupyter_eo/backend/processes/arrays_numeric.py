@@ -69,22 +69,42 @@ def _order_list(values: list[Any], asc: bool, nodata: Any) -> list[int]:
     return ranked + nulls if nodata else nulls + ranked
 
 
+def _nulls_first(ordered: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """Rotate trailing nulls (``nulls`` per row, keepdims) to the front of the last axis."""
+    n = ordered.shape[-1]
+    shift = (np.arange(n) - nulls) % n
+    return np.take_along_axis(ordered, shift, axis=-1)
+
+
 def _order_np(values: np.ndarray, asc: bool, nodata: Any) -> np.ndarray:
     """Stable ranking along the last axis; nulls last (nodata true/None) or first (false)."""
-    values = values.astype(np.float64)
-    nan = np.isnan(values)
-    key = values if asc else -values           # NaN stays NaN and numpy sorts it last
+    data = np.ascontiguousarray(values if values.dtype.kind == "f" else
+                                values.astype(np.float64))
+    nan = np.isnan(data)
+    key = data if asc else -data               # NaN stays NaN and numpy sorts it last
     ranked = np.argsort(key, axis=-1, kind="stable")
+    nulls = nan.sum(axis=-1, keepdims=True)
     if nodata is False:
-        n_null = nan.sum(axis=-1, keepdims=True)
-        n = values.shape[-1]
-        shift = (np.arange(n) - n_null) % n     # nulls (at the end) rotated to the front
-        ranked = np.take_along_axis(ranked, shift, axis=-1)
-    out = ranked.astype(np.float64)
+        ranked = _nulls_first(ranked, nulls)
     if nodata is None:
-        valid = (~nan).sum(axis=-1, keepdims=True)
-        out = np.where(np.arange(values.shape[-1]) < valid, out, np.nan)
-    return out
+        keep = np.arange(data.shape[-1]) < data.shape[-1] - nulls
+        return np.where(keep, ranked, np.nan)
+    return ranked
+
+
+def _sort_np(values: np.ndarray, asc: bool, nodata: Any) -> np.ndarray:
+    """Values sorted along the last axis, nulls (NaN) last or, with nodata false, first."""
+    data = values if values.dtype.kind == "f" else values.astype(np.float64)
+    ordered = np.sort(np.ascontiguousarray(data), axis=-1)  # NaN last
+    n = ordered.shape[-1]
+    valid = n - np.isnan(ordered).sum(axis=-1, keepdims=True)
+    if not asc:  # reverse the valid part only
+        positions = np.arange(n)
+        ordered = np.take_along_axis(
+            ordered, np.where(positions < valid, valid - 1 - positions, positions), axis=-1)
+    if nodata is False:
+        ordered = _nulls_first(ordered, n - valid)
+    return ordered
 
 
 @process("order")
@@ -95,7 +115,8 @@ def order(data: Any, asc: bool = True, nodata: Any = None) -> Any:
     the end are null (the result is float with NaN in that case)."""
     if isinstance(data, xr.DataArray):
         da = check_array_da(data, "order")
-        result = _along_array(lambda v: _order_np(v, asc, nodata), da, np.float64)
+        out_dtype = np.float64 if nodata is None else np.int64
+        result = _along_array(lambda v: _order_np(v, asc, nodata), da, out_dtype)
         result = result.drop_vars(ARRAY_DIM, errors="ignore")
         if nodata is not None:
             result = result.astype(np.int64)
@@ -112,13 +133,8 @@ def sort(data: Any, asc: bool = True, nodata: Any = None) -> Any:
         da = check_array_da(data, "sort")
         out_dtype = da.dtype if da.dtype.kind == "f" else np.dtype(np.float64)
 
-        def kernel(values: np.ndarray) -> np.ndarray:
-            ranks = _order_np(values, asc, nodata)
-            index = np.where(np.isnan(ranks), 0, ranks).astype(np.intp)
-            out = np.take_along_axis(values.astype(out_dtype), index, axis=-1)
-            return np.where(np.isnan(ranks), np.nan, out).astype(out_dtype)
-
-        result = _along_array(kernel, da, out_dtype).drop_vars(ARRAY_DIM, errors="ignore")
+        result = _along_array(lambda v: _sort_np(v, asc, nodata), da, out_dtype)
+        result = result.drop_vars(ARRAY_DIM, errors="ignore")
         if nodata is None and da.ndim == 1:
             result = result.dropna(ARRAY_DIM)
         return result
@@ -139,25 +155,38 @@ def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _interpolate_np(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Linear interpolation of inner NaN gaps along the last axis at ``positions``."""
+    """Linear interpolation of inner NaN gaps along the last axis at ``positions``.
+
+    Loops over the (few) array positions with whole-plane numpy operations, so each step
+    touches contiguous memory; only gap pixels are interpolated."""
     out_dtype = values.dtype if values.dtype.kind == "f" else np.dtype(np.float64)
-    y = values.astype(np.float64)
-    valid = ~np.isnan(y)
-    n = y.shape[-1]
-    idx = np.broadcast_to(np.arange(n), y.shape)
-    prev_i = np.maximum.accumulate(np.where(valid, idx, -1), axis=-1)
-    next_i = np.flip(np.minimum.accumulate(np.flip(np.where(valid, idx, n), -1), axis=-1), -1)
-    inner = (prev_i >= 0) & (next_i < n)
-    p = np.clip(prev_i, 0, n - 1)
-    q = np.clip(next_i, 0, n - 1)
-    y_prev = np.take_along_axis(y, p, axis=-1)
-    y_next = np.take_along_axis(y, q, axis=-1)
-    x = positions.astype(np.float64)
-    span = x[q] - x[p]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(span == 0, 0.0, (x[idx] - x[p]) / np.where(span == 0, 1, span))
-    filled = lerp(y_prev, y_next, frac)
-    return np.where(valid, y, np.where(inner, filled, np.nan)).astype(out_dtype)
+    if values.ndim == 1:
+        return _interpolate_np(values[None, :], positions)[0]
+    planes = np.moveaxis(values, -1, 0).astype(out_dtype)  # a copy in the source layout
+    n = planes.shape[0]
+    valid = ~np.isnan(planes)
+    next_value = np.empty_like(planes)
+    next_index = np.empty(planes.shape, dtype=np.int32)
+    value = np.full(planes.shape[1:], np.nan, dtype=out_dtype)
+    index = np.full(planes.shape[1:], -1, dtype=np.int32)
+    for k in range(n - 1, -1, -1):  # backward: the next valid value of every position
+        np.copyto(value, planes[k], where=valid[k])
+        np.copyto(index, k, where=valid[k])
+        next_value[k] = value
+        next_index[k] = index
+    value = np.full(planes.shape[1:], np.nan, dtype=out_dtype)
+    index = np.full(planes.shape[1:], -1, dtype=np.int32)
+    for k in range(n):  # forward: fill gaps between the previous and the next valid value
+        gap = ~valid[k] & (index >= 0) & (next_index[k] >= 0)
+        if gap.any():
+            x0 = positions[index[gap]]
+            x1 = positions[next_index[k][gap]]
+            t = (positions[k] - x0) / (x1 - x0)
+            planes[k][gap] = lerp(value[gap].astype(np.float64),
+                                  next_value[k][gap].astype(np.float64), t)
+        np.copyto(value, planes[k], where=valid[k])
+        np.copyto(index, k, where=valid[k])
+    return np.moveaxis(planes, 0, -1)
 
 
 def _positions(da: xr.DataArray) -> np.ndarray:
@@ -196,13 +225,22 @@ _CUMULATIVE = {
 
 def _cumulative_np(values: np.ndarray, ufunc: np.ufunc, neutral: float,
                    ignore_nodata: bool) -> np.ndarray:
-    if values.dtype.kind != "f":
-        return ufunc.accumulate(values, axis=-1)
-    if not ignore_nodata:
-        return ufunc.accumulate(values, axis=-1)
-    nan = np.isnan(values)
-    out = ufunc.accumulate(np.where(nan, neutral, values), axis=-1)
-    return np.where(nan, np.nan, out).astype(values.dtype)
+    """Running ``ufunc`` along the last axis, one contiguous plane per step."""
+    if values.ndim == 1:
+        return _cumulative_np(values[None, :], ufunc, neutral, ignore_nodata)[0]
+    planes = np.moveaxis(values, -1, 0).copy()
+    nullable = planes.dtype.kind == "f"
+    accumulated = np.full(planes.shape[1:], neutral, dtype=planes.dtype) \
+        if nullable and ignore_nodata else None
+    for k in range(planes.shape[0]):
+        if accumulated is None:  # nulls propagate (or cannot occur)
+            if k:
+                planes[k] = ufunc(planes[k - 1], planes[k])
+            continue
+        valid = ~np.isnan(planes[k])
+        np.copyto(accumulated, ufunc(accumulated, planes[k]), where=valid)
+        planes[k] = np.where(valid, accumulated, np.nan)
+    return np.moveaxis(planes, 0, -1)
 
 
 def _make_cumulative(process_id: str) -> Callable[..., Any]:

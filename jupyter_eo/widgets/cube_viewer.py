@@ -64,7 +64,8 @@ class CubeViewer(w.VBox):
         self.colorbar = w.HTML(layout=w.Layout(width="100%", max_width="28em"))
         self.stats = w.HTML()
         self.histogram = w.HTML(layout=w.Layout(max_width="100%"))
-        self.chart = w.Image(format="png", layout=w.Layout(display="none", max_width="100%"))
+        self.chart = w.Image(format="png", layout=w.Layout(display="none", width="100%"))
+        self.chart.add_class("jeo-pixel-chart")
         self.chart_title = w.HTML(muted_html("Click a pixel to see its time series."))
         self.compare = w.Checkbox(value=False, description="Compare with", indent=False,
                                   layout=w.Layout(width="auto"))
@@ -104,10 +105,11 @@ class CubeViewer(w.VBox):
             w.HBox([self.compare, self.compare_time, self.compare_date, self.gif_button, self.gif_link],
                    layout=wrap)])
         side = w.VBox([self.stats, self.histogram, self.chart_title, self.chart],
-                      layout=w.Layout(min_width="16em", flex="1 1 16em"))
-        views = w.HBox([w.Box([self.map], layout=w.Layout(flex="2 1 20em")), self.compare_image],
-                       layout=w.Layout(width="100%", flex_flow="row wrap"))
-        super().__init__([css_style(), controls, views, w.HBox([side], layout=wrap), self.message], **kwargs)
+                      layout=w.Layout(min_width="16em", max_width="30em", flex="1 1 16em"))
+        views = w.HBox([w.Box([self.map], layout=w.Layout(flex="2 1 20em", min_width="16em")),
+                        self.compare_image, side],
+                       layout=w.Layout(width="100%", flex_flow="row wrap", align_items="flex-start"))
+        super().__init__([css_style(), controls, views, self.message], **kwargs)
         self.add_class("jeo-cube-viewer")
         self.map.fit_bounds([[0, 0], [self.ny, self.nx]])
         self.redraw()
@@ -214,9 +216,9 @@ class CubeViewer(w.VBox):
         self.colorbar.value = ("" if self.mode.value == "RGB" else
                                colorbar_html(self.cmap.value, ranges[0][0], ranges[0][1], self.band.value))
         stats = self.statistics()
-        rows = "".join(f"<tr><th>{k}</th><td>{v:.4g}</td></tr>" for k, v in stats.items())
-        self.stats.value = (f"<div class='jeo-card'><b>{html.escape(self.selection()[0])}</b> — "
-                            f"frame statistics<table>{rows}</table></div>")
+        cells = " ".join(f"<span><b>{k}</b> {v:.4g}</span>" for k, v in stats.items())
+        self.stats.value = (f"<div class='jeo-card'><b>{html.escape(self.selection()[0])}</b> — frame "
+                            f"statistics<div style='display:flex;flex-wrap:wrap;gap:0 1em'>{cells}</div></div>")
         frame = self.frame()
         self.histogram.value = histogram_svg(frame if frame.ndim == 2 else frame[0], value_range=ranges[0])
         if self.compare.value:

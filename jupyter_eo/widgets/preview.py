@@ -53,8 +53,9 @@ class Preview(w.VBox):
         self.status = w.HTML(muted_html("No preview yet."))
         self.cmap = w.Dropdown(options=COLORMAPS, value="viridis", description="Colours",
                                layout=w.Layout(width="auto"))
-        self.vmin = w.FloatText(description="Min", layout=w.Layout(width="11em"))
-        self.vmax = w.FloatText(description="Max", layout=w.Layout(width="11em"))
+        narrow = {"description_width": "initial"}
+        self.vmin = w.FloatText(description="Min", style=narrow, layout=w.Layout(width="9em"))
+        self.vmax = w.FloatText(description="Max", style=narrow, layout=w.Layout(width="9em"))
         self.auto = w.Button(description="Auto 2–98 %", tooltip="Stretch to the 2nd–98th percentile",
                              layout=w.Layout(width="auto"))
         self.opacity = w.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.05, description="Opacity",
@@ -107,6 +108,12 @@ class Preview(w.VBox):
             lo, hi = max(lo, limits[0]), min(hi, limits[1])
             if hi <= lo:
                 lo, hi = limits
+            min_span = 0.1 * (limits[1] - limits[0])  # don't blow noise up into false contrast
+            if hi - lo < min_span:
+                centre = (lo + hi) / 2
+                lo = max(limits[0], centre - min_span / 2)
+                hi = min(limits[1], lo + min_span)
+                lo = hi - min_span
         self._set_range(lo, hi)
         self._redraw()
 

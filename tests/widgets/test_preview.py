@@ -138,6 +138,9 @@ def test_preview_widget_draws_overlay_and_colorbar():
     assert preview.overlay.url != first and len(connection.graphs) == 1
     preview.auto_stretch(limits=(0.0, 0.5))
     assert (preview.vmin.value, preview.vmax.value) == (0.0, 0.5)
+    preview.auto_stretch(limits=(-100.0, 100.0))  # tiny spread: at least 10 % of the valid range
+    assert preview.vmax.value - preview.vmin.value == pytest.approx(20.0)
+    assert preview.vmin.value < 0.3 < preview.vmax.value
 
 
 def test_preview_widget_shows_errors_inline():

@@ -157,9 +157,13 @@ def sample_collections(root: Path) -> list[RasterStackCollection]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Set-up step: fetch the samples and build the simulated world's land-mask file."""
+    from .world_data import prepare
+
     args = sys.argv[1:] if argv is None else argv
     dest = ensure_samples(Path(args[0]) if args else None)
     print(dest)
+    print(prepare())
     return 0
 
 

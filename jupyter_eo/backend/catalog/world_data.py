@@ -46,13 +46,31 @@ def koppen() -> np.ndarray:
         return np.load(fh)["kg"]
 
 
-def _build_land_bits(path: Path) -> None:
-    """Pack the global-land-mask package's 1 km ocean mask into a land bit file (once)."""
-    log.info("building land-mask bit file %s from global-land-mask (one-off, ~5 s)", path)
-    from global_land_mask import globe  # imports a ~1 GB boolean array
+def _land_bits_from_package() -> np.ndarray:
+    """Land bits packed along longitude, streamed from global-land-mask's npz (no 1 GB array)."""
+    import zipfile
 
-    land = np.logical_not(globe._mask)
-    bits = np.packbits(land, axis=1)
+    import global_land_mask
+
+    npz = Path(global_land_mask.__file__).parent / "globe_combined_mask_compressed.npz"
+    with zipfile.ZipFile(npz) as zf, zf.open("mask.npy") as fh:  # True = ocean
+        version = np.lib.format.read_magic(fh)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = header(fh)
+        if shape != _LAND_SHAPE or fortran or dtype != np.bool_:
+            raise ValueError(f"unexpected global-land-mask layout {shape} {dtype}")
+        out = np.empty((shape[0], shape[1] // 8), np.uint8)
+        for row in range(0, shape[0], 1200):
+            n = min(1200, shape[0] - row)
+            ocean = np.frombuffer(fh.read(n * shape[1]), dtype=np.bool_).reshape(n, shape[1])
+            out[row:row + n] = np.packbits(~ocean, axis=1)
+    return out
+
+
+def _build_land_bits(path: Path) -> None:
+    """Write the land bit file (once per cache dir; atomic rename)."""
+    log.info("building land-mask bit file %s from global-land-mask (one-off, ~10 s)", path)
+    bits = _land_bits_from_package()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f"{path.stem}.{os.getpid()}.tmp.npy"
     np.save(tmp, bits)
@@ -69,10 +87,16 @@ def land_bits() -> np.ndarray:
                 _build_land_bits(path)
             except OSError as exc:  # read-only cache: keep it in memory
                 log.warning("cannot write %s (%s); keeping the land mask in memory", path, exc)
-                from global_land_mask import globe
-
-                return np.packbits(np.logical_not(globe._mask), axis=1)
+                return _land_bits_from_package()
         return np.load(path, mmap_mode="r")
+
+
+def prepare(cache_root: Path | None = None) -> Path:
+    """Build the derived world files now (setup step) instead of on the first request."""
+    if cache_root is not None:
+        set_world_dir(Path(cache_root) / "world")
+    land_bits()
+    return world_dir()
 
 
 def is_land(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -300,3 +300,18 @@ def test_negative_index_is_not_available() -> None:
     assert info.value.code == "ArrayElementNotAvailable"
     assert call_process("array_element", {"data": [1, 2], "index": -1, "return_nodata": True}) \
         is None
+
+
+def test_reducing_a_labeled_1d_array_gives_python_scalars() -> None:
+    labeled = call_process("array_create_labeled", {"data": [3, None, 5], "labels": ["a", "b", "c"]})
+    assert call_process("max", {"data": labeled}) == 5
+    assert call_process("mean", {"data": labeled}) == 4
+    assert call_process("count", {"data": labeled}) == 2
+    assert call_process("first", {"data": labeled}) == 3
+    assert call_process("last", {"data": labeled, "ignore_nodata": False}) == 5
+    assert call_process("text_concat", {"data": call_process(
+        "array_create_labeled", {"data": ["x", "y"], "labels": [1, 2]}), "separator": "+"}) == "x+y"
+    assert call_process("between", {"x": np.array([0.5, 2.0]), "min": 1, "max": 0}).tolist() \
+        == [0.0, 0.0]
+    assert call_process("date_shift", {"date": "2020-01-01", "value": 2.0, "unit": "day"}) == \
+        "2020-01-03"

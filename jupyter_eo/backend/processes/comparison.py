@@ -136,9 +136,7 @@ def lte(x: Any, y: Any) -> Any:
 def between(x: Any, min: Any, max: Any, exclude_max: bool = False) -> Any:  # noqa: A002
     """min <= x <= max (or < max); swapped bounds give false; null if x is null."""
     upper = operator.lt if exclude_max else operator.le
-    if is_array(x):
-        if min > max:
-            return _array_compare(lambda a, b: np.zeros_like(a, dtype=bool), x, 0)
+    if is_array(x):  # swapped bounds give false by construction
         return _array_compare(lambda a, _b: (a >= min) & upper(a, max), x, 0)
     if is_null(x):
         return None

@@ -116,7 +116,8 @@ def date_shift(date: Any, value: Any, unit: str) -> Any:
     """``date`` shifted by ``value`` units (months/years clamp to valid days)."""
     if date is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+            not float(value).is_integer():
         raise _invalid("date_shift", "value", value, "expected an integer")
     parsed = parse_date(date, "date_shift", "date")
     try:

@@ -29,8 +29,12 @@ def numeric_array(data: Any, process_id: str) -> tuple[xr.DataArray, bool]:
 
 
 def scalar_out(result: Any, from_list: bool) -> Any:
-    """A reduction result: a Python scalar (null as None) for list input, else the DataArray."""
-    return null_to_none(unwrap(result)) if from_list else result
+    """A reduction result: a Python scalar (null as None) for list input or a 0-d in-memory
+    result (a reduced 1-D labeled array), else the DataArray."""
+    if from_list or (isinstance(result, xr.DataArray) and result.ndim == 0
+                     and isinstance(result.data, np.ndarray)):
+        return null_to_none(unwrap(result))
+    return result
 
 
 def list_out(result: xr.DataArray, from_list: bool) -> Any:
@@ -216,7 +220,8 @@ def _generic_list(data: Any, process_id: str) -> list[Any]:
 def first(data: Any, ignore_nodata: bool = True) -> Any:
     """The first (non-null, by default) element."""
     if isinstance(data, xr.DataArray):
-        return _first_da(check_array_da(data, "first"), ignore_nodata, reverse=False)
+        return scalar_out(_first_da(check_array_da(data, "first"), ignore_nodata,
+                                    reverse=False), False)
     values = _generic_list(data, "first")
     if ignore_nodata:
         values = [v for v in values if not is_null(v)]
@@ -227,7 +232,8 @@ def first(data: Any, ignore_nodata: bool = True) -> Any:
 def last(data: Any, ignore_nodata: bool = True) -> Any:
     """The last (non-null, by default) element."""
     if isinstance(data, xr.DataArray):
-        return _first_da(check_array_da(data, "last"), ignore_nodata, reverse=True)
+        return scalar_out(_first_da(check_array_da(data, "last"), ignore_nodata,
+                                    reverse=True), False)
     values = _generic_list(data, "last")
     if ignore_nodata:
         values = [v for v in values if not is_null(v)]
@@ -264,22 +270,27 @@ def _condition_parameters(value: Any, context: Any) -> dict[str, Any]:
     return {"x": value, "element": value, "context": context}
 
 
+def _count_da(da: xr.DataArray, condition: Any, context: Any, ctx: Any) -> xr.DataArray:
+    """count() vectorised along ARRAY_DIM."""
+    if condition is None:
+        from .comparison import is_valid
+        return is_valid(da).sum(ARRAY_DIM)
+    if condition is True:
+        return xr.full_like(da.isel({ARRAY_DIM: 0}, drop=True) if da.sizes[ARRAY_DIM]
+                            else da.sum(ARRAY_DIM), da.sizes[ARRAY_DIM], dtype=np.int64)
+    mask = run_callback(ctx, condition, _condition_parameters(da, context))
+    mask = is_true(mask)
+    if not isinstance(mask, xr.DataArray) or ARRAY_DIM not in mask.dims:
+        mask = xr.broadcast(xr.DataArray(mask), da)[0]
+    return mask.sum(ARRAY_DIM)
+
+
 @process("count")
 def count(data: Any, condition: Any = None, context: Any = None, *, ctx: Any = None) -> Any:
     """Number of elements that are valid (default), all (condition true) or match a condition."""
     if isinstance(data, xr.DataArray):
-        da = check_array_da(data, "count")
-        if condition is None:
-            from .comparison import is_valid
-            return is_valid(da).sum(ARRAY_DIM)
-        if condition is True:
-            return xr.full_like(da.isel({ARRAY_DIM: 0}, drop=True) if da.sizes[ARRAY_DIM]
-                                else da.sum(ARRAY_DIM), da.sizes[ARRAY_DIM], dtype=np.int64)
-        mask = run_callback(ctx, condition, _condition_parameters(da, context))
-        mask = is_true(mask)
-        if not isinstance(mask, xr.DataArray) or ARRAY_DIM not in mask.dims:
-            mask = xr.broadcast(xr.DataArray(mask), da)[0]
-        return mask.sum(ARRAY_DIM)
+        return scalar_out(_count_da(check_array_da(data, "count"), condition, context, ctx),
+                          False)
     values = as_list(data, "count")
     if condition is None:
         from .comparison import is_valid

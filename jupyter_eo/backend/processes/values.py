@@ -204,6 +204,8 @@ def as_list(data: Any, process: str, name: str = "data") -> list[Any]:
         return list(data)
     if isinstance(data, np.ndarray) and data.ndim == 1:
         return [to_py(v) for v in data]
+    if isinstance(data, xr.DataArray) and data.dims == (ARRAY_DIM,):
+        return [to_py(v) for v in data.values]
     raise ProcessParameterInvalid(
         f"The value passed for parameter '{name}' in process '{process}' is invalid: "
         f"expected an array, got {type(data).__name__}.")

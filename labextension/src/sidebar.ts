@@ -30,9 +30,9 @@ export interface IBackendView {
 }
 
 const GLOBE_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
-<g class="jp-icon3" fill="none" stroke="#616161" stroke-width="1.6">
-<circle cx="12" cy="12" r="9"/><ellipse cx="12" cy="12" rx="4" ry="9"/>
-<path d="M3.5 9h17M3.5 15h17"/></g></svg>`;
+<g class="jp-icon3" stroke="#616161" stroke-width="1.6">
+<circle cx="12" cy="12" r="9" fill="none"/><ellipse cx="12" cy="12" rx="4" ry="9" fill="none"/>
+<path d="M3.5 9h17M3.5 15h17" fill="none"/></g></svg>`;
 
 export const globeIcon = new LabIcon({ name: 'jupyter-eo:globe', svgstr: GLOBE_SVG });
 

@@ -31,7 +31,10 @@ class Authenticator:
         self._lock = threading.Lock()
         with open_db(db_path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS tokens (digest TEXT PRIMARY KEY, user TEXT,"
-                       " expires REAL)")
+                       " expires REAL, pwtag TEXT)")
+            columns = [row[1] for row in db.execute("PRAGMA table_info(tokens)")]
+            if "pwtag" not in columns:  # state written by an earlier version
+                db.execute("ALTER TABLE tokens ADD COLUMN pwtag TEXT")
             db.execute("DELETE FROM tokens WHERE expires < ?", (time.time(),))
         self._cache: dict[str, tuple[str, float]] = {}
 
@@ -62,9 +65,14 @@ class Authenticator:
         token = secrets.token_urlsafe(32)
         expires = time.time() + self._ttl_s
         with self._lock, open_db(self._db_path) as db:
-            db.execute("INSERT INTO tokens VALUES (?, ?, ?)", (_digest(token), user, expires))
+            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)",
+                       (_digest(token), user, expires, self._pwtag(user)))
             self._cache[_digest(token)] = (user, expires)
         return token
+
+    def _pwtag(self, user: str) -> str:
+        """Ties tokens to the user's current password: changing it invalidates old tokens."""
+        return _digest(f"{user}\0{self._users.get(user, '')}")[:32]
 
     def check_bearer(self, header: str | None) -> str:
         """Validate ``Authorization: Bearer basic//<token>``; return the user name."""
@@ -81,9 +89,10 @@ class Authenticator:
         entry = self._cache.get(digest)
         if entry is None:
             with open_db(self._db_path) as db:
-                row = db.execute("SELECT digest, user, expires FROM tokens WHERE digest = ?",
+                row = db.execute("SELECT digest, user, expires, pwtag FROM tokens WHERE digest = ?",
                                  (digest,)).fetchone()
-            if row is not None and hmac.compare_digest(row[0], digest):
+            if (row is not None and hmac.compare_digest(row[0], digest)
+                    and hmac.compare_digest(row[3] or "", self._pwtag(row[1]))):
                 entry = (row[1], row[2])
                 self._cache[digest] = entry
         if entry is None or entry[1] < time.time() or entry[0] not in self._users:

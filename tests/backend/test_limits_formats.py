@@ -150,3 +150,14 @@ def test_workspace_paths(tmp_path: Path) -> None:
         ws.resolve("link/secret")
     xr.DataArray([1]).to_netcdf(tmp_path / "files" / "x.nc")
     assert [f["path"] for f in ws.list()] == ["x.nc"]
+
+
+def test_tokens_survive_restart_but_not_a_password_change(tmp_path: Path) -> None:
+    from jupyter_eo.backend.auth import Authenticator
+
+    db = tmp_path / "auth.sqlite"
+    token = Authenticator({"u": "p1"}, db).issue_token("u")
+    assert Authenticator({"u": "p1"}, db).check_bearer(f"Bearer basic//{token}") == "u"
+    with pytest.raises(OpenEOError) as err:
+        Authenticator({"u": "p2"}, db).check_bearer(f"Bearer basic//{token}")
+    assert err.value.code == "TokenInvalid"

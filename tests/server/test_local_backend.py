@@ -184,7 +184,8 @@ async def test_child_is_started_lazily_and_stopped(jp_serverapp, http_server, su
     assert not any(e.startswith(b"JUPYTER_EO_KERNEL_SECRET=") for e in secret_env)
     cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
     assert supervisor.info.password.encode() not in cmdline
-    await supervisor.stop()
+    await jp_serverapp.cleanup_extensions()  # what the server does when it stops
+    assert not supervisor.running
     with pytest.raises(ProcessLookupError):
         for _ in range(100):
             os.kill(pid, 0)
@@ -232,6 +233,8 @@ async def test_50_concurrent_previews_keep_status_fast(supervisor, jp_http_port,
         await asyncio.sleep(0.1)
     codes = [p.result().code for p in previews]
     client.close()
+    print(f"50 previews: {codes.count(200)} x 200, {codes.count(429)} x 429, "
+          f"{codes.count(503)} x 503; status max {max(timings):.3f} s over {len(timings)} calls")
     assert set(codes) <= {200, 429, 503}, codes
     assert codes.count(200) >= 1
     assert max(timings) < 1.0, timings

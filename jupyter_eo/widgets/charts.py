@@ -93,6 +93,8 @@ def parse_timeseries(payload: Any) -> list[tuple[str, float]]:
             return float(numbers[0]) if numbers else float("nan")
         return float("nan") if value is None else float(value)
 
+    if isinstance(payload, dict) and isinstance(payload.get("dims"), list) and "data" in payload:
+        return _parse_labeled(payload)
     if isinstance(payload, dict) and payload.get("type") == "FeatureCollection":
         features = payload.get("features") or []
         props = (features[0].get("properties") or {}) if features else {}
@@ -137,3 +139,15 @@ def histogram_svg(values: np.ndarray, *, bins: int = 40, value_range: tuple[floa
             f"<text x='0' y='{height + 12}' style='fill: var(--jp-ui-font-color2, #666); font-size: 10px'>"
             f"{low:.4g}</text><text x='{width}' y='{height + 12}' text-anchor='end' "
             f"style='fill: var(--jp-ui-font-color2, #666); font-size: 10px'>{high:.4g}</text></svg>")
+
+
+def _parse_labeled(payload: dict[str, Any]) -> list[tuple[str, float]]:
+    """``{"dims": [...], "coords": {"t": [...]}, "data": nested lists}`` (first geometry/band)."""
+    dims = payload["dims"]
+    if "t" not in dims:
+        raise ValueError(f"The aggregated result has no time dimension (dims: {dims}).")
+    data = np.asarray(payload["data"], dtype="float64")
+    index = tuple(slice(None) if d == "t" else 0 for d in dims)
+    values = data[index] if data.ndim == len(dims) else data.ravel()
+    dates = [str(d) for d in (payload.get("coords") or {}).get("t") or range(values.size)]
+    return sorted(zip(dates, values.tolist()))

@@ -54,3 +54,23 @@ def test_metadata(catalog):
     pystac.Collection.from_dict(doc)
     assert "simulated" in doc["description"].lower()
     assert doc["cube:dimensions"]["bands"]["values"] == ["VV", "VH"]
+
+
+def test_s1_identical_across_chunkings():
+    from jupyter_eo.backend.catalog.sentinel1 import Sentinel1GRD
+
+    aoi = {"west": 10.0, "south": 51.0, "east": 10.02, "north": 51.015}
+    a = Sentinel1GRD().load(aoi, ["2021-06-01", "2021-06-14"], None).values
+    other = Sentinel1GRD()
+    other.chunk_size = 61
+    b = other.load(aoi, ["2021-06-01", "2021-06-14"], None)
+    assert len(b.chunks[3]) > 1
+    assert np.array_equal(a, b.values)
+
+
+def test_orbit_filter(catalog):
+    s1 = catalog.get("SENTINEL1_GRD")
+    both = s1.load(ATLANTIC, ["2021-01-01", "2021-03-01"], ["VV"])
+    asc = s1.load(ATLANTIC, ["2021-01-01", "2021-03-01"], ["VV"],
+                  property_filter=lambda p: p["sat:orbit_state"] == "ascending")
+    assert 0 < asc.sizes["t"] < both.sizes["t"]

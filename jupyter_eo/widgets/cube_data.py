@@ -47,6 +47,7 @@ def as_cube(source: Any) -> xr.DataArray:
         cube = cube.expand_dims(bands=[str(cube.name or "value")])
     if "t" not in cube.dims:
         cube = cube.expand_dims(t=[None])
+    cube = cube.assign_coords(bands=[str(b) for b in cube["bands"].values])
     return cube.transpose("t", "bands", "y", "x")
 
 
@@ -63,7 +64,8 @@ def open_file(path: Path) -> xr.DataArray | xr.Dataset:
         import rioxarray
 
         data = rioxarray.open_rasterio(path, masked=True).load()
-        names = list(data.attrs.get("long_name") or []) if isinstance(data.attrs.get("long_name"), tuple) else []
+        long_name = data.attrs.get("long_name")
+        names = [long_name] if isinstance(long_name, str) else list(long_name or [])
         if names and len(names) == data.sizes["band"]:
             data = data.assign_coords(band=names)
         return data.rename(band="bands")

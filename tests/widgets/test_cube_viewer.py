@@ -103,3 +103,15 @@ def test_single_band_2d_array_and_bad_input():
         CubeViewer(xr.DataArray(np.arange(3.0), dims=("t",)))
     with pytest.raises(OpenEOError):
         CubeViewer("/nonexistent/file.tif")
+
+
+def test_single_band_geotiff_with_numeric_band_coordinate(tmp_path):
+    import rioxarray  # noqa: F401
+
+    data = xr.DataArray(np.arange(12.0).reshape(1, 3, 4), dims=("band", "y", "x"),
+                        coords={"band": [1], "x": np.arange(4.0), "y": np.arange(3.0)[::-1]})
+    tif = tmp_path / "one.tif"
+    data.rio.write_crs(3857).rio.to_raster(tif)
+    viewer = CubeViewer(tif)
+    assert viewer.bands == ["1"]
+    assert viewer.statistics()["max"] == 11.0

@@ -70,9 +70,10 @@ def bluemarble_path(samples_dir=None):
     """Where the Blue Marble image is expected (samples dir / bluemarble / bmng.jpg)."""
     from pathlib import Path
 
-    from .samples import default_samples_dir
+    from .samples import find_samples_dir
+    from .world_data import default_cache_root
 
-    return Path(samples_dir or default_samples_dir()) / "bluemarble" / "bmng.jpg"
+    return Path(samples_dir or find_samples_dir(default_cache_root())) / "bluemarble" / "bmng.jpg"
 
 
 @lru_cache(maxsize=2)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -87,7 +86,7 @@ def default_catalog(data_dir: Path | None = None, cache_dir: Path | None = None,
         cat.add(Sentinel1GRD(cache=chunk_cache))
     except ImportError:  # pragma: no cover - during development
         pass
-    _add_samples(cat, samples_dir)
+    _add_samples(cat, samples_dir, root)
     if data_dir is not None:
         _add_user_files(cat, Path(data_dir))
     for entry in stac_catalogs or []:
@@ -98,13 +97,14 @@ def default_catalog(data_dir: Path | None = None, cache_dir: Path | None = None,
     return cat
 
 
-def _add_samples(cat: Catalog, samples_dir: Path | None) -> None:
+def _add_samples(cat: Catalog, samples_dir: Path | None, cache_root: Path) -> None:
+    """Sample collections from the first of: ``samples_dir``, $JUPYTER_EO_SAMPLES_DIR,
+    ``<cache_dir>/samples``, ``~/.cache/jupyter_eo/samples`` that holds extracted samples."""
     try:
-        from .samples import sample_collections
+        from .samples import find_samples_dir, sample_collections
     except ImportError:  # pragma: no cover
         return
-    env = os.environ.get("JUPYTER_EO_SAMPLES_DIR")
-    where = Path(samples_dir) if samples_dir else (Path(env) if env else default_cache_root() / "samples")
+    where = Path(samples_dir) if samples_dir is not None else find_samples_dir(cache_root)
     for coll in sample_collections(where):
         cat.add(coll)
 

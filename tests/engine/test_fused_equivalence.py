@@ -140,3 +140,50 @@ def test_load_collection_geojson_extent_masks(ctx, catalog):
     out = _both(g, ctx)
     assert np.isnan(out.values[0, 0, -1, -1]) and not np.isnan(out.values[0, 0, 2, 2])
     assert catalog.collections["S2"].calls[-1]["spatial_extent"] == TRIANGLE
+
+
+ELEMENTWISE_CASES = {
+    "add": {"y": 3}, "subtract": {"y": 1000.5}, "multiply": {"y": -2}, "divide": {"y": 7},
+    "power": {"p": 0.5}, "sqrt": {}, "absolute": {}, "ln": {}, "log": {"base": 10},
+    "exp": {}, "sin": {}, "cos": {}, "tan": {}, "arctan": {},
+    "clip": {"min": 500, "max": 2000},
+    "linear_scale_range": {"inputMin": 0, "inputMax": 3000, "outputMin": -1, "outputMax": 1},
+}
+
+
+@pytest.mark.parametrize("pid", sorted(ELEMENTWISE_CASES))
+def test_every_fused_elementwise_matches_general(ctx, pid):
+    from jupyter_eo.backend.engine.kernels import ELEMENTWISE
+
+    assert pid in ELEMENTWISE
+    first = {"power": "base", "exp": "p"}.get(pid, "x")
+    scale = {"process_graph": {
+        "s": {"process_id": "divide", "arguments": {"x": param("x"), "y": 1000}},
+        "f": {"process_id": pid, "arguments": {first: ref("s"), **ELEMENTWISE_CASES[pid]},
+              "result": True}}}
+    if pid in ("clip", "linear_scale_range", "subtract"):
+        scale["process_graph"]["s"]["arguments"]["y"] = 1
+    graph = _graph(("apply", {"process": scale}))
+    _both(graph, ctx)
+
+
+def test_band_math_with_constants_and_reducers(ctx):
+    evi = {"process_graph": {
+        "b": {"process_id": "array_element", "arguments": {"data": param("data"), "index": 0}},
+        "r": {"process_id": "array_element", "arguments": {"data": param("data"), "index": 1}},
+        "n": {"process_id": "array_element", "arguments": {"data": param("data"), "index": 2}},
+        "d": {"process_id": "subtract", "arguments": {"x": ref("n"), "y": ref("r")}},
+        "r6": {"process_id": "multiply", "arguments": {"x": 6, "y": ref("r")}},
+        "b7": {"process_id": "multiply", "arguments": {"x": 7.5, "y": ref("b")}},
+        "s1": {"process_id": "add", "arguments": {"x": ref("n"), "y": ref("r6")}},
+        "s2": {"process_id": "subtract", "arguments": {"x": ref("s1"), "y": ref("b7")}},
+        "s3": {"process_id": "add", "arguments": {"x": ref("s2"), "y": 1}},
+        "q": {"process_id": "divide", "arguments": {"x": ref("d"), "y": ref("s3")}},
+        "e": {"process_id": "multiply", "arguments": {"x": 2.5, "y": ref("q")}},
+        "m": {"process_id": "mean", "arguments": {"data": param("data")}},
+        "pi": {"process_id": "pi", "arguments": {}},
+        "x": {"process_id": "multiply", "arguments": {"x": ref("e"), "y": ref("pi")}},
+        "out": {"process_id": "add", "arguments": {"x": ref("x"), "y": ref("m")},
+                "result": True}}}
+    graph = _graph(("reduce_dimension", {"dimension": "bands", "reducer": evi}))
+    _both(graph, ctx)

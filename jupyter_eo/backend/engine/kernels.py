@@ -56,7 +56,7 @@ ELEMENTWISE: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
     "absolute": (lambda x: np.abs(x), ("x",)),
     "ln": (_unary(np.log), ("x",)),
     "log": (_log, ("x", "base")),
-    "exp": (lambda x: np.exp(x), ("x",)),
+    "exp": (lambda p: np.exp(p), ("p",)),
     "sin": (lambda x: np.sin(x), ("x",)),
     "cos": (lambda x: np.cos(x), ("x",)),
     "tan": (lambda x: np.tan(x), ("x",)),

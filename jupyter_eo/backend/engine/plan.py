@@ -313,11 +313,12 @@ def _register_hooks(token: str, cancel: Callable[[], None] | None,
     state = {"done": 0}
 
     def done() -> None:
-        if progress is None:
-            return
         with lock:
             state["done"] += 1
             fraction = state["done"] / max(1, total)
-        progress(fraction)
+            if state["done"] >= total:
+                _HOOKS.pop(token, None)  # the run is over: drop references to the context
+        if progress is not None:
+            progress(fraction)
 
     _HOOKS[token] = (cancel, done)

@@ -263,7 +263,7 @@ class JobRunner:
         self.store.add_log(job_id, "info", "Job canceled by the user.")
 
     def _run(self, user: str, job_id: str, cancel: threading.Event) -> None:
-        if cancel.is_set():
+        if cancel.is_set() or getattr(self, "_stopping", False):
             return
         try:
             job = self.store.get(user, job_id)
@@ -284,9 +284,9 @@ class JobRunner:
             if cancel.is_set():
                 return
             usage = {"duration": {"value": round(time.monotonic() - started, 3), "unit": "s"}}
+            self.store.add_log(job_id, "info", f"Job finished: {len(assets)} result file(s).")
             self.store.set_state(job_id, status="finished", progress=100.0, results=assets,
                                  finished=now_iso(), usage=usage)
-            self.store.add_log(job_id, "info", f"Job finished: {len(assets)} result file(s).")
         except Exception as exc:
             if cancel.is_set():
                 return
@@ -303,7 +303,19 @@ class JobRunner:
             self.store._progress.pop(job_id, None)
 
     def shutdown(self) -> None:
-        for event in list(self.cancel_events.values()):
+        """Stop: running jobs are reported as interrupted now; queued ones resume next start."""
+        self._stopping = True
+        for job_id, event in list(self.cancel_events.items()):
+            try:
+                with open_db(self.store.db_path) as db:
+                    row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+                if row and row[0] == "running":
+                    self.store.set_state(job_id, status="error", finished=now_iso())
+                    self.store.add_log(job_id, "error", "Job interrupted: the backend shut down "
+                                       "while it was running. Start it again to recompute.",
+                                       {"code": "Interrupted"})
+            except Exception:  # pragma: no cover - best effort during shutdown
+                log.exception("could not mark job %s interrupted", job_id)
             event.set()
         logging.getLogger("jupyter_eo").removeHandler(self._log_handler)
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -102,9 +102,25 @@ class ArrayCollection:
         return cube.chunk({"t": 1, "bands": -1, "y": 32, "x": 32})
 
 
+class SlowCollection(ArrayCollection):
+    """Like ArrayCollection, but every chunk takes ``delay`` seconds to compute."""
+
+    delay = 0.5
+
+    def load(self, *args: Any, **kwargs: Any) -> xr.DataArray:
+        import time
+
+        def slow(block: np.ndarray) -> np.ndarray:
+            time.sleep(self.delay)
+            return block
+
+        cube = super().load(*args, **kwargs)
+        return cube.copy(data=cube.data.map_blocks(slow, dtype=cube.dtype))
+
+
 class ArrayCatalog:
-    def __init__(self) -> None:
-        self.collection = ArrayCollection()
+    def __init__(self, slow: bool = False) -> None:
+        self.collection = SlowCollection() if slow else ArrayCollection()
 
     def ids(self) -> list[str]:
         return [self.collection.id]

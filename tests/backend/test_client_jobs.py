@@ -10,7 +10,7 @@ import pytest
 import requests
 import rioxarray
 
-from conftest import PASSWORD, USER, ArrayCollection, make_config
+from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
 from jupyter_eo.backend.jobs import JobStore
 from jupyter_eo.backend.testing import serve_in_thread
 
@@ -120,3 +120,22 @@ def test_job_crud_cancel_and_errors(connection) -> None:
         time.sleep(0.1)
     assert failing.status() == "error"
     assert any(e["level"] == "error" for e in failing.logs())
+
+
+def test_shutdown_during_a_run_reports_interrupted(data_dir: Path) -> None:
+    with serve_in_thread(make_config(data_dir, catalog=ArrayCatalog(slow=True))) as url:
+        con = _connect(url)
+        job = con.create_job(con.load_collection("TEST_S2").save_result("GTiff"))
+        job.start()
+        for _ in range(100):
+            if job.status() == "running":
+                break
+            time.sleep(0.05)
+        assert job.status() == "running"
+        job_id = job.job_id
+    with serve_in_thread(make_config(data_dir)) as url:
+        job = _connect(url).job(job_id)
+        assert job.status() == "error"
+        assert any("interrupted" in e["message"] for e in job.logs(level="error"))
+        job.start_and_wait(max_poll_interval=0.2, print=lambda *a, **k: None)
+        assert job.status() == "finished"

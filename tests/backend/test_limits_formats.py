@@ -72,16 +72,7 @@ def test_pixel_estimate_uses_extent_bands_and_time() -> None:
 
 
 def test_sync_wall_clock_limit(tmp_path: Path) -> None:
-    class SlowCollection(ArrayCollection):
-        def load(self, *args, **kwargs):
-            def slow(block):
-                time.sleep(0.5)
-                return block
-            cube = super().load(*args, **kwargs)
-            return cube.copy(data=cube.data.map_blocks(slow, dtype=cube.dtype))
-
-    catalog = ArrayCatalog()
-    catalog.collection = SlowCollection()
+    catalog = ArrayCatalog(slow=True)
     config = make_config(tmp_path, catalog=catalog,
                          limits=Limits(sync_timeout_s=0.5, max_body_bytes=1 << 20))
     with serve_in_thread(config) as url:

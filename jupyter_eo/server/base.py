@@ -74,6 +74,15 @@ class JupyterEOHandler(ExtensionHandlerMixin, APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """openEO errors are expected outcomes: one log line (messages hold no secrets)."""
+        if isinstance(value, OpenEOError):
+            level = self.log.warning if value.status >= 500 else self.log.info
+            level("jupyter_eo: %s %s %s -> %s %s", self.request.method, self.request.path,
+                  value.code, value.status, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, OpenEOError):

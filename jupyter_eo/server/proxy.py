@@ -6,9 +6,10 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Awaitable
 
 from tornado import httputil, web
+from tornado.iostream import StreamClosedError
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
 from ..errors import InfrastructureBusy, NotFound, OpenEOError, PayloadTooLarge
@@ -136,17 +137,27 @@ class _Upstream:
             self.mode = "stream"
             self.handler.start_response(self)
 
-    def on_chunk(self, chunk: bytes) -> None:
+    async def _flush_or_abort(self) -> None:
+        try:
+            await self.handler.flush()
+        except StreamClosedError:
+            # HTTPInputError ends the upstream read without tornado logging a traceback
+            raise httputil.HTTPInputError("client disconnected; upstream read aborted") from None
+
+    def on_chunk(self, chunk: bytes) -> "Awaitable[None] | None":
         if self.mode == "stream":
+            # returning the flush future makes the upstream read wait for the client
+            # (backpressure); a client that went away fails it and aborts the upstream read
             self.handler.write(chunk)
-            self.handler.flush()
-        elif self.mode == "buffer":
+            return self._flush_or_abort()
+        if self.mode == "buffer":
             self.size += len(chunk)
             if self.size > self.handler.service.limits.max_rewrite_bytes:
                 self.too_large = True
                 self.chunks = []
             elif not self.too_large:
                 self.chunks.append(chunk)
+        return None
 
 
 @web.stream_request_body
@@ -311,7 +322,10 @@ class ProxyHandler(JupyterEOHandler):
             return
         content_type = upstream.headers.get("Content-Type", "application/json")
         if upstream.mode == "stream":
-            self.finish(set_content_type=content_type)
+            try:
+                self.finish(set_content_type=content_type)
+            except StreamClosedError:
+                pass  # the client went away mid-stream
             return
         if upstream.too_large:
             raise PayloadTooLarge("The backend's JSON response exceeds the proxy's rewrite limit.")

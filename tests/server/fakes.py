@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 import tornado.httpserver
 import tornado.testing
 import tornado.web
+from tornado.iostream import StreamClosedError
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Upstream:
     basic_tokens: set[str] = field(default_factory=set)
     oidc: OidcState | None = None
     user: tuple[str, str] = ("alice", "wonderland-pw")
+    aborted: list[int] = field(default_factory=list)
 
     def authorized(self, header: str | None) -> bool:
         if not header or not header.startswith("Bearer "):
@@ -207,7 +209,11 @@ class _UpstreamHandler(tornado.web.RequestHandler):
             while sent < size:
                 part = chunk[: min(len(chunk), size - sent)]
                 self.write(part)
-                await self.flush()
+                try:
+                    await self.flush()
+                except StreamClosedError:
+                    self.up.aborted.append(sent)  # the proxy stopped reading
+                    return None
                 sent += len(part)
             return self.finish()
         if path == "/error":

@@ -160,3 +160,27 @@ async def test_path_escapes_are_400_without_upstream_hits(proxy, raw, upstream,
     assert response.code == 400, (raw, response.code, response.body)
     assert json.loads(response.body)["code"] == "ProxyPathInvalid"
     assert upstream.hits == [] and other_upstream.hits == []
+
+
+async def test_client_disconnect_mid_stream_aborts_the_upstream(proxy, jp_http_port, jp_base_url,
+                                                                jp_auth_header,
+                                                                other_upstream) -> None:
+    import asyncio
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    writer.write((f"GET {jp_base_url}jupyter-eo/openeo/open/big?n=200000000 HTTP/1.1\r\n"
+                  f"Host: 127.0.0.1:{jp_http_port}\r\n"
+                  f"Authorization: {jp_auth_header['Authorization']}\r\n\r\n").encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    await reader.readexactly(100_000)
+    writer.close()  # gone after 100 kB of 200 MB
+    for _ in range(100):
+        if other_upstream.aborted:
+            break
+        await asyncio.sleep(0.05)
+    # backpressure: the proxy read only a little ahead of the client, then hung up upstream
+    assert other_upstream.aborted and other_upstream.aborted[0] < 50_000_000
+    response = await proxy("open/things")
+    assert response.code == 200

@@ -146,6 +146,7 @@ def assemble(name: str, times: list[np.datetime64], bands: list[str], xs: np.nda
         coords={"t": np.array(times, dtype="datetime64[ns]"), "bands": np.array(bands, dtype=str),
                 "y": ys, "x": xs},
         attrs=dict(attrs or {}))
+    cube.name = None  # not the dask key
     if nodata is not None:
         cube.attrs["nodata"] = nodata
     return set_crs(cube, crs)

@@ -210,6 +210,7 @@ class RasterStackCollection(Collection):
         cube = xr.DataArray(data, dims=("t", "bands", "y", "x"), coords={
             "t": np.array([np.datetime64(w.replace(tzinfo=None)) for w in groups], dtype="datetime64[ns]"),
             "bands": np.array(names, dtype=str), "y": ys, "x": xs})
+        cube.name = None  # not the dask key
         if nodata is not None:
             cube.attrs["nodata"] = nodata
         return set_crs(cube, grid.crs)

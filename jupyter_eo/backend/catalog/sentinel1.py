@@ -36,7 +36,8 @@ def _tables(day: _dt.date, seed: int) -> dict[str, np.ndarray]:
         t = table.copy()
         t[world.WATER] += wind_db  # rougher water on windy days, still far below -15 dB
         db = t[:, :1] + (t[:, 1:] - t[:, :1]) * _LEVELS[None, :]
-        out[name] = np.power(np.float32(10.0), db / np.float32(10.0)).astype(np.float32).ravel()
+        # float64 transcendental functions, then rounded to float32: the same bits on every CPU
+        out[name] = np.power(10.0, db.astype(np.float64) / 10.0).astype(np.float32).ravel()
     return out
 
 
@@ -50,9 +51,9 @@ def speckle(grid: Grid, day: _dt.date, band: str, seed: int) -> np.ndarray:
         hi = ((h >> np.uint32(16)).astype(np.float32) + np.float32(0.5)) * np.float32(1 / 65536)
         lo *= hi
         prod = lo if prod is None else prod * lo
-    out = np.log(prod)
-    out *= np.float32(-1.0 / LOOKS)
-    return out
+    out = np.log(prod.astype(np.float64))  # float64 log rounded to float32: CPU-independent bits
+    out *= -1.0 / LOOKS
+    return out.astype(np.float32)
 
 
 def render_s1(grid: Grid, day: _dt.date, bands: list[str], seed: int, static: world.Static) -> dict[str, np.ndarray]:

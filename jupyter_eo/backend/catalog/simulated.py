@@ -142,8 +142,9 @@ class SimulatedCollection(Collection):
             days = [d for d in days if property_filter(self.date_properties(d, grid))]
             if not days:
                 raise no_data(self.id, "no acquisition matches the property filter")
-        name = f"{self.id.lower()}-" + tokenize(GENERATOR_VERSION, self.id, self.seed, grid.crs.to_string(),
-                                                 grid, [d.isoformat() for d in days], band_names)
+        name = f"{self.id.lower()}-" + tokenize(
+            GENERATOR_VERSION, self.id, self.seed, grid.crs.to_wkt(), grid.res, grid.gx0, grid.gy0,
+            grid.nx, grid.ny, [d.isoformat() for d in days], band_names, self.chunk_size)
 
         def chunk_fn(t: int, r0: int, c0: int, ny: int, nx: int) -> np.ndarray:
             return self.frame(grid.sub(r0, c0, ny, nx), days[t], band_names)

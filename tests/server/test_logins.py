@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  
                                   raise_error=False, follow_redirects=False,
                                   allow_nonstandard_methods=True)
 
+    fetch.root = root  # type: ignore[attr-defined]
     return fetch
 
 
@@ -130,7 +132,16 @@ async def test_basic_login_keeps_no_password_and_logs_no_secret(
     await _wait_ready(api, "fakeoidc")
     await api("openeo/fakeoidc/me")
     assert started.code == 202
-    secrets_seen = {"wonderland-pw", "not-the-password-xyz", oidc_provider.client_secret}
+    # kernel-channel requests, also ones ending in 5xx (whose headers Jupyter logs in part)
+    from jupyter_eo.server.channel import ENV_SECRET, SECRET_HEADER
+
+    kernel_secret = os.environ[ENV_SECRET]
+    for path in ("openeo/fakebasic/slow?s=3", "openeo/fakebasic/me", "api/backends"):
+        answer = await AsyncHTTPClient().fetch(api.root + path, headers={
+            SECRET_HEADER: kernel_secret}, raise_error=False, request_timeout=10)
+        assert answer.code in (200, 504)
+    secrets_seen = {"wonderland-pw", "not-the-password-xyz", oidc_provider.client_secret,
+                    kernel_secret}
     secrets_seen |= upstream.basic_tokens | oidc_provider.access | oidc_provider.refresh
     secrets_seen |= set(oidc_provider.devices)
     store = Path(eo_proxy_config["credentials_dir"])

@@ -139,3 +139,23 @@ def test_shutdown_during_a_run_reports_interrupted(data_dir: Path) -> None:
         assert any("interrupted" in e["message"] for e in job.logs(level="error"))
         job.start_and_wait(max_poll_interval=0.2, print=lambda *a, **k: None)
         assert job.status() == "finished"
+
+
+def test_progress_is_reported_while_running(data_dir: Path) -> None:
+    with serve_in_thread(make_config(data_dir, catalog=ArrayCatalog(slow=True))) as url:
+        con = _connect(url)
+        cube = con.load_collection("TEST_S2", bands=["B04", "B08"]).ndvi() \
+            .reduce_dimension("t", reducer="max")
+        job = con.create_job(cube.save_result("GTiff"))
+        job.start()
+        progress = []
+        for _ in range(300):
+            info = job.describe()
+            if info["status"] == "running":
+                progress.append(info["progress"])
+            if info["status"] in ("finished", "error"):
+                break
+            time.sleep(0.05)
+        assert info["status"] == "finished"
+        assert any(0 < p < 100 for p in progress), progress
+        assert progress == sorted(progress)

@@ -112,3 +112,15 @@ def test_basic_auth_rejections(server: str) -> None:
     with pytest.raises(OpenEoApiError) as err:
         con.describe_account()
     assert err.value.http_status_code == 401
+
+
+def test_workspace_files_with_client(connection, tmp_path: Path) -> None:
+    source = tmp_path / "aoi.geojson"
+    source.write_text('{"type": "FeatureCollection", "features": []}')
+    uploaded = connection.upload_file(source, target="inputs/aoi.geojson")
+    assert uploaded.path.as_posix() == "inputs/aoi.geojson"
+    assert [f.path.as_posix() for f in connection.list_files()] == ["inputs/aoi.geojson"]
+    back = connection.get_file("inputs/aoi.geojson").download(tmp_path / "back.geojson")
+    assert back.read_text() == source.read_text()
+    connection.get_file("inputs/aoi.geojson").delete()
+    assert connection.list_files() == []

@@ -87,6 +87,28 @@ def _channel_session(prefix: str, headers: dict[str, str]) -> Any:
     return ChannelSession()
 
 
+def _warn_if_logged_out(backend_id: str, headers: dict[str, str]) -> None:
+    """Tell the user to log in via the sidebar when the server holds no login for the backend."""
+    import warnings
+
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False  # loopback, with the secret: no environment proxies
+    try:
+        response = session.get(f"{server_url()}jupyter-eo/api/backends/{backend_id}/login",
+                               headers=headers, timeout=10)
+        state = response.json().get("state") if response.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        return
+    finally:
+        session.close()
+    if state in ("logged_out", "error"):
+        warnings.warn(f"Not logged in to openEO backend {backend_id!r}: log in with the openEO "
+                      "backends panel in the JupyterLab sidebar; until then only public "
+                      "endpoints work.", stacklevel=3)
+
+
 def connect(backend_id: str = "local", **kwargs: Any) -> Any:
     """An ``openeo.Connection`` to ``backend_id``, already authenticated as the user.
 
@@ -102,6 +124,7 @@ def connect(backend_id: str = "local", **kwargs: Any) -> Any:
         raise ValueError(f"invalid backend id {backend_id!r}")
     url, headers = proxy_url(backend_id), channel_headers()
     if url and headers:
+        _warn_if_logged_out(backend_id, headers)
         session = _channel_session(url, headers)
         return openeo.connect(url, session=session, **kwargs)
     if backend_id != "local":

@@ -164,3 +164,23 @@ async def test_login_errors_are_openeo_errors(api) -> None:
     assert bad.code == 400 and json.loads(bad.body)["code"] == "BadRequest"
     garbage = await api("api/backends/fakebasic/login", "POST", "not an object")
     assert garbage.code == 400
+
+
+async def test_connect_in_a_kernel_warns_when_logged_out(api, upstream) -> None:
+    import warnings
+
+    import jupyter_eo
+
+    def connect_and_ask():  # type: ignore[no-untyped-def]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            con = jupyter_eo.connect("fakebasic")
+            return con.root_url, [str(w.message) for w in caught]
+
+    root, messages = await asyncio.to_thread(connect_and_ask)
+    assert root.endswith("/jupyter-eo/openeo/fakebasic/")
+    assert any("Not logged in to openEO backend 'fakebasic'" in m for m in messages)
+    await api("api/backends/fakebasic/login", "POST",
+              {"username": "alice", "password": "wonderland-pw"})
+    _, messages = await asyncio.to_thread(connect_and_ask)
+    assert not any("Not logged in" in m for m in messages)

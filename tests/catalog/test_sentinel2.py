@@ -178,10 +178,20 @@ def test_metadata_is_a_valid_stac_collection(catalog):
     assert dims["x"]["type"] == "spatial" and "step" in dims["x"] and "reference_system" in dims["x"]
     assert dims["t"]["extent"][0].startswith("2017")
     bands = {b["name"]: b for b in doc["summaries"]["eo:bands"]}
-    assert {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12", "SCL"} <= set(bands)
+    assert {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12", "SCL",
+            "AOT", "WVP"} <= set(bands)
     assert bands["B04"]["common_name"] == "red" and bands["B08"]["common_name"] == "nir"
     assert bands["B04"]["scale"] == 0.0001 and bands["B04"]["nodata"] == 0
     assert dims["bands"]["values"] == list(bands)
     assert doc["links"] == []
     q = catalog.get("SENTINEL2_L2A").queryables()
     assert q["properties"]["eo:cloud_cover"]["type"] == "number"
+
+
+def test_atmosphere_bands(catalog):
+    s2 = catalog.get("SENTINEL2_L2A")
+    amazon = s2.load({"west": -60.0, "south": -3.0, "east": -59.99, "north": -2.99}, ["2021-06-01", "2021-06-10"],
+                     ["AOT", "WVP"]).values
+    sahara = s2.load(SAHARA, ["2021-06-01", "2021-06-10"], ["WVP"]).values
+    assert 20 < amazon[:, 0].mean() < 400  # AOT 0.02 .. 0.4
+    assert amazon[:, 1].mean() > 2 * sahara.mean()  # humid tropics vs desert

@@ -26,7 +26,10 @@ BANDS = [
     ("B09", "nir09", 0.945, 60), ("B11", "swir16", 1.610, 20), ("B12", "swir22", 2.190, 20),
 ]
 REFLECTANCE_BANDS = [b[0] for b in BANDS]
-NATIVE_RES = {b[0]: b[3] for b in BANDS} | {"SCL": 20}
+NATIVE_RES = {b[0]: b[3] for b in BANDS} | {"SCL": 20, "AOT": 20, "WVP": 20}
+AUX_BANDS = ("SCL", "AOT", "WVP")
+# Column water vapour (cm) by climate group (sea, A, B, C, D, E), typical annual means
+_WVP_CM = np.array([2.5, 4.0, 1.2, 2.2, 1.5, 0.5], np.float32)
 
 # Surface reflectance (0..1) per land-cover class for B01..B12 (no B10), "dormant" and "green"
 # states, mixed by the seasonal greenness. Approximate values read off typical curves in the USGS
@@ -86,6 +89,10 @@ class Sentinel2L2A(SimulatedCollection):
             "Scene classification (Sen2Cor codes): 0 no data, 3 cloud shadow, 4 vegetation, "
             "5 not vegetated, 6 water, 8 cloud medium probability, 9 cloud high probability, "
             "10 thin cirrus, 11 snow/ice")))
+        out.append(eo_band("AOT", scale=0.001, offset=0, nodata=0, gsd=20,
+                           description="Aerosol optical thickness at 550 nm x 1000"))
+        out.append(eo_band("WVP", scale=0.001, offset=0, nodata=0, gsd=20,
+                           description="Column water vapour (cm) x 1000"))
         return out
 
     def acquisition_dates(self, start: _dt.date, end: _dt.date) -> list[_dt.date]:
@@ -207,6 +214,24 @@ _LEVELS = np.linspace(0.0, 1.0, GREEN_LEVELS, dtype=np.float32)
 _SPECTRA = (_D.T[:, :, None] + (_G - _D).T[:, :, None] * _LEVELS[None, None, :]).reshape(len(BANDS), -1)
 
 
+def atmosphere(grid: Grid, day: _dt.date, seed: int, static: world.Static, bands: list[str]) -> dict[str, np.ndarray]:
+    """AOT and WVP (uint16, x 1000): smooth per-date fields, water vapour by climate group."""
+    unit = grid.unit_m
+    xm, ym = grid.xs() * unit, grid.ys() * unit
+    field = world.noise.fbm(xm, ym, (60_000.0, 20_000.0), world.noise.hash_seed(seed, "atmo", day.toordinal()))
+    out = {}
+    if "AOT" in bands:
+        aot = (np.float32(0.05) + np.float32(0.3) * field) * np.float32(1000.0) + np.float32(0.5)
+        out["AOT"] = aot.astype(np.uint16)
+    if "WVP" in bands:
+        wvp = static.take(_WVP_CM[world._KCLIM])
+        wvp *= np.float32(0.6) + np.float32(0.8) * field
+        wvp *= np.float32(1000.0)
+        wvp += np.float32(0.5)
+        out["WVP"] = np.clip(wvp, 1, 65535).astype(np.uint16)
+    return out
+
+
 def render_s2(grid: Grid, day: _dt.date, bands: list[str], seed: int, static: world.Static, *,
               cloudless: bool = False) -> dict[str, np.ndarray]:
     """Requested S2 bands (uint16 DN) of one frame; ``cloudless`` skips clouds (basemap)."""
@@ -215,7 +240,9 @@ def render_s2(grid: Grid, day: _dt.date, bands: list[str], seed: int, static: wo
     out: dict[str, np.ndarray] = {}
     if "SCL" in bands:
         out["SCL"] = scene_classification(static, surf, cl)
-    refl = [b for b in bands if b != "SCL"]
+    if "AOT" in bands or "WVP" in bands:
+        out.update(atmosphere(grid, day, seed, static, [b for b in bands if b in ("AOT", "WVP")]))
+    refl = [b for b in bands if b not in AUX_BANDS]
     if not refl:
         return out
     shape = (grid.ny, grid.nx)

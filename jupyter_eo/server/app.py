@@ -84,10 +84,10 @@ class JupyterEOApp(ExtensionApp):
         help="Largest JSON response buffered to rewrite upstream URLs, in bytes (then 413). "
              "Default: 64 MiB.")
     proxy_max_concurrent = Integer(
-        16, config=True, help="Proxied requests in flight per backend. Default: 16.")
+        32, config=True, help="Proxied requests in flight per backend. Default: 32.")
     proxy_max_queued = Integer(
-        64, config=True,
-        help="Requests waiting per backend beyond max_concurrent; more get 429. Default: 64.")
+        128, config=True,
+        help="Requests waiting per backend beyond max_concurrent; more get 429. Default: 128.")
     proxy_queue_timeout = Float(
         60.0, config=True,
         help="Seconds a queued request waits for a slot (then 503). Default: 60.")

@@ -56,8 +56,8 @@ class ProxyLimits:
     max_request_bytes: int = 512 * 1024 * 1024
     max_response_bytes: int = 8 * 1024 ** 3
     max_rewrite_bytes: int = 64 * 1024 * 1024
-    max_concurrent: int = 16
-    max_queued: int = 64
+    max_concurrent: int = 32
+    max_queued: int = 128
     queue_timeout: float = 60.0
 
 

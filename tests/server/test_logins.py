@@ -184,3 +184,18 @@ async def test_connect_in_a_kernel_warns_when_logged_out(api, upstream) -> None:
               {"username": "alice", "password": "wonderland-pw"})
     _, messages = await asyncio.to_thread(connect_and_ask)
     assert not any("Not logged in" in m for m in messages)
+
+
+async def test_revoked_refresh_token_ends_the_login(api, upstream, oidc_provider,
+                                                    eo_proxy_config) -> None:
+    await api("api/backends/fakeoidc/login", "POST", {})
+    oidc_provider.approve_all()
+    assert (await _wait_ready(api, "fakeoidc"))["state"] == "ready"
+    oidc_provider.access.clear()
+    oidc_provider.refresh.clear()  # the provider revoked the whole session
+    response = await api("openeo/fakeoidc/me")
+    assert response.code == 401  # the upstream's own answer, passed through
+    assert json.loads(response.body)["code"] == "AuthenticationRequired"
+    state = json.loads((await api("api/backends/fakeoidc/login")).body)
+    assert state["state"] == "error" and "refresh failed" in state["error"]
+    assert not (Path(eo_proxy_config["credentials_dir"]) / "fakeoidc.json").exists()

@@ -194,3 +194,31 @@ async def test_upstream_failure_mid_stream_is_not_a_complete_response(proxy) -> 
     with pytest.raises(HTTPStreamClosedError):
         await proxy("open/trickle", request_timeout=10)
     assert (await proxy("open/things")).code == 200
+
+
+async def test_gate_queues_then_answers_429_and_503() -> None:
+    import asyncio
+
+    from jupyter_eo.errors import InfrastructureBusy
+    from jupyter_eo.server.proxy import Gate, TooManyRequests
+
+    gate = Gate(limit=1, max_queued=1, timeout=0.2)
+    outcomes: list[str] = []
+
+    async def request(hold: float) -> None:
+        try:
+            async with gate:
+                await asyncio.sleep(hold)
+                outcomes.append("ok")
+        except TooManyRequests as exc:
+            outcomes.append(str(exc.status))
+        except InfrastructureBusy as exc:
+            outcomes.append(str(exc.status))
+
+    first = asyncio.ensure_future(request(0.5))
+    await asyncio.sleep(0.01)
+    await asyncio.gather(request(0), request(0))  # one waits (then 503), one is refused (429)
+    await first
+    assert sorted(outcomes) == ["429", "503", "ok"]
+    await request(0)  # the slot is free again
+    assert outcomes[-1] == "ok"

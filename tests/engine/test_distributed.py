@@ -35,9 +35,14 @@ GRAPHS = {
 
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
-@pytest.mark.parametrize("chunked", [False, True])
-def test_cluster_matches_local(cluster, name, chunked):
-    cube = make_cube(nt=5, ny=64, nx=48, chunks={"t": 1, "y": 32} if chunked else None)
+@pytest.mark.parametrize("chunked", ["numpy", "dask", "dask-fold"])
+def test_cluster_matches_local(cluster, name, chunked, monkeypatch):
+    from jupyter_eo.backend.engine import plan as plan_module
+
+    if chunked == "dask-fold":
+        monkeypatch.setattr(plan_module, "BLOCK_SLAB_BYTES", 1)
+    cube = make_cube(nt=5, ny=64, nx=48,
+                     chunks={"t": 1, "y": 32} if chunked != "numpy" else None)
     catalog = FakeCatalog(S2=FakeCollection(cube))
     local = materialize(evaluate(GRAPHS[name], EvalContext(catalog=catalog)))
     ctx = EvalContext(catalog=catalog, dask_address=cluster.scheduler_address)

@@ -31,7 +31,7 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 class BlockSpec:
     """Everything a block function needs; small and picklable (sent to dask workers)."""
 
-    t_index: tuple[int, ...]
+    t_index: tuple[int, ...] | None  # None: every step of the slab
     band_index: tuple[int, ...]
     band_labels: tuple[str, ...]
     nodata: float | None
@@ -93,43 +93,83 @@ def math_isnan(value: float) -> bool:
     return value != value
 
 
-def run_block(slab: np.ndarray, mask: np.ndarray | None = None, *,
-              spec: BlockSpec) -> np.ndarray:
-    """Compute one spatial block from its raw input slab ``(t, bands, y, x)``."""
-    cancel, done = _HOOKS.get(spec.hook, (None, None))
+def _t_steps(slab: np.ndarray, spec: BlockSpec) -> Any:
+    return spec.t_index if spec.t_index is not None else range(slab.shape[0])
+
+
+def fold_block(state: dict | None, slab: np.ndarray, mask: np.ndarray | None = None, *,
+               spec: BlockSpec) -> dict:
+    """Fold the time steps of ``slab`` into running accumulators (one per row step)."""
+    from jupyter_eo.backend.engine.kernels import Accumulator
+
+    cancel, _ = _HOOKS.get(spec.hook, (None, None))
     if cancel is not None:
         cancel()
     slab = np.asarray(slab)
     mask = None if mask is None else np.asarray(mask)
     ny, nx = slab.shape[-2:]
-    bands_mid = _bands_after(spec.band_labels, spec.pre)
-    out_bands = _bands_after(bands_mid, spec.post)
-    nt = len(spec.t_index)
-    shape = ((nt,) if spec.reduce is None else ()) + \
-        ((len(out_bands),) if out_bands is not None else ()) + (ny, nx)
-    out = np.empty(shape, dtype=spec.out_dtype)
+    state = {"shape": (ny, nx), "n": 0, "accs": {}} if state is None else state
     step = max(1, ROW_STEP_BYTES // max(1, nx * 4))
-    from jupyter_eo.backend.engine.kernels import Accumulator
-
+    steps = _t_steps(slab, spec)
     for r0 in range(0, ny, step):
         rows = slice(r0, min(ny, r0 + step))
-        if spec.reduce is None:
-            for k, ti in enumerate(spec.t_index):
-                value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec, mask), spec.pre)
-                value = _apply_steps(value, spec.post)
-                _store(out[k], value, rows)
-            continue
-        accs: list[Accumulator] | None = None
-        for ti in spec.t_index:
+        accs = state["accs"].get(r0)
+        for ti in steps:
             value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec, mask), spec.pre)
             items = value if isinstance(value, list) else [value]
             if accs is None:
                 accs = [Accumulator(*spec.reduce) for _ in items]
             for acc, item in zip(accs, items):
                 acc.add(item)
-        reduced = [acc.result(nt) for acc in accs or []]
+        state["accs"][r0] = accs
+    state["n"] += len(steps)
+    return state
+
+
+def finish_block(state: dict, *, spec: BlockSpec) -> np.ndarray:
+    """The reduced block from folded accumulators, with the post-reduction steps applied."""
+    ny, nx = state["shape"]
+    bands_mid = _bands_after(spec.band_labels, spec.pre)
+    out_bands = _bands_after(bands_mid, spec.post)
+    shape = ((len(out_bands),) if out_bands is not None else ()) + (ny, nx)
+    out = np.empty(shape, dtype=spec.out_dtype)
+    step = max(1, ROW_STEP_BYTES // max(1, nx * 4))
+    for r0 in range(0, ny, step):
+        rows = slice(r0, min(ny, r0 + step))
+        accs = state["accs"].get(r0)
+        if accs is None:  # no time steps at all
+            out[..., rows, :] = np.nan if out.dtype.kind == "f" else 0
+            continue
+        reduced = [acc.result(state["n"]) for acc in accs]
         value = reduced if bands_mid is not None else reduced[0]
         _store(out, _apply_steps(value, spec.post), rows)
+    _, done = _HOOKS.get(spec.hook, (None, None))
+    if done is not None:
+        done()
+    return out
+
+
+def run_block(slab: np.ndarray, mask: np.ndarray | None = None, *,
+              spec: BlockSpec) -> np.ndarray:
+    """Compute one spatial block from its raw input slab ``(t, bands, y, x)``."""
+    if spec.reduce is not None:
+        return finish_block(fold_block(None, slab, mask, spec=spec), spec=spec)
+    cancel, done = _HOOKS.get(spec.hook, (None, None))
+    if cancel is not None:
+        cancel()
+    slab = np.asarray(slab)
+    mask = None if mask is None else np.asarray(mask)
+    ny, nx = slab.shape[-2:]
+    out_bands = _bands_after(_bands_after(spec.band_labels, spec.pre), spec.post)
+    steps = _t_steps(slab, spec)
+    shape = (len(steps),) + ((len(out_bands),) if out_bands is not None else ()) + (ny, nx)
+    out = np.empty(shape, dtype=spec.out_dtype)
+    step = max(1, ROW_STEP_BYTES // max(1, nx * 4))
+    for r0 in range(0, ny, step):
+        rows = slice(r0, min(ny, r0 + step))
+        for k, ti in enumerate(steps):
+            value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec, mask), spec.pre)
+            _store(out[k], _apply_steps(value, spec.post), rows)
     if done is not None:
         done()
     return out
@@ -205,48 +245,25 @@ class BlockPlan:
         """The plan as a lazy cube: one dask task per spatial block running :func:`run_block`."""
         if self._cached is not None:
             return self._cached
-        import dask.array as da
-
         src = self.source
         t_index, band_index = self.t_index, self.band_index
         data = src.data
         token = f"jeo-{next(_TOKENS)}"
         if hasattr(data, "dask"):
-            data = data[list(t_index)][:, list(band_index)]
-            t_index = tuple(range(len(self.t_index)))
-            band_index = tuple(range(len(self.band_index)))
-            data = data.rechunk({0: -1, 1: -1, 2: _row_chunks(data, self.dtype),
-                                 3: data.chunks[3] if len(data.chunks[3]) > 1 else -1})
-            row_chunks, col_chunks = data.chunks[2], data.chunks[3]
+            arr = _dask_source_array(self, data, token)
         else:
             rows = _rows_per_block(data.shape, len(t_index), len(band_index))
             ny = data.shape[2]
             row_chunks = tuple(min(rows, ny - r) for r in range(0, ny, rows))
             col_chunks = (data.shape[3],)
-        cancel, progress = self.hooks
-        _register_hooks(token, cancel, progress, len(row_chunks) * len(col_chunks))
-        spec = BlockSpec(t_index, band_index, self.band_labels, self.nodata, self.dtype.str,
-                         self.pre, self.reduce, self.post, np.dtype(self.out_dtype).str,
-                         hook=token)
+            cancel, progress = self.hooks
+            _register_hooks(token, cancel, progress, len(row_chunks) * len(col_chunks))
+            spec = _spec(self, t_index, band_index, token)
+            lead = ([(len(t_index),)] if self.has_t else []) + \
+                ([(len(self.bands),)] if self.bands is not None else [])
+            arr = _numpy_source_array(data, spec, tuple(lead) + (row_chunks, col_chunks),
+                                      f"jeo-fused-{token}", self.out_dtype, self.mask)
         bands = self.bands
-        lead: list[tuple[int, ...]] = []
-        if self.has_t:
-            lead.append((len(t_index),))
-        if bands is not None:
-            lead.append((len(bands),))
-        out_chunks = tuple(lead) + (row_chunks, col_chunks)
-        if hasattr(data, "dask"):
-            drop = ([] if self.has_t else [0]) + ([] if bands is not None else [1])
-            kwargs: dict[str, Any] = {"drop_axis": drop} if drop else {}
-            inputs = [data]
-            if self.mask is not None:
-                inputs.append(da.from_array(self.mask, chunks=(row_chunks, col_chunks),
-                                            name=f"jeo-mask-{token}"))
-            arr = da.map_blocks(run_block, *inputs, spec=spec, dtype=self.out_dtype,
-                                chunks=out_chunks, name=f"jeo-fused-{token}", **kwargs)
-        else:
-            arr = _numpy_source_array(data, spec, out_chunks, f"jeo-fused-{token}",
-                                      self.out_dtype, self.mask)
         coords: dict[str, Any] = {Y: src.coords[Y].values, X: src.coords[X].values}
         if self.has_t:
             coords[T] = src.coords[T].values[list(self.t_index)]
@@ -259,6 +276,68 @@ class BlockPlan:
                             attrs={k: v for k, v in src.attrs.items() if k != "nodata"})
         self._cached = cube
         return cube
+
+
+def _spec(plan: "BlockPlan", t_index: tuple[int, ...] | None, band_index: tuple[int, ...],
+          token: str) -> BlockSpec:
+    return BlockSpec(t_index, band_index, plan.band_labels, plan.nodata, plan.dtype.str,
+                     plan.pre, plan.reduce, plan.post, np.dtype(plan.out_dtype).str, hook=token)
+
+
+def _dask_source_array(plan: "BlockPlan", data: Any, token: str) -> Any:
+    """Fused blocks over a dask source: per source chunk, time folded chunk by chunk."""
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
+
+    data = data[_as_index(plan.t_index)][:, _as_index(plan.band_index)]
+    data = data.rechunk({1: -1})
+    if plan.reduce is not None and len(data.chunks[0]) > 1 and _slab_bytes(data) \
+            <= BLOCK_SLAB_BYTES:
+        data = data.rechunk({0: -1})  # small enough: one task per block reads all steps
+    band_index = tuple(range(len(plan.band_index)))
+    spec = _spec(plan, None, band_index, token)
+    rows, cols = data.chunks[2], data.chunks[3]
+    cancel, progress = plan.hooks
+    _register_hooks(token, cancel, progress, len(rows) * len(cols) *
+                    (1 if plan.reduce is not None else len(data.chunks[0])))
+    bands = plan.bands
+    mask = None if plan.mask is None else da.from_array(plan.mask, chunks=(rows, cols),
+                                                        name=f"jeo-mask-{token}")
+    name = f"jeo-fused-{token}"
+    if plan.reduce is None:
+        lead = [data.chunks[0]] + ([(len(bands),)] if bands is not None else [])
+        kwargs: dict[str, Any] = {} if bands is not None else {"drop_axis": [1]}
+        inputs = [data] + ([mask] if mask is not None else [])
+        return da.map_blocks(run_block, *inputs, spec=spec, dtype=plan.out_dtype,
+                             chunks=tuple(lead) + (rows, cols), name=name, **kwargs)
+    lead_key = (0,) if bands is not None else ()
+    dsk: dict[Any, Any] = {}
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            prev = None
+            mask_key = (mask.name, i, j) if mask is not None else None
+            for k in range(len(data.chunks[0])):
+                key = (f"{name}-fold", k, i, j)
+                dsk[key] = (_fold_task, prev, (data.name, k, 0, i, j), mask_key, spec)
+                prev = key
+            dsk[(name, *lead_key, i, j)] = (_finish_task, prev, spec)
+    deps = [data] + ([mask] if mask is not None else [])
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=deps)
+    chunks = (((len(bands),),) if bands is not None else ()) + (rows, cols)
+    return da.Array(graph, name, chunks=chunks, dtype=plan.out_dtype)
+
+
+def _fold_task(state: dict | None, slab: Any, mask: Any, spec: BlockSpec) -> dict:
+    return fold_block(state, slab, mask, spec=spec)
+
+
+def _finish_task(state: dict, spec: BlockSpec) -> np.ndarray:
+    return finish_block(state, spec=spec)
+
+
+def _slab_bytes(data: Any) -> int:
+    return int(data.shape[0] * data.shape[1] * max(data.chunks[2]) * max(data.chunks[3])
+               * data.dtype.itemsize)
 
 
 def run_numpy_block(source: np.ndarray, rows: slice, spec: BlockSpec,
@@ -284,25 +363,18 @@ def _numpy_source_array(source: np.ndarray, spec: BlockSpec, chunks: tuple[tuple
     return da.Array(graph, name, chunks=chunks, dtype=dtype)
 
 
+def _as_index(index: tuple[int, ...]) -> Any:
+    """A slice for contiguous ascending indices (cheap dask getitem), else the list."""
+    if index and list(index) == list(range(index[0], index[0] + len(index))):
+        return slice(index[0], index[0] + len(index))
+    return list(index)
+
+
 def _rows_per_block(shape: tuple[int, ...], nt: int, nb: int) -> int:
     """Rows per block: ~1 MiB per 2-D temporary, but at least 8 blocks for load balance."""
     ny, nx = shape[-2:]
     by_bytes = max(1, ROW_STEP_BYTES // max(1, nx * 4))
     return max(16, min(ny, by_bytes, -(-ny // 8)))
-
-
-def _row_chunks(data: Any, dtype: np.dtype) -> Any:
-    nt, nb = data.shape[0], data.shape[1]
-    nx = data.chunks[3][0] if len(data.chunks[3]) > 1 else data.shape[3]
-    per_row = max(1, nt * nb * nx * data.dtype.itemsize)
-    limit = max(1, BLOCK_SLAB_BYTES // per_row)
-    chunks = []
-    for c in data.chunks[2]:
-        while c > limit:
-            chunks.append(limit)
-            c -= limit
-        chunks.append(c)
-    return tuple(chunks)
 
 
 def _register_hooks(token: str, cancel: Callable[[], None] | None,

@@ -90,6 +90,9 @@ class CredentialManager:
         state = self._state(backend_id)
         if state.pending is not None:
             return {"state": "pending", "device": state.pending.public()}
+        if spec.local and self.supervisor is not None and self.supervisor.last_error \
+                and not self.supervisor.running:
+            return {"state": "error", "error": self.supervisor.last_error}
         if spec.local or spec.auth in ("none", "client_credentials") or state.bearer:
             return {"state": "ready"}
         try:

@@ -80,6 +80,7 @@ class LocalBackendSupervisor:
         self._lock = asyncio.Lock()
         self._drain: asyncio.Task | None = None
         self.starts = 0
+        self.last_error = ""
 
     @property
     def running(self) -> bool:
@@ -127,7 +128,9 @@ class LocalBackendSupervisor:
         except (asyncio.TimeoutError, RuntimeError) as exc:
             await self._terminate(proc)
             self._proc = None
-            raise RuntimeError(f"embedded backend did not start (see {log_path}): {exc}") from None
+            self.last_error = f"embedded backend did not start (see {log_path}): {exc}"
+            raise RuntimeError(self.last_error) from None
+        self.last_error = ""
         self._info = ChildInfo(url=url if url.endswith("/") else url + "/",
                                username=LOCAL_USER, password=self._password)
         self._drain = asyncio.ensure_future(self._drain_stdout(proc))

@@ -109,8 +109,11 @@ class Explorer(w.VBox):
             return False
         self.message.value = ""
         recipe = RECIPES[self.recipe.value]
+        from jupyter_eo.widgets.preview_run import native_resolution
+
         self.preview.update(graph, spatial_extent(self.map.bbox), cmap=recipe.cmap, range=recipe.range,
-                            label=recipe.title.split(" — ")[0], immediate=immediate)
+                            label=recipe.title.split(" — ")[0], immediate=immediate,
+                            resolution_m=native_resolution(self.collection.collection or {}))
         return True
 
     def run_batch_job(self, title: str | None = None) -> Any:

@@ -77,10 +77,15 @@ class Preview(w.VBox):
 
     # -- public API ----------------------------------------------------------------------
     def update(self, graph: dict[str, Any], spatial_extent: dict[str, float], *, cmap: str | None = None,
-               range: tuple[float, float] | None = None, label: str = "", immediate: bool = False) -> None:
-        """Schedule a preview of ``graph`` for ``spatial_extent`` (debounced, latest wins)."""
-        self._pending_style = (cmap, range, label)
-        self.scheduler.request((graph, dict(spatial_extent), cmap, range, label), immediate=immediate)
+               range: tuple[float, float] | None = None, label: str = "", immediate: bool = False,
+               resolution_m: float | None = None) -> None:
+        """Schedule a preview of ``graph`` for ``spatial_extent`` (debounced, latest wins).
+
+        ``resolution_m``: the collection's native resolution; small AOIs then skip resampling.
+        """
+        self._resolution_m = resolution_m
+        self.scheduler.request((graph, dict(spatial_extent), cmap, range, label, resolution_m),
+                               immediate=immediate)
 
     def wait(self, timeout: float = 60.0) -> bool:
         """Block until the newest preview finished (True) or ``timeout`` passed (False)."""
@@ -119,7 +124,7 @@ class Preview(w.VBox):
 
     # -- worker side ---------------------------------------------------------------------
     def _run(self, job: tuple, is_cancelled: Callable[[], bool]) -> Any:
-        graph, extent, *_ = job
+        graph, extent, *_, resolution_m = job
         if is_timeseries(graph):
             from jupyter_eo.widgets.preview_run import Cancelled
 
@@ -128,10 +133,10 @@ class Preview(w.VBox):
                 raise Cancelled()
             return job, parse_timeseries(payload)
         return job, self._runner(self.connection, graph, extent, max_pixels=self.max_pixels,
-                                 is_cancelled=is_cancelled)
+                                 is_cancelled=is_cancelled, resolution_m=resolution_m)
 
     def _deliver(self, outcome: tuple) -> None:
-        (graph, extent, cmap, value_range, label), result = outcome
+        (graph, extent, cmap, value_range, label, _resolution), result = outcome
         self.label = label
         if isinstance(result, PreviewResult):
             self.series = None

@@ -244,11 +244,43 @@ def read_geotiff(payload: bytes) -> PreviewResult:
     return PreviewResult(data=data, bounds=((south, west), (north, east)), band_names=names, crs=crs)
 
 
+def native_pixels(spatial_extent: dict[str, float], resolution_m: float) -> float:
+    """Pixels along the longer side of the extent at a native ground resolution (metres)."""
+    west, east = spatial_extent["west"], spatial_extent["east"]
+    if east < west:
+        east += 360.0
+    mid_lat = math.radians((spatial_extent["south"] + spatial_extent["north"]) / 2)
+    width = (east - west) * 111_320.0 * math.cos(mid_lat)
+    height = (spatial_extent["north"] - spatial_extent["south"]) * 110_574.0
+    return max(width, height) / resolution_m
+
+
+def native_resolution(meta: dict[str, Any]) -> float | None:
+    """The finest ground resolution (metres) a collection states (band ``gsd`` or x step)."""
+    gsds = [b.get("gsd") for b in (meta.get("summaries") or {}).get("eo:bands") or []
+            if isinstance(b, dict) and isinstance(b.get("gsd"), (int, float)) and b["gsd"] > 0]
+    if gsds:
+        return float(min(gsds))
+    x = (meta.get("cube:dimensions") or {}).get("x") or {}
+    step = x.get("step")
+    if isinstance(step, (int, float)) and step > 0:
+        return float(step) * 111_320.0 if step < 0.5 else float(step)
+    return None
+
+
 def run_preview(connection: Any, graph: dict[str, Any], spatial_extent: dict[str, float], *,
-                max_pixels: int = 512, is_cancelled: Callable[[], bool] = lambda: False) -> PreviewResult:
-    """Execute a low-resolution GeoTIFF of ``graph`` through ``connection`` (synchronous)."""
+                max_pixels: int = 512, is_cancelled: Callable[[], bool] = lambda: False,
+                resolution_m: float | None = None) -> PreviewResult:
+    """Execute a low-resolution GeoTIFF of ``graph`` through ``connection`` (synchronous).
+
+    With ``resolution_m`` (the collection's native resolution) the graph is only resampled
+    when the AOI has more than ``max_pixels`` (+25 %) native pixels across: small AOIs are
+    previewed exactly at full resolution, which is also cheaper than reprojecting them.
+    """
     start = time.perf_counter()
     push = id(connection) not in _NO_RESAMPLE
+    if push and resolution_m and native_pixels(spatial_extent, resolution_m) <= 1.25 * max_pixels:
+        push = False
     cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=push)
     if is_cancelled():
         raise Cancelled()

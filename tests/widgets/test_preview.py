@@ -153,3 +153,22 @@ def test_preview_widget_shows_errors_inline():
     preview.update({"a": {"process_id": "load_collection", "arguments": {}, "result": True}}, EXTENT)
     assert preview.wait(10)
     assert "CollectionNotFound" in preview.status.value and "jeo-error" in preview.status.value
+
+
+def test_small_aois_are_previewed_at_native_resolution():
+    from jupyter_eo.widgets.preview_run import native_pixels, native_resolution, run_preview
+
+    assert native_resolution(s2_metadata() | {"summaries": {"eo:bands": [{"name": "B04", "gsd": 10},
+                                                                         {"name": "B01", "gsd": 60}]}}) == 10.0
+    assert native_resolution({"cube:dimensions": {"x": {"step": 0.0001}}}) == pytest.approx(11.132)
+    assert native_resolution({}) is None
+    # 0.0662 degrees of longitude at 46 N ≈ 5.12 km ≈ 512 px at 10 m
+    big = {"west": 11.0, "south": 46.0, "east": 11.0662, "north": 46.046}
+    assert 505 < native_pixels(big, 10.0) < 520
+    graph = RECIPES["NDVI"].graph(RecipeInputs("SENTINEL2_L2A", big, ("2023-06-01", "2023-07-01"),
+                                               s2_metadata()))
+    connection = RecordingConnection()
+    run_preview(connection, graph, big, max_pixels=512, resolution_m=10.0)
+    run_preview(connection, graph, big, max_pixels=256, resolution_m=10.0)
+    kinds = [[n["process_id"] for n in g.values()] for g in connection.graphs]
+    assert "resample_spatial" not in kinds[0] and "resample_spatial" in kinds[1]

@@ -9,6 +9,11 @@ EXTENSIONS = [
     "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
     "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
 ]
+_PREFIX_EXTENSIONS = {  # field prefix -> extension schema, added when a document uses the prefix
+    "sci:": "https://stac-extensions.github.io/scientific/v1.0.0/schema.json",
+    "sar:": "https://stac-extensions.github.io/sar/v1.0.0/schema.json",
+    "sat:": "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
+}
 
 
 def iso(value: _dt.datetime | _dt.date | None) -> str | None:
@@ -74,4 +79,8 @@ def collection_document(*, id: str, title: str, description: str, license: str,
         "summaries": summ,
     }
     doc.update(extra or {})
+    used = list(doc) + list(summ)
+    for prefix, url in _PREFIX_EXTENSIONS.items():
+        if any(str(k).startswith(prefix) for k in used):
+            doc["stac_extensions"].append(url)
     return doc

@@ -20,7 +20,22 @@ from .supervisor import LocalBackendSupervisor
 
 
 class JupyterEOApp(ExtensionApp):
-    """Server extension of jupyter_eo (``--JupyterEOApp.<setting>=...``)."""
+    """Server extension of jupyter_eo (``--JupyterEOApp.<setting>=...``).
+
+    Example ``jupyter_server_config.py`` of a workshop host::
+
+        c.JupyterEOApp.backends = {
+            "cdse": {"url": "https://openeo.dataspace.copernicus.eu/openeo/1.2/",
+                     "title": "Copernicus Data Space", "auth": "oidc"},
+            "course": {"url": "https://openeo.example.org/", "auth": "client_credentials",
+                       "oidc_client_id": "workshop", "oidc_client_secret": "...",
+                       "oidc_issuer": "https://auth.example.org/realms/eo",
+                       "oidc_provider_id": "example"},
+        }
+
+    Routes (all under ``{base_url}``): ``jupyter-eo/api/status``, ``jupyter-eo/api/backends``,
+    ``jupyter-eo/api/backends/<id>/login`` and the proxy ``jupyter-eo/openeo/<id>/<path>``.
+    """
 
     name = "jupyter_eo"
     load_other_extensions = True

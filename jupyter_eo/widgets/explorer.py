@@ -42,7 +42,7 @@ class Explorer(w.VBox):
                                layout=w.Layout(width="auto"))
         self.preview_button = w.Button(description="Preview", icon="eye", button_style="info",
                                        tooltip="Compute a low-resolution preview of the AOI now")
-        self.job_button = w.Button(description="Run as batch job", icon="cogs",
+        self.job_button = w.Button(description="Run as batch job", icon="cogs", layout=w.Layout(width="auto"),
                                    tooltip="Submit the full-resolution computation as a batch job")
         self.export = CodeExport(self.graph, backend_id=backend_id)
         self.udp_id = w.Text(placeholder="udp_id", description="UDP id", layout=w.Layout(width="16em"))

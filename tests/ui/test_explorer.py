@@ -10,13 +10,17 @@ pytestmark = pytest.mark.browser
 
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
-SETUP = """\
-import jupyter_eo
-from jupyter_eo.widgets import Explorer
-connection = jupyter_eo.connect("local")
-explorer = Explorer(connection, temporal_extent=("2023-05-01", "2023-06-01"), recipe="true_colour",
-                    center=(46.004, 11.006), zoom=15)
-explorer"""
+QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+
+
+def quickstart_cells() -> tuple[list[str], int]:
+    """The quickstart's code cells and the index of the Explorer cell among them."""
+    import nbformat
+
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    return cells, next(i for i, c in enumerate(cells) if "Explorer(" in c)
+
 
 CHECK = """\
 import numpy as np
@@ -46,10 +50,12 @@ def save_doc_image(lab, locator, name: str) -> None:
 
 def test_draw_preview_insert_and_run(lab) -> None:
     page = lab.page
-    path = lab.write_notebook("explorer.ipynb", [SETUP, "'last cell'"])
+    page.set_viewport_size({"width": 1400, "height": 1200})
+    cells, index = quickstart_cells()  # the quickstart notebook's code cells
+    path = lab.write_notebook("quickstart.ipynb", cells)
     lab.open_notebook(path)
-    lab.run_cell(path, 0)
-    cell = lab.cell_locator(path, 0)
+    lab.run_all(path)
+    cell = lab.cell_locator(path, index)
     cell.locator(".jeo-explorer .leaflet-container").wait_for(timeout=90_000)
     page.wait_for_timeout(500)
 
@@ -89,13 +95,15 @@ def test_draw_preview_insert_and_run(lab) -> None:
     # Insert code -> a new cell directly below holds openeo client code; run it -> same numbers
     cell.locator(".jeo-explorer button", has_text="Insert code").click()
     page.wait_for_function(
-        "(path) => [...window.jupyterapp.shell.widgets('main')].find(w => w.context && "
-        "w.context.path === path).content.model.cells.length === 3", arg=path, timeout=30_000)
+        "([path, n]) => [...window.jupyterapp.shell.widgets('main')].find(w => w.context && "
+        "w.context.path === path).content.model.cells.length === n", arg=[path, len(cells) + 1],
+        timeout=30_000)
     sources = lab.cell_sources(path)
-    assert sources[0] == SETUP and sources[2] == "'last cell'"
-    assert "connection.load_collection(" in sources[1] and "jupyter_eo.connect(\"local\")" in sources[1]
-    assert '"2023-06-01"' in sources[1]
-    lab.run_cell(path, 1)
+    assert sources[:index + 1] == cells[:index + 1] and sources[index + 2:] == cells[index + 1:]
+    inserted = sources[index + 1]
+    assert "connection.load_collection(" in inserted and "jupyter_eo.connect(\"local\")" in inserted
+    assert '"2023-06-01"' in inserted
+    lab.run_cell(path, index + 1)
     lab.execute_in_kernel(path, CHECK)
     out = lab.kernel_eval(path, "str((from_code.shape, bool(np.allclose(from_code, from_widget, equal_nan=True))))")
     assert out.endswith("True)'"), out

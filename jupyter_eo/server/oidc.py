@@ -45,6 +45,7 @@ class DeviceGrant:
     interval: float = 5.0
     expires_at: float = 0.0
     code_verifier: str = field(default="", repr=False)
+    client_secret: str = field(default="", repr=False)
 
     def public(self) -> dict[str, Any]:
         """What the browser shows: URL and user code (the device code stays on the server)."""
@@ -98,7 +99,7 @@ def _tokens(body: dict[str, Any]) -> TokenSet:
 
 
 async def device_authorize(client: AsyncHTTPClient, provider: Provider, client_id: str,
-                           scopes: list[str]) -> DeviceGrant:
+                           scopes: list[str], client_secret: str = "") -> DeviceGrant:
     if not provider.device_authorization_endpoint:
         raise OidcError("the OIDC provider does not support the device-code flow")
     verifier = secrets.token_urlsafe(48)
@@ -106,7 +107,8 @@ async def device_authorize(client: AsyncHTTPClient, provider: Provider, client_i
     code, body = await _call(client, provider.device_authorization_endpoint,
                              form={"client_id": client_id, "scope": " ".join(scopes),
                                    "code_challenge": challenge.decode(),
-                                   "code_challenge_method": "S256"})
+                                   "code_challenge_method": "S256",
+                                   **({"client_secret": client_secret} if client_secret else {})})
     if code != 200 or "device_code" not in body:
         raise OidcError(f"device authorization failed: {_error(body, code)}")
     return DeviceGrant(device_code=str(body["device_code"]), user_code=str(body["user_code"]),
@@ -115,7 +117,7 @@ async def device_authorize(client: AsyncHTTPClient, provider: Provider, client_i
                        verification_uri_complete=str(body.get("verification_uri_complete", "")),
                        interval=float(body.get("interval", 5)),
                        expires_at=time.time() + float(body.get("expires_in", 300)),
-                       code_verifier=verifier)
+                       code_verifier=verifier, client_secret=client_secret)
 
 
 async def poll_device_token(client: AsyncHTTPClient, provider: Provider, client_id: str,
@@ -125,9 +127,11 @@ async def poll_device_token(client: AsyncHTTPClient, provider: Provider, client_
     interval = max(0.05, grant.interval)
     while time.time() < grant.expires_at:
         await sleep(interval)
-        code, body = await _call(client, provider.token_endpoint, form={
-            "grant_type": DEVICE_GRANT, "device_code": grant.device_code, "client_id": client_id,
-            "code_verifier": grant.code_verifier})
+        form = {"grant_type": DEVICE_GRANT, "device_code": grant.device_code,
+                "client_id": client_id, "code_verifier": grant.code_verifier}
+        if grant.client_secret:
+            form["client_secret"] = grant.client_secret
+        code, body = await _call(client, provider.token_endpoint, form=form)
         if code == 200:
             return _tokens(body)
         error = body.get("error")

@@ -251,7 +251,8 @@ class CredentialManager:
             return state.pending.public()
         try:
             pid, provider, client_id, scopes = await self._provider(spec)
-            grant = await oidc.device_authorize(self.http, provider, client_id, scopes)
+            grant = await oidc.device_authorize(self.http, provider, client_id, scopes,
+                                                spec.oidc_client_secret)
         except oidc.OidcError as exc:
             raise LoginError(str(exc), 502) from None
         state.pending, state.error = grant, ""

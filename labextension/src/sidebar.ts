@@ -249,7 +249,9 @@ export class BackendsPanel extends Widget {
     const box = el('div', { class: 'jp-eo-Device' });
     box.style.margin = '4px 0';
     box.appendChild(el('div', {}, 'Open this page and enter the code:'));
-    const href = device.verification_uri_complete || device.verification_uri;
+    const candidate = device.verification_uri_complete || device.verification_uri;
+    // only web links: never let a provider put e.g. a javascript: URL into the page
+    const href = /^https?:\/\//i.test(candidate) ? candidate : undefined;
     const link = el(
       'a',
       { href, target: '_blank', rel: 'noopener noreferrer', class: 'jp-eo-Device-link' },

@@ -18,7 +18,7 @@ from .base import Collection, PropertyFilter, assemble, no_data, parse_temporal,
 from .cache import ChunkCache, chunk_key
 from .grid import Grid, grid_for, parse_bbox, to_crs
 
-GENERATOR_VERSION = 1  # bump when the simulation changes (invalidates the disk cache)
+GENERATOR_VERSION = 2  # bump when the simulation changes (invalidates the disk cache)
 
 
 class _StaticCache:

@@ -47,7 +47,8 @@ SNOW_SHOW = np.array([0, .2, .45, .35, 1, 1, 1, .7, 1, 1, 1], np.float32)
 TEXTURE = np.array([.04, .12, .14, .16, .10, .08, .05, .35, .03, .12, .10], np.float32)
 
 LAND_SPACINGS = (40_000.0, 12_000.0, 3_000.0, 800.0, 200.0, 60.0)
-COAST_SPACINGS = (2_000.0, 500.0, 120.0, 40.0)
+COAST_SPACINGS = (1_500.0, 500.0, 150.0, 40.0)
+COAST_ROUGHNESS = 1.8  # noise amplitude added to the interpolated 0/1 land fraction
 CLOUD_SPACINGS = (12_000.0, 4_000.0, 1_500.0, 500.0, 160.0, 50.0)
 CLOUD_GAIN = 0.65
 _CLOUD_SIGMA = 0.107  # standard deviation of the cloud fbm (measured)
@@ -176,10 +177,11 @@ def land_cover(grid: Grid, seed: int) -> Static:
     elif land_n.max() == 0.0:
         land = np.zeros(shape, bool)
     else:
+        frac = _bilinear(land_n, ix, fx, iy, fy)
         coast = noise.fbm(xm, ym, COAST_SPACINGS, seed + 11, min_sp, work=work)
         coast -= np.float32(0.5)
-        coast *= np.float32(0.9)
-        coast += _bilinear(land_n, ix, fx, iy, fy)
+        coast *= np.float32(4.0 * COAST_ROUGHNESS) * frac * (np.float32(1.0) - frac)  # only near coasts
+        coast += frac
         land = coast > 0.5
     clim = _nearest(clim_n, ix, fx, iy, fy)
     north = _nearest(lat_n >= 0, ix, fx, iy, fy)

@@ -16,6 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     from jupyter_eo.backend.__main__ import add_serve_parser
 
     add_serve_parser(sub)
+    from jupyter_eo.doctor import add_doctor_parser
+
+    add_doctor_parser(sub)
     return parser
 
 

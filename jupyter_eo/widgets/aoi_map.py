@@ -12,6 +12,13 @@ from jupyter_eo.widgets.geometry import (AOIInvalid, BBox, bbox_geometry, geomet
 from jupyter_eo.widgets.style import css_style, error_html
 
 AOI_STYLE = {"color": "#ff7800", "weight": 2, "fillOpacity": 0.08}
+#: Optional internet basemaps (name, URL template, attribution), offered besides the offline one.
+ONLINE_BASEMAPS = (
+    ("OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors"),
+    ("Esri World Imagery",
+     "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
+     "Esri, Maxar, Earthstar Geographics"),
+)
 
 
 def default_basemap_url(backend_id: str = "local") -> str | None:
@@ -38,7 +45,7 @@ class AOIMap(w.VBox):
 
     def __init__(self, aoi: dict | str | BBox | None = None, *, center: tuple[float, float] = (46.5, 11.3),
                  zoom: int = 8, basemap_url: str | None = "auto", height: str = "420px",
-                 **kwargs: Any) -> None:
+                 online_basemaps: bool = False, **kwargs: Any) -> None:
         self._aoi_callbacks = w.CallbackDispatcher()
         self._syncing = False
         self.map = ipyleaflet.Map(layers=(), center=center, zoom=zoom, scroll_wheel_zoom=True,
@@ -51,6 +58,11 @@ class AOIMap(w.VBox):
             self.basemap = ipyleaflet.TileLayer(url=basemap_url, name="Offline basemap", base=True,
                                                 max_zoom=18, attribution="jupyter_eo embedded backend")
             self.map.add(self.basemap)
+        if online_basemaps:  # only useful when the browser reaches the internet
+            for name, url, attribution in ONLINE_BASEMAPS:
+                self.map.add(ipyleaflet.TileLayer(url=url, name=name, base=True, max_zoom=19,
+                                                  attribution=attribution, visible=self.basemap is None))
+            self.map.add(ipyleaflet.LayersControl(position="topright"))
         self.draw = ipyleaflet.GeomanDrawControl(
             rectangle={"pathOptions": AOI_STYLE}, polygon={"pathOptions": AOI_STYLE},
             polyline={}, circlemarker={}, marker={}, circle={}, text={},

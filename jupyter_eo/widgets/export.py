@@ -122,7 +122,7 @@ class CodeExport(w.VBox):
         if code is None:
             self.status.value = error_html("Nothing to export yet: draw an AOI and pick a recipe.")
             return None
-        from jupyter_eo import insert_code_cell
+        from jupyter_eo.bridge import insert_code_cell
 
         self.last_code = code
         self.last_result = insert_code_cell(code, anchor=self)

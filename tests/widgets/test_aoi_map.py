@@ -107,3 +107,12 @@ def test_basemap_points_at_the_proxy_in_jupyter(monkeypatch):
     assert m.basemap.url.endswith("{z}/{x}/{y}.png")
     monkeypatch.delenv("JUPYTER_EO_SERVER_URL")
     assert AOIMap().basemap is None
+
+
+def test_online_basemaps_are_opt_in():
+    offline = AOIMap(basemap_url=None)
+    assert not any(getattr(layer, "base", False) for layer in offline.map.layers)
+    online = AOIMap(basemap_url="/base/jupyter-eo/openeo/local/basemap/{z}/{x}/{y}.png", online_basemaps=True)
+    names = [layer.name for layer in online.map.layers if getattr(layer, "base", False)]
+    assert names == ["Offline basemap", "OpenStreetMap", "Esri World Imagery"]
+    assert any(type(c).__name__ == "LayersControl" for c in online.map.controls)

@@ -204,9 +204,7 @@ def land_cover(grid: Grid, seed: int) -> Static:
     if land is not None:
         cls[~land] = WATER
     # agricultural parcels: one hash per 400 m field, meadows among crop fields
-    px = np.floor(xm / PARCEL_SIZE).astype(np.int64)
-    py = np.floor(ym / PARCEL_SIZE).astype(np.int64)
-    plevel = (noise.hash2(px[None, :], py[:, None], seed + 37) >> np.uint32(24)).astype(np.intp)
+    plevel = parcels(xm, ym, seed)
     crop = cls == CROP
     if crop.any():
         cls[crop & (plevel < 46)] = GRASS  # 18 % meadows
@@ -218,6 +216,23 @@ def land_cover(grid: Grid, seed: int) -> Static:
     has_crop = bool(crop.any())
     return Static(cls, clim, north, key.astype(np.int16), single_key, crop if has_crop else None,
                   (plevel + 256 * south).astype(np.int16) if has_crop else None, {})
+
+
+def parcels(xm: np.ndarray, ym: np.ndarray, seed: int) -> np.ndarray:
+    """Field id level (0..255) per pixel: 400 m cells, each split once into two rectangles.
+
+    The split direction and position come from the cell's hash, so fields have varied sizes and
+    aspect ratios instead of a chequerboard.
+    """
+    gx, gy = xm / PARCEL_SIZE, ym / PARCEL_SIZE
+    px, py = np.floor(gx), np.floor(gy)
+    fx, fy = (gx - px).astype(np.float32), (gy - py).astype(np.float32)
+    cell = noise.hash2(px.astype(np.int64)[None, :], py.astype(np.int64)[:, None], seed + 37)
+    vertical = (cell & np.uint32(1)).astype(bool)
+    pos = np.float32(0.2) + np.float32(0.6 / 255) * ((cell >> np.uint32(1)) & np.uint32(255)).astype(np.float32)
+    side = np.where(vertical, fx[None, :] > pos, fy[:, None] > pos)
+    level = (cell >> np.uint32(24)) ^ (side.astype(np.uint32) * np.uint32(0x9B))
+    return level.astype(np.intp)
 
 
 def _key_axes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -240,7 +255,8 @@ def surface(grid: Grid, day: _dt.date, seed: int, static: Static | None = None) 
     if st.crop is not None:
         doy = day.timetuple().tm_yday
         level = np.arange(512)
-        peak = np.where(level >= 256, 185.0 - 182.6, 185.0) - 35 + 70 * ((level % 256) + 0.5) / 256
+        # crop calendars from winter cereals (peak in May, harvested by July) to maize (August)
+        peak = np.where(level >= 256, -182.6, 0.0) + 125 + 110 * ((level % 256) + 0.5) / 256
         d = (doy - peak + 182.6) % 365.25 - 182.6
         bell = np.exp(-(d / 45.0) ** 2).astype(np.float32)
         np.copyto(green, np.take(bell, st.pkey), where=st.crop)

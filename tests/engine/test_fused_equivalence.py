@@ -211,3 +211,54 @@ def test_dask_source_without_reduction_keeps_time_chunks(catalog, ctx):
     assert out.dims == ("t", "y", "x")
     lazy = evaluate(_graph(("ndvi", {})), ctx)
     assert lazy.data.chunks[0] == (2, 2, 2)
+
+
+def _scl_graph(condition: dict) -> dict:
+    cb = {"process_graph": {
+        "scl": {"process_id": "array_element", "arguments": {"data": param("data"),
+                                                             "label": "SCL"}},
+        "r": {"process_id": "array_element", "arguments": {"data": param("data"),
+                                                           "label": "B04"}},
+        "n": {"process_id": "array_element", "arguments": {"data": param("data"),
+                                                           "label": "B08"}},
+        "nd": {"process_id": "normalized_difference", "arguments": {"x": ref("n"),
+                                                                     "y": ref("r")}},
+        **condition,
+        "out": {"process_id": "if", "arguments": {"value": ref("ok"), "accept": ref("nd")},
+                "result": True}}}
+    g = {"load": load(["B04", "B08", "SCL"]),
+         "b": {"process_id": "reduce_dimension", "arguments": {
+             "data": ref("load"), "dimension": "bands", "reducer": cb}},
+         "t": {"process_id": "reduce_dimension", "arguments": {
+             "data": ref("b"), "dimension": "t", "reducer": reducer("median")},
+             "result": True}}
+    return g
+
+
+CONDITIONS = {
+    "neq": {"ok": {"process_id": "neq", "arguments": {"x": ref("scl"), "y": 1500}}},
+    "or_of_eq": {
+        "e1": {"process_id": "eq", "arguments": {"x": ref("scl"), "y": 4}},
+        "e2": {"process_id": "gt", "arguments": {"x": ref("scl"), "y": 2000}},
+        "e3": {"process_id": "lte", "arguments": {"x": ref("scl"), "y": 100}},
+        "o1": {"process_id": "or", "arguments": {"x": ref("e1"), "y": ref("e2")}},
+        "o2": {"process_id": "or", "arguments": {"x": ref("o1"), "y": ref("e3")}},
+        "ok": {"process_id": "not", "arguments": {"x": ref("o2")}}},
+    "between_and": {
+        "b1": {"process_id": "between", "arguments": {"x": ref("scl"), "min": 100,
+                                                      "max": 2500, "exclude_max": True}},
+        "v": {"process_id": "is_valid", "arguments": {"x": ref("nd")}},
+        "ok": {"process_id": "and", "arguments": {"x": ref("b1"), "y": ref("v")}}},
+    "xor_constant": {
+        "g": {"process_id": "gte", "arguments": {"x": ref("scl"), "y": 1000}},
+        "ok": {"process_id": "xor", "arguments": {"x": ref("g"), "y": True}}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONDITIONS))
+def test_cloud_mask_conditions_are_fused(ctx, name):
+    graph = _scl_graph(CONDITIONS[name])
+    lazy = evaluate(graph, ctx)
+    assert any("jeo-fused" in str(k) for k in dict(lazy.data.__dask_graph__()))
+    assert len(dict(lazy.data.__dask_graph__())) < 20
+    _both(graph, ctx)

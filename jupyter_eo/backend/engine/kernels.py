@@ -67,6 +67,107 @@ ELEMENTWISE: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
+# --- comparisons and logic on nullable booleans (float32 1/0/NaN, like the general path) ---
+
+
+def _f32(value: Any) -> Any:
+    if isinstance(value, bool):
+        return np.float32(value)
+    return value
+
+
+def _nullable(result: Any, *operands: Any) -> Any:
+    out = np.asarray(result, dtype=np.float32)
+    null = None
+    for op in operands:
+        if isinstance(op, np.ndarray) and op.dtype.kind == "f":
+            m = np.isnan(op)
+            null = m if null is None else (null | m)
+        elif op is None or (isinstance(op, float) and math.isnan(op)):
+            return np.full(np.shape(out), np.nan, dtype=np.float32)
+    if null is not None:
+        out = np.where(null, np.float32(np.nan), out)
+    return out
+
+
+def _compare(op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def run(x: Any, y: Any) -> Any:
+        with np.errstate(invalid="ignore"):
+            return _nullable(op(x, y), x, y)
+    return run
+
+
+def _eq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
+    with np.errstate(invalid="ignore"):
+        result = np.abs(x - y) <= delta if delta is not None else np.equal(x, y)
+    return _nullable(result, x, y)
+
+
+def _neq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
+    return 1 - _eq(x, y, delta)
+
+
+def _between(x: Any, min: Any, max: Any, exclude_max: bool = False) -> Any:
+    with np.errstate(invalid="ignore"):
+        upper = np.less(x, max) if exclude_max else np.less_equal(x, max)
+        return _nullable(np.greater_equal(x, min) & upper, x)
+
+
+def _truth(x: Any) -> tuple[Any, Any]:
+    x = _f32(x)
+    return np.equal(x, 1), np.equal(x, 0)
+
+
+def _from_masks(true: Any, false: Any) -> Any:
+    return np.where(true, np.float32(1), np.where(false, np.float32(0), np.float32(np.nan)))
+
+
+def _and(x: Any, y: Any) -> Any:
+    (tx, fx), (ty, fy) = _truth(x), _truth(y)
+    return _from_masks(tx & ty, fx | fy)
+
+
+def _or(x: Any, y: Any) -> Any:
+    (tx, fx), (ty, fy) = _truth(x), _truth(y)
+    return _from_masks(tx | ty, fx & fy)
+
+
+def _xor(x: Any, y: Any) -> Any:
+    (tx, fx), (ty, fy) = _truth(x), _truth(y)
+    return _from_masks((tx & fy) | (fx & ty), (tx & ty) | (fx & fy))
+
+
+def _not(x: Any) -> Any:
+    tx, fx = _truth(x)
+    return _from_masks(fx, tx)
+
+
+def _if(value: Any, accept: Any, reject: Any = None) -> Any:
+    accept = np.nan if accept is None else _f32(accept)
+    reject = np.nan if reject is None else _f32(reject)
+    return np.where(np.equal(_f32(value), 1), accept, reject)
+
+
+# processes on nullable booleans: id -> (implementation, parameters, constants allowed)
+LOGIC: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
+    "eq": (_eq, ("x", "y", "delta", "case_sensitive")),
+    "neq": (_neq, ("x", "y", "delta", "case_sensitive")),
+    "gt": (_compare(np.greater), ("x", "y")),
+    "gte": (_compare(np.greater_equal), ("x", "y")),
+    "lt": (_compare(np.less), ("x", "y")),
+    "lte": (_compare(np.less_equal), ("x", "y")),
+    "between": (_between, ("x", "min", "max", "exclude_max")),
+    "and": (_and, ("x", "y")),
+    "or": (_or, ("x", "y")),
+    "xor": (_xor, ("x", "y")),
+    "not": (_not, ("x",)),
+    "if": (_if, ("value", "accept", "reject")),
+    "is_nan": (lambda x: np.isnan(x), ("x",)),
+    "is_nodata": (lambda x: np.isnan(x), ("x",)),
+    "is_valid": (lambda x: np.isfinite(x), ("x",)),
+}
+_BOOL_CONSTANTS = {"and", "or", "xor", "not", "if", "between", "eq", "neq"}
+
 
 def _fold(func: Callable[[Any, Any], Any], items: list[Any]) -> Any:
     out = items[0]
@@ -124,6 +225,8 @@ class CompiledCallback:
                                                kwargs.get("ignore_nodata", True))
             elif pid in CONSTANTS:
                 env[nid] = CONSTANTS[pid]
+            elif pid in LOGIC:
+                env[nid] = LOGIC[pid][0](**kwargs)
             else:
                 env[nid] = ELEMENTWISE[pid][0](**kwargs)
         return env[self.result]
@@ -191,6 +294,20 @@ def compile_callback(graph: dict[str, Any], *, array_param: str | None = None,
         elif pid in CONSTANTS:
             if args:
                 raise Unsupported(pid)
+        elif pid in LOGIC:
+            if set(args) - set(LOGIC[pid][1]):
+                raise Unsupported(pid)
+            if any(a == ("param", array_param) for a in args.values()):
+                raise Unsupported(f"{pid} on an array")
+            for name, (kind, v) in args.items():
+                if kind != "const":
+                    continue
+                if name == "case_sensitive" or (v is None and pid == "if"):
+                    continue
+                if isinstance(v, bool) and pid in _BOOL_CONSTANTS:
+                    continue
+                if not isinstance(v, (int, float)) or isinstance(v, bool):
+                    raise Unsupported(f"{pid} with constant {v!r}")
         elif pid in ELEMENTWISE:
             allowed = ELEMENTWISE[pid][1]
             if set(args) - set(allowed):
@@ -277,7 +394,7 @@ class Accumulator:
                         func = {"median": np.median, "sd": lambda a, axis: np.std(a, axis, ddof=1),
                                 "variance": lambda a, axis: np.var(a, axis, ddof=1)}[r]
                     else:
-                        func = {"median": np.nanmedian,
+                        func = {"median": nanmedian,
                                 "sd": lambda a, axis: np.nanstd(a, axis, ddof=1),
                                 "variance": lambda a, axis: np.nanvar(a, axis, ddof=1)}[r]
                     return func(stack, axis=0).astype(stack.dtype, copy=False)
@@ -291,6 +408,21 @@ class Accumulator:
         if r == "mean":
             return self.acc / n_steps
         return self.acc
+
+
+def nanmedian(stack: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Median over axis 0 ignoring NaN (sort once, pick the middle; faster than np.nanmedian)."""
+    nan = np.isnan(stack)
+    if not nan.any():
+        return np.median(stack, axis=0)
+    ordered = np.sort(stack, axis=0)  # NaN sorts last
+    valid = stack.shape[0] - nan.sum(axis=0)
+    lo = np.take_along_axis(ordered, np.maximum(valid - 1, 0)[None] // 2, axis=0)[0]
+    hi = np.take_along_axis(ordered, np.minimum(valid // 2, stack.shape[0] - 1)[None],
+                            axis=0)[0]
+    out = (lo + hi) / 2
+    out[valid == 0] = np.nan
+    return out
 
 
 def reducer_of(graph: dict[str, Any], array_param: str = "data") -> tuple[str, bool]:

@@ -96,8 +96,8 @@ class JupyterEOApp(ExtensionApp):
         help="Largest streamed response body, in bytes. Default: 8 GiB.")
     proxy_max_rewrite_bytes = Integer(
         64 * 1024 ** 2, config=True,
-        help="Largest JSON response buffered to rewrite upstream URLs, in bytes (then 413). "
-             "Default: 64 MiB.")
+        help="Largest JSON response buffered to rewrite upstream URLs, in bytes; larger JSON "
+             "(data, not API metadata) is streamed unchanged. Default: 64 MiB.")
     proxy_max_concurrent = Integer(
         32, config=True, help="Proxied requests in flight per backend. Default: 32.")
     proxy_max_queued = Integer(

@@ -94,8 +94,7 @@ class ProxyService:
 
     def __post_init__(self) -> None:
         self.http = AsyncHTTPClient(force_instance=True, max_clients=max(
-            64, self.limits.max_concurrent * 4), max_body_size=self.limits.max_response_bytes,
-            max_buffer_size=self.limits.max_rewrite_bytes)
+            64, self.limits.max_concurrent * 4), max_body_size=self.limits.max_response_bytes)
 
     def gate(self, backend_id: str) -> Gate:
         if backend_id not in self.gates:
@@ -117,7 +116,6 @@ class _Upstream:
         self.mode = ""  # "stream" | "buffer" | "discard"
         self.chunks: list[bytes] = []
         self.size = 0
-        self.too_large = False
         self.broken = False  # the upstream failed after the response started
 
     def on_header(self, line: str) -> None:
@@ -152,12 +150,15 @@ class _Upstream:
             self.handler.write(chunk)
             return self._flush_or_abort()
         if self.mode == "buffer":
+            self.chunks.append(chunk)
             self.size += len(chunk)
             if self.size > self.handler.service.limits.max_rewrite_bytes:
-                self.too_large = True
+                # too big to rewrite (a data payload, not API metadata): pass it on unchanged
+                self.mode = "stream"
+                self.handler.start_response(self)
+                self.handler.write(b"".join(self.chunks))
                 self.chunks = []
-            elif not self.too_large:
-                self.chunks.append(chunk)
+                return self._flush_or_abort()
         return None
 
 
@@ -336,8 +337,6 @@ class ProxyHandler(JupyterEOHandler):
             except StreamClosedError:
                 pass  # the client went away mid-stream
             return
-        if upstream.too_large:
-            raise PayloadTooLarge("The backend's JSON response exceeds the proxy's rewrite limit.")
         self.start_response(upstream)
         raw = b"".join(upstream.chunks)
         body = raw

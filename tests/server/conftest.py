@@ -69,4 +69,5 @@ def eo_proxy_config(upstream, other_upstream, oidc_provider, tmp_path) -> dict: 
         "credentials_dir": str(tmp_path / "creds" / "me"),
         "proxy_request_timeout": 1.0,
         "proxy_max_request_bytes": 2_000_000,
+        "proxy_max_rewrite_bytes": 200_000,
     }

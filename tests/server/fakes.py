@@ -223,6 +223,8 @@ class _UpstreamHandler(tornado.web.RequestHandler):
             await asyncio.sleep(3)
             self.write(b"y" * 1000)
             return self.finish()
+        if path == "/bigjson":
+            return self._json({"self": base + "bigjson", "values": list(range(60_000))})
         if path == "/error":
             return self._json({"id": "e1", "code": "ProcessGraphInvalid",
                                "message": "bad graph"}, 400)

@@ -222,3 +222,13 @@ async def test_gate_queues_then_answers_429_and_503() -> None:
     assert sorted(outcomes) == ["429", "503", "ok"]
     await request(0)  # the slot is free again
     assert outcomes[-1] == "ok"
+
+
+async def test_json_over_the_rewrite_limit_streams_unchanged(proxy, other_upstream) -> None:
+    response = await proxy("open/bigjson")
+    assert response.code == 200 and len(response.body) > 200_000
+    body = json.loads(response.body)
+    assert body["values"][-1] == 59_999
+    assert body["self"] == other_upstream.url + "bigjson"  # too big to rewrite: passed as is
+    small = json.loads((await proxy("open/jobs/j1/results")).body)
+    assert small["links"][0]["href"].startswith(proxy.root)

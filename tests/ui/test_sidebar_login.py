@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest

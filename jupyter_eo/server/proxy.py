@@ -19,8 +19,10 @@ from .paths import Rewriter, upstream_url
 from .sessions import CredentialManager, LoginError
 
 PREFIX = "jupyter-eo/openeo/"
-FORWARD_REQUEST_HEADERS = ("Accept", "Accept-Language", "Content-Type", "Range", "If-Match",
-                           "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+# Allow-lists: nothing else crosses the proxy (no cookies, Jupyter tokens, XSRF or secrets
+# upstream; no Set-Cookie or other upstream headers back).
+FORWARD_REQUEST_HEADERS = ("Accept", "Accept-Language", "Content-Type", "Range", "User-Agent",
+                           "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
 PASS_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Content-Range", "Content-Language",
                          "Accept-Ranges", "ETag", "Last-Modified", "Cache-Control", "Expires",
                          "Retry-After", "OpenEO-Identifier", "OpenEO-Costs")

@@ -70,6 +70,7 @@ async def test_no_jupyter_credential_reaches_the_upstream(proxy, other_upstream,
                  "referer"):
         assert name not in sent, name
     assert not any(token in v or secret in v for v in sent.values())
+    assert sent["user-agent"].startswith("Tornado")  # harmless headers do pass
 
 
 async def test_set_cookie_is_stripped(proxy) -> None:

@@ -18,7 +18,8 @@ _CSS = """
 .jeo-colorbar img { width: 100%; height: 12px; display: block; }
 .jeo-colorbar .jeo-ticks { display: flex; justify-content: space-between;
                            color: var(--jp-ui-font-color1, #212121); font-size: 11px; }
-.jeo-aoi-map .leaflet-container { background: var(--jp-layout-color2, #eee); }
+.jeo-aoi-map .leaflet-container, .jeo-cube-viewer .leaflet-container {
+  background: var(--jp-layout-color2, #eee); }
 .jeo-explorer .widget-button:focus-visible, .jeo-explorer select:focus-visible,
 .jeo-explorer input:focus-visible { outline: 2px solid var(--jp-brand-color1, #1976d2); }
 .jeo-copybox textarea { font-family: var(--jp-code-font-family, monospace); }

@@ -39,6 +39,7 @@ def test_time_slider_and_pixel_chart(lab) -> None:
     handle.focus()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
+    cell.locator(".jeo-cube-viewer", has_text="(3/6)").first.wait_for(timeout=30_000)
     page.wait_for_function("([el, old]) => el.getAttribute('src') !== old", arg=[image.element_handle(), before],
                            timeout=30_000)
     assert lab.kernel_eval(path, "viewer.time.value") == "2"
@@ -54,3 +55,16 @@ def test_time_slider_and_pixel_chart(lab) -> None:
     assert 17 <= row <= 22 and 27 <= col <= 32
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     cell.locator(".jeo-cube-viewer").first.screenshot(path=str(DOCS_IMAGES / "cube_viewer.png"))
+
+    # dark theme: our text follows JupyterLab's theme variables (light text on dark background)
+    lab.js("await app.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'});")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_timeout(500)
+    colours = cell.locator(".jeo-cube-viewer .jeo-card").first.evaluate("""(el) => {
+        const lum = (c) => { const [r, g, b] = c.match(/\\d+/g).map(Number); return (r + g + b) / 765; };
+        const s = getComputedStyle(el);
+        return {text: lum(s.color), background: lum(s.backgroundColor)};
+    }""")
+    assert colours["text"] > 0.6 and colours["background"] < 0.4, colours
+    cell.locator(".jeo-cube-viewer").first.screenshot(path=str(DOCS_IMAGES / "cube_viewer_dark.png"))
+    lab.js("await app.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'});")

@@ -100,7 +100,12 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
                         stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_args(args)
-    return asyncio.run(_serve(config, args.host, args.port))
+    try:
+        return asyncio.run(_serve(config, args.host, args.port))
+    except OSError as exc:
+        print(f"jupyter-eo serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
 
 
 async def _serve(config: Any, host: str, port: int) -> int:

@@ -42,7 +42,6 @@ class ArrayCollection:
         self.cube = make_cube()
 
     def metadata(self) -> dict[str, Any]:
-        xs, ys = self.cube.x.values, self.cube.y.values
         return {
             "stac_version": "1.0.0", "type": "Collection", "id": self.id,
             "title": "Test Sentinel-2-like", "description": "Small random test cube.",

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jupyter_eo.backend.formats import geojson, gtiff, jsonfmt, netcdf, png
 from jupyter_eo.backend.formats.common import WrittenFile, format_error, is_raster
+from jupyter_eo.errors import OpenEOError
 
 __all__ = ["WrittenFile", "file_formats", "canonical_format", "write_result", "FORMATS"]
 
@@ -25,15 +26,9 @@ ALIASES = {"gtiff": "GTiff", "geotiff": "GTiff", "tiff": "GTiff", "tif": "GTiff"
 def canonical_format(name: Any) -> str:
     """The canonical output format name for ``name`` (case-insensitive; aliases accepted)."""
     if not isinstance(name, str) or name.lower() not in ALIASES:
-        raise OpenEOFormatError(name)
+        raise OpenEOError(f"Output format {str(name)[:50]!r} is not supported. Supported: "
+                          f"{', '.join(FORMATS)}.", code="FormatUnsupported", status=400)
     return ALIASES[name.lower()]
-
-
-def OpenEOFormatError(name: Any):  # noqa: N802 - behaves like an exception class
-    from jupyter_eo.errors import OpenEOError
-
-    return OpenEOError(f"Output format {str(name)[:50]!r} is not supported. Supported: "
-                       f"{', '.join(FORMATS)}.", code="FormatUnsupported", status=400)
 
 
 def file_formats() -> dict[str, Any]:
@@ -66,5 +61,3 @@ def write_result(value: Any, fmt: str | None, options: dict[str, Any] | None, ou
     written.metadata.setdefault("format", name)
     return written
 
-
-Writer = Callable[[Any, Path, dict], WrittenFile]

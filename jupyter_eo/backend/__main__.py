@@ -78,7 +78,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from jupyter_eo.backend.config import BackendConfig, default_users, parse_user
 
     data_dir = (args.data_dir or default_data_dir()).expanduser()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     users: dict[str, str] = {}
     for spec in args.user:
         try:

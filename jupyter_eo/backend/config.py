@@ -40,7 +40,7 @@ class BackendConfig:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private when we create it
 
 
 def default_users(data_dir: Path) -> dict[str, str]:
@@ -54,7 +54,7 @@ def default_users(data_dir: Path) -> dict[str, str]:
     if password:
         return {os.environ.get(ENV_USER) or DEFAULT_USER: password}
     data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / PASSWORD_FILE
     if path.exists():
         name, _, stored = path.read_text("utf-8").strip().partition(":")

@@ -88,3 +88,9 @@ def test_tile_errors(connection, service, server: str) -> None:
     assert unsupported.json()["code"] == "ServiceUnsupported"
     basemap = requests.get(f"{server}basemap/0/0/0.png", timeout=10)
     assert basemap.status_code == 401
+    basemap = requests.get(f"{server}basemap/0/0/0.png", headers=headers, timeout=60)
+    # 501 FeatureUnsupported until the catalog ships jupyter_eo.backend.catalog.basemap
+    if basemap.status_code == 200:
+        assert basemap.headers["Content-Type"] == "image/png" and rgba(basemap.content).any()
+    else:
+        assert (basemap.status_code, basemap.json()["code"]) == (501, "FeatureUnsupported")

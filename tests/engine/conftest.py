@@ -53,8 +53,11 @@ class FakeCollection:
              property_filter: Callable[[dict], bool] | None = None, *, resolution=None,
              crs=None) -> xr.DataArray:
         self.calls.append({"spatial_extent": spatial_extent, "temporal_extent": temporal_extent,
-                           "bands": bands})
+                           "bands": bands, "resolution": resolution, "crs": crs})
         cube = self.cube
+        if resolution:  # nearest sampling at a multiple of the native 10 m
+            step = max(1, int(round(float(resolution) / 10.0)))
+            cube = cube.isel(x=slice(None, None, step), y=slice(None, None, step))
         if bands is not None:
             cube = cube.sel(bands=bands)
         if temporal_extent is not None:

@@ -268,3 +268,19 @@ def test_save_result_plain_value(ctx):
 def test_time_labels_are_datetimes(ctx):
     out = run(ctx)
     assert isinstance(pd.DatetimeIndex(out.t.values), pd.DatetimeIndex)
+
+
+def test_resample_spatial_near_reads_at_target_grid(ctx, catalog, cube):
+    g = {"load": load(["B04", "B08"]),
+         "f": {"process_id": "filter_bands", "arguments": {"data": ref("load"),
+                                                           "bands": ["B08"]}},
+         "r": {"process_id": "resample_spatial", "arguments": {
+             "data": ref("f"), "resolution": 20, "method": "near"}},
+         "m": {"process_id": "reduce_dimension", "arguments": {
+             "data": ref("r"), "dimension": "t", "reducer": reducer("max")}, "result": True}}
+    lazy = evaluate(g, ctx)
+    assert catalog.collections["S2"].calls[-1]["resolution"] == 20.0
+    assert len(dict(lazy.data.__dask_graph__())) < 20  # still one fused pass
+    out = materialize(lazy, ctx)
+    expected = np.nanmax(floats(cube, ("B08",))[:, :, ::2, ::2], axis=0)
+    np.testing.assert_array_equal(out.values, expected)

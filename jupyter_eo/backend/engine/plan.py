@@ -199,6 +199,9 @@ class BlockPlan:
     out_dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
     hooks: tuple[Callable[[], None] | None, Callable[[float], None] | None] = (None, None)
     mask: np.ndarray | None = None    # (y, x) booleans on the source grid; False -> no-data
+    # (load(resolution, crs) -> BlockPlan, the source it produced): lets resample_spatial read
+    # straight at the target grid while the source is still the unmodified loaded one
+    reload: tuple[Callable[..., Any], Any] | None = None
     _cached: xr.DataArray | None = None
 
     @classmethod
@@ -227,6 +230,11 @@ class BlockPlan:
         if self.reduce is None:
             return replace(self, pre=(*self.pre, step), _cached=None)
         return replace(self, post=(*self.post, step), _cached=None)
+
+    def can_reload(self) -> bool:
+        """True while only band/time selections were applied to the loaded cube."""
+        return (self.reload is not None and self.reload[1] is self.source and not self.pre
+                and not self.post and self.reduce is None and self.mask is None)
 
     def with_mask(self, keep: np.ndarray) -> "BlockPlan":
         """Set pixels where ``keep`` is False to no-data (only before a temporal reduction)."""

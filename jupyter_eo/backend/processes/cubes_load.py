@@ -85,9 +85,19 @@ def load_collection(id: str, spatial_extent: Any = None, temporal_extent: Any = 
         metadata = collection.metadata() or {}
     except Exception:  # noqa: BLE001 - metadata is optional for loading
         metadata = {}
-    cube = collection.load(spatial_extent, temporal_extent, _map_bands(bands, metadata),
-                           _property_filter(properties))
-    return _mask_geojson(finish_load(cube, ctx, _band_common_names(metadata)), spatial_extent)
+    band_names = _map_bands(bands, metadata)
+    common = _band_common_names(metadata)
+    accept = _property_filter(properties)
+    cube = collection.load(spatial_extent, temporal_extent, band_names, accept)
+    result = finish_load(cube, ctx, common)
+    if isinstance(result, BlockPlan):
+        def reload(resolution: Any, crs: Any) -> Any:
+            again = collection.load(spatial_extent, temporal_extent, band_names, accept,
+                                    resolution=resolution, crs=crs)
+            return finish_load(again, ctx, common)
+
+        result.reload = (reload, result.source)
+    return _mask_geojson(result, spatial_extent)
 
 
 def _mask_geojson(cube: Any, spatial_extent: Any) -> Any:

@@ -1,6 +1,7 @@
 """Resampling: resample_spatial, resample_cube_spatial (rioxarray), resample_cube_temporal."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -8,6 +9,8 @@ import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import T, X, Y, get_crs
+from jupyter_eo.backend.engine.evaluator import PLAN_AWARE
+from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim
 from jupyter_eo.backend.processes.registry import process
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
@@ -54,7 +57,16 @@ def _reproject(cube: xr.DataArray, func: str, **kwargs: Any) -> xr.DataArray:
 @process("resample_spatial")
 def resample_spatial(data: Any, resolution: Any = 0, projection: Any = None,
                      method: str = "near", align: str = "upper-left") -> Any:
-    """Reproject to another CRS and/or resolution (rasterio warp; computes eagerly)."""
+    """Reproject to another CRS and/or resolution (rasterio warp; computes eagerly).
+
+    Right after ``load_collection`` with ``method="near"`` the collection is read directly at
+    the target grid instead (the catalog samples nearest pixels), which stays lazy and fused.
+    """
+    if isinstance(data, BlockPlan) and method == "near" and data.can_reload() and \
+            not isinstance(resolution, (list, tuple)):
+        fused = _reload(data, resolution, projection)
+        if fused is not None:
+            return fused
     cube = as_cube(data)
     require_dim(cube, X)
     require_dim(cube, Y)
@@ -81,6 +93,24 @@ def resample_spatial(data: Any, resolution: Any = 0, projection: Any = None,
     if res is None and (target is None or target == crs):
         return cube
     return _reproject(cube, "reproject", **kwargs)
+
+
+def _reload(data: BlockPlan, resolution: Any, projection: Any) -> BlockPlan | None:
+    fresh = data.reload[0](float(resolution) if resolution else None, projection)
+    if not isinstance(fresh, BlockPlan) or fresh.mask is not None:
+        return None
+    if projection is not None:
+        from pyproj import CRS
+
+        if get_crs(fresh.source) != CRS.from_user_input(projection):
+            return None  # the collection could not read in that CRS: warp instead
+    same = (np.array_equal(fresh.source[T].values, data.source[T].values)
+            and list(fresh.source.coords["bands"].values)
+            == list(data.source.coords["bands"].values))
+    if not same:
+        return None
+    return replace(fresh, t_index=data.t_index, band_index=data.band_index,
+                   band_labels=data.band_labels, hooks=data.hooks, reload=None, _cached=None)
 
 
 @process("resample_cube_spatial")
@@ -129,3 +159,6 @@ def resample_cube_temporal(data: Any, target: Any, dimension: str | None = None,
         out = out.where(mask)
     out.attrs = cube.attrs
     return out
+
+
+PLAN_AWARE.add("resample_spatial")

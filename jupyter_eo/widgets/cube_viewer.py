@@ -29,8 +29,17 @@ class CubeViewer(w.VBox):
     a click maps to an exact pixel: the pixel's values over time appear as a chart.
     """
 
-    def __init__(self, cube: Any, *, height: str = "380px", cmap: str = "viridis", **kwargs: Any) -> None:
+    def __init__(self, cube: Any, *, other: Any = None, height: str = "380px", cmap: str = "viridis",
+                 **kwargs: Any) -> None:
         self.cube = as_cube(cube)
+        # a second result to compare with (same bands, y/x size); None: compare two dates of `cube`
+        self.other = as_cube(other) if other is not None else None
+        if self.other is not None and (self.other.sizes["y"], self.other.sizes["x"]) != (
+                self.cube.sizes["y"], self.cube.sizes["x"]):
+            from jupyter_eo.errors import OpenEOError
+
+            raise OpenEOError("The result to compare with must have the same y/x size.",
+                              code="FormatUnsuitable", status=400)
         self.ny, self.nx = self.cube.sizes["y"], self.cube.sizes["x"]
         self.bands = [str(b) for b in self.cube["bands"].values]
         self.dates = time_labels(self.cube)
@@ -67,9 +76,12 @@ class CubeViewer(w.VBox):
         self.chart = w.Image(format="png", layout=w.Layout(display="none", width="100%"))
         self.chart.add_class("jeo-pixel-chart")
         self.chart_title = w.HTML(muted_html("Click a pixel to see its time series."))
-        self.compare = w.Checkbox(value=False, description="Compare with", indent=False,
+        self.compare = w.Checkbox(value=self.other is not None, indent=False,
+                                  description="Compare with other result" if self.other is not None
+                                  else "Compare with",
                                   layout=w.Layout(width="auto"))
-        self.compare_time = w.IntSlider(value=max(nt - 1, 0), min=0, max=max(nt - 1, 0),
+        ot = self.other.sizes["t"] if self.other is not None else nt
+        self.compare_time = w.IntSlider(value=max(ot - 1, 0), min=0, max=max(ot - 1, 0),
                                         description="", readout=False, layout=w.Layout(width="14em"))
         self.compare_date = w.HTML()
         self.compare_image = w.Image(format="png", layout=w.Layout(display="none", max_width="48%"))
@@ -121,10 +133,11 @@ class CubeViewer(w.VBox):
             return [self.red.value, self.green.value, self.blue.value]
         return [self.band.value]
 
-    def frame(self, t_index: int | None = None) -> np.ndarray:
+    def frame(self, t_index: int | None = None, cube: xr.DataArray | None = None) -> np.ndarray:
         """The (y, x) or (3, y, x) array of a time step for the current band selection."""
         t_index = self.time.value if t_index is None else t_index
-        data = self.cube.isel(t=t_index).sel(bands=self.selection()).values.astype("float64")
+        cube = self.cube if cube is None else cube
+        data = cube.isel(t=t_index).sel(bands=self.selection()).values.astype("float64")
         return data[0] if data.shape[0] == 1 else data
 
     def value_ranges(self) -> list[tuple[float, float]]:
@@ -140,10 +153,10 @@ class CubeViewer(w.VBox):
             self._ranges[key] = out
         return self._ranges[key]
 
-    def render_frame(self, t_index: int | None = None) -> bytes:
-        """PNG of a time step with the current bands, colormap and stretch."""
+    def render_frame(self, t_index: int | None = None, cube: xr.DataArray | None = None) -> bytes:
+        """PNG of a time step with the current bands, colormap and stretch (of the main cube)."""
         ranges = self.value_ranges()
-        array = self.frame(t_index)
+        array = self.frame(t_index, cube)
         if array.ndim == 3:
             from jupyter_eo.widgets.colormaps import png_bytes, rgb_composite
 
@@ -222,9 +235,10 @@ class CubeViewer(w.VBox):
         frame = self.frame()
         self.histogram.value = histogram_svg(frame if frame.ndim == 2 else frame[0], value_range=ranges[0])
         if self.compare.value:
-            self.compare_image.value = self.render_frame(self.compare_time.value)
+            other = self.other if self.other is not None else self.cube
+            self.compare_image.value = self.render_frame(self.compare_time.value, other)
             self.compare_image.layout.display = ""
-            self.compare_date.value = muted_html(self.dates[self.compare_time.value])
+            self.compare_date.value = muted_html(time_labels(other)[self.compare_time.value])
         else:
             self.compare_image.layout.display = "none"
             self.compare_date.value = ""

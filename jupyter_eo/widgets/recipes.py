@@ -92,6 +92,13 @@ class Recipe:
     range: tuple[float, float] | None = None
     description: str = ""
 
+    def then(self, step: "Step", name: str, *, cmap: str | None = None,
+             range: tuple[float, float] | None = None) -> "Recipe":
+        """A new recipe: this one followed by ``step(cube, inputs)`` (recipes chain as steps)."""
+        return replace(self, id=f"{self.id}+{name}", title=f"{self.title} → {name}",
+                       build=lambda inputs: step(self.build(inputs), inputs),
+                       cmap=cmap or self.cmap, range=range if range is not None else self.range)
+
     def graph(self, inputs: RecipeInputs, *, save_format: str | None = None) -> dict[str, Any]:
         """The flat process graph of this recipe (with ``save_result`` when a format is given)."""
         cube = self.build(inputs)
@@ -198,6 +205,28 @@ def _backscatter(inputs: RecipeInputs) -> Cube:
                                           temporal_extent=list(inputs.temporal_extent), bands=bands)
     reducer = "mean" if inputs.reducer == "median" else inputs.reducer
     return cube.reduce_time(reducer).to_db()  # average linear power first, then dB
+
+
+Step = Callable[[Cube, RecipeInputs], Cube]
+
+
+def threshold(value: float) -> Step:
+    """Step: 1 where the value is greater than ``value``, else 0 (e.g. vegetation mask)."""
+    return lambda cube, _inputs: cube.apply(lambda x: x > value)
+
+
+def scale_to_byte(low: float, high: float) -> Step:
+    """Step: linear stretch of [low, high] to [0, 255] (for 8-bit products)."""
+    return lambda cube, _inputs: cube.linear_scale_range(low, high, 0, 255)
+
+
+def smooth(size: int = 3) -> Step:
+    """Step: ``size`` x ``size`` moving average (``apply_kernel``), ``size`` odd."""
+    if size < 1 or size % 2 == 0:
+        raise ProcessParameterInvalid("The smoothing window must be an odd number of pixels.")
+    kernel = [[1] * size for _ in range(size)]
+    return lambda cube, _inputs: cube.process("apply_kernel", data=cube, kernel=kernel,
+                                              factor=1 / size ** 2, border=0, replace_invalid=0)
 
 
 def _bbox_polygon(extent: dict[str, float]) -> dict[str, Any]:

@@ -115,3 +115,15 @@ def test_single_band_geotiff_with_numeric_band_coordinate(tmp_path):
     viewer = CubeViewer(tif)
     assert viewer.bands == ["1"]
     assert viewer.statistics()["max"] == 11.0
+
+
+def test_compare_with_another_result():
+    cube = make_cube()
+    other = cube.isel(t=[0]) * 0 + 5.0  # a constant result, one date
+    viewer = CubeViewer(cube, other=other)
+    assert viewer.compare.value and viewer.compare_time.max == 0
+    left, right = decode(viewer.image.url), np.asarray(Image.open(io.BytesIO(viewer.compare_image.value)))
+    assert left.shape == right.shape
+    assert len(np.unique(right.reshape(-1, 4), axis=0)) == 1  # same stretch: one colour
+    with pytest.raises(OpenEOError):
+        CubeViewer(cube, other=cube.isel(x=slice(0, 5)))

@@ -192,3 +192,39 @@ def test_recipes_offered_per_collection_and_unknown_ids():
         recipe("NDXX")
     with pytest.raises(ProcessParameterInvalid):
         RECIPES["NDVI"].graph(replace(INPUTS, metadata=s1_metadata()))
+
+
+def test_recipes_chain_as_steps():
+    from jupyter_eo.graph.offline import GraphOnlyConnection
+    from jupyter_eo.widgets.export import code_for
+    from jupyter_eo.widgets.recipes import scale_to_byte, smooth, threshold
+
+    chained = RECIPES["NDVI"].then(smooth(3), "smooth").then(threshold(0.4), "vegetation", range=(0, 1))
+    assert chained.id == "NDVI+smooth+vegetation" and chained.range == (0, 1)
+    graph = chained.graph(INPUTS, save_format="GTiff")
+    order = [n["process_id"] for n in graph.values()]
+    assert order.index("apply_kernel") > order.index("reduce_dimension")
+    (kernel,) = nodes(graph, "apply_kernel")
+    assert kernel["arguments"]["kernel"] == [[1, 1, 1]] * 3 and kernel["arguments"]["factor"] == pytest.approx(1 / 9)
+    (apply,) = nodes(graph, "apply")
+    (gt,) = apply["arguments"]["process"]["process_graph"].values()
+    assert gt["process_id"] == "gt" and gt["arguments"]["y"] == 0.4
+    assert nodes(graph, "apply_kernel")[0]["arguments"]["data"]["from_node"] in graph
+    problems = validate_graph(graph, lambda pid, ns: process_spec(pid), parameters=[])
+    assert problems == [], [p.message for p in problems]
+    byte = RECIPES["true_colour"].then(scale_to_byte(0, 3000), "8bit").graph(INPUTS)
+    (scale,) = nodes(byte, "apply")
+    (lsr,) = scale["arguments"]["process"]["process_graph"].values()
+    assert lsr["process_id"] == "linear_scale_range" and lsr["arguments"]["outputMax"] == 255
+    # the exported code rebuilds the chained graph
+    import jupyter_eo
+    original, namespace = jupyter_eo.connect, {}
+    jupyter_eo.connect = lambda *a, **k: GraphOnlyConnection()
+    try:
+        exec(compile(code_for(graph), "<chained>", "exec"), namespace)
+    finally:
+        jupyter_eo.connect = original
+    from jupyter_eo.graph.model import graphs_equal
+    assert graphs_equal(namespace["cube"].flat_graph(), graph)
+    with pytest.raises(ProcessParameterInvalid):
+        smooth(4)

@@ -97,8 +97,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server, print the ready line once listening, run until SIGINT/SIGTERM."""
-    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
-                        stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = getattr(logging, str(args.log_level).upper(), logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        # job logs need INFO records of jupyter_eo loggers; the console shows only --log-level
+        handler.setLevel(level)
     config = config_from_args(args)
     try:
         return asyncio.run(_serve(config, args.host, args.port))

@@ -149,3 +149,15 @@ def test_timeseries_recipe_shows_a_chart(explorer):
     assert explorer.preview.chart.layout.display == "" and explorer.preview.chart.value[:4] == b"\x89PNG"
     explorer.recipe.value = "NDVI"
     assert explorer.preview.wait(240)
+
+
+def test_no_credentials_in_widget_state(explorer, connection):
+    import json
+
+    from ipywidgets.widgets.widget import _instances
+
+    bearer = getattr(connection.auth, "bearer", "")
+    assert bearer  # the connection (kernel side) is authenticated ...
+    for widget in list(_instances.values()):  # ... but nothing synced to the browser holds it
+        state = json.dumps(widget.get_state(), default=str)
+        assert PASSWORD not in state and bearer not in state

@@ -144,9 +144,7 @@ def _load(inputs: RecipeInputs, bands: list[str], period: tuple[str, str] | None
                                           temporal_extent=list(period or inputs.temporal_extent),
                                           bands=load_bands)
     if use_scl:
-        masked = cube.mask_scl(classes=SCL_CLOUD_CLASSES)
-        # explicit process(): Cube.filter_bands(bands) loses its argument in the builder (G)
-        cube = masked.process("filter_bands", data=masked, bands=list(bands))
+        cube = cube.mask_scl(classes=SCL_CLOUD_CLASSES).filter_bands(bands)
     return cube
 
 

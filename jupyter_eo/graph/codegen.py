@@ -9,6 +9,7 @@ arguments match exactly what the client would emit.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import keyword
 import re
@@ -40,6 +41,7 @@ _LOGICAL = {"and": "&", "or": "|"}
 _PRECEDENCE = {"|": 7, "&": 9, ">": 6, ">=": 6, "<": 6, "<=": 6, "==": 6, "!=": 6, "+": 11, "-": 11,
                "*": 12, "/": 12, "~": 13, "**": 14}
 _ATOM = 100
+_BUILTINS = frozenset(dir(builtins))
 _BASE_NAMES = {"load_collection": "cube", "load_stac": "stac", "reduce_dimension": "reduced", "apply": "applied",
                "merge_cubes": "merged", "aggregate_spatial": "aggregated", "aggregate_temporal_period": "periods",
                "save_result": "result", "mask": "masked", "filter_bbox": "filtered", "filter_temporal": "filtered",
@@ -90,15 +92,16 @@ class _Code:
 
 
 class _Writer:
-    def __init__(self, variable: str) -> None:
-        self.names: set[str] = {"connection", "openeo", "jupyter_eo", "Parameter", variable}
+    def __init__(self, variable: str, reserved: set[str] = frozenset()) -> None:
+        self.names: set[str] = {"connection", "openeo", "jupyter_eo", "Parameter", variable, *reserved}
         self.imports: set[str] = set()
         self.process_imports: set[str] = set()
         self.parameters: dict[str, str] = {}
-        self.parameter_lines: list[str] = []
         self.needs_openeo = False
 
     def unique(self, base: str) -> str:
+        if base in _BUILTINS:  # no local `max = ...` shadowing Python's max
+            base = f"{base}_value"
         name, n = base, 1
         separator = "_" if base[-1:].isdigit() else ""
         while name in self.names or keyword.iskeyword(name):
@@ -107,17 +110,23 @@ class _Writer:
         self.names.add(name)
         return name
 
-    def parameter(self, name: str, spec: dict[str, Any] | None = None) -> str:
+    def parameter(self, name: str) -> str:
+        """The variable of graph parameter ``name`` (declared at the top of the code)."""
         if name not in self.parameters:
-            var = self.unique(_identifier(name, "param"))
-            self.parameters[name] = var
-            spec = spec or {"name": name, "description": name}
+            self.parameters[name] = self.unique(_identifier(name, "param"))
+        return self.parameters[name]
+
+    def parameter_lines(self, specs: dict[str, dict[str, Any]]) -> list[str]:
+        lines: list[str] = []
+        ordered = [n for n in specs if n in self.parameters] + [n for n in self.parameters if n not in specs]
+        for name in ordered:
+            spec = specs.get(name) or {"name": name, "description": name}
             keywords = [("name", _py(name)), ("description", _py(spec.get("description") or name))]
             for key in ("schema", "default", "optional"):
                 if key in spec:
                     keywords.append((key, _literal(spec[key], "")))
-            self.parameter_lines += _assign(var, _call("Parameter", [], keywords, ""))
-        return self.parameters[name]
+            lines += _assign(self.parameters[name], _call("Parameter", [], keywords, ""))
+        return lines
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -192,7 +201,9 @@ class _CallbackRenderer:
         inner = self.indent + "    "
         body_lines: list[str] = []
         sub = _CallbackRenderer(self.w, self.graph, self.params, body_lines, inner, self.hint)
-        for node_id in shared:
+        for node_id in order[:-1]:
+            if node_id not in shared and not self._too_long(sub, node_id):
+                continue
             var = self.w.unique(self._local_name(node_id))
             expr = sub.node(node_id).text
             sub.local[node_id] = var
@@ -207,6 +218,15 @@ class _CallbackRenderer:
         if top_level:
             self.block.append("")
         return name
+
+    def _too_long(self, sub: _CallbackRenderer, node_id: str) -> bool:
+        """Whether a node's inline text is long enough to deserve its own line in a def."""
+        names_before = set(self.w.names)
+        scratch = _CallbackRenderer(self.w, self.graph, self.params, [], sub.indent, self.hint)
+        scratch.local = dict(sub.local)
+        text = scratch.node(node_id).text
+        self.w.names = names_before
+        return len(text) > 40 and "\n" not in text
 
     def _local_name(self, node_id: str) -> str:
         node = self.graph[node_id]
@@ -280,8 +300,8 @@ def _binary(op: str, left: _Code, right: _Code) -> _Code:
         left_text, right_text = _wrap(left, prec + 1), _wrap(right, prec + 1)
     else:
         left_text, right_text = _wrap(left, prec), _wrap(right, prec + 1)
-    if right_text.startswith("-") and op == "**":
-        right_text = f"({right_text})"
+    if op == "**" and left_text.startswith("-"):
+        left_text = f"({left_text})"  # -1 ** x would be -(1 ** x)
     return _Code(f"{left_text} {op} {right_text}", prec, is_expr=True)
 
 
@@ -300,8 +320,13 @@ def _process_call(writer: _Writer, pid: str, namespace: str | None, args: dict[s
         text = _call(f"{receiver}.{method}", [], [(k, rendered[k].text) for k in keys[1:]], "")
         return _Code(text, is_expr=True)
     if known:
-        writer.process_imports.add(method)
-        return _Code(_call(method, [], [(k, rendered[k].text) for k in keys], ""), is_expr=True)
+        if method in _BUILTINS:  # never shadow Python's max/min/round/... in the user's namespace
+            writer.needs_openeo = True
+            func = f"openeo.processes.{method}"
+        else:
+            writer.process_imports.add(method)
+            func = method
+        return _Code(_call(func, [], [(k, rendered[k].text) for k in keys], ""), is_expr=True)
     writer.process_imports.add("process")
     keywords = [("namespace", _py(namespace))] if namespace is not None else []
     if all(_kwarg_name_ok(k) and k not in ("process_id", "arguments", "namespace") for k in args):
@@ -679,7 +704,9 @@ class _BandMath:
             return False
         exprs = [is_node_ref(args[k]) for k in operands]
         constants_ok = all(is_node_ref(args[k]) or _is_number(args[k]) for k in operands)
-        if pid in _ARITHMETIC or pid == "power":
+        if pid == "power":  # DataCube ** DataCube is not merged into one band math reducer by the client
+            return constants_ok and exprs.count(True) == 1
+        if pid in _ARITHMETIC:
             return any(exprs) and constants_ok
         if pid in _COMPARISON:
             return exprs[0] and constants_ok
@@ -705,7 +732,20 @@ class _BandMath:
                 var = self.owner.w.unique(self._term_name(node))
                 lines += _assign(var, self.expr(node_id).text)
                 self.vars[node_id] = var
-        return self.expr(result).text
+        text = self.expr(result).text
+        if len(text) > MAX_LINE - 10 and self.graph[result]["process_id"] != "not":
+            # split a long formula: e.g. numerator and denominator on their own lines
+            args = self.graph[result]["arguments"]
+            keys = ("base", "p") if self.graph[result]["process_id"] == "power" else ("x", "y")
+            names = ("numerator", "denominator") if self.graph[result]["process_id"] == "divide" else ("term", "term")
+            for key, base in zip(keys, names):
+                ref = args[key]
+                if is_node_ref(ref) and ref["from_node"] not in self.vars:
+                    var = self.owner.w.unique(base)
+                    lines += _assign(var, self.expr(ref["from_node"]).text)
+                    self.vars[ref["from_node"]] = var
+            text = self.expr(result).text
+        return text
 
     def _term_name(self, node: dict[str, Any]) -> str:
         args = node["arguments"]
@@ -770,11 +810,19 @@ def to_python(graph: Any, *, flavour: str = "lab", backend_id: str = "local", ur
     flat, metadata = unwrap(graph)
     if not variable.isidentifier() or keyword.iskeyword(variable):
         variable = "cube"
-    writer = _Writer(variable)
-    declared = [p for p in metadata.get("parameters") or [] if isinstance(p, dict) and "name" in p]
-    for spec in declared:
-        writer.parameter(spec["name"], spec)
-    body = _GraphRenderer(flat, writer, variable).render()
+    declared = {p["name"]: p for p in metadata.get("parameters") or [] if isinstance(p, dict) and "name" in p}
+    reserved: set[str] = set()
+    while True:  # a second pass when a variable name would shadow an imported process function
+        writer = _Writer(variable, reserved)
+        if udp_id is not None:  # all declared parameters are saved with the UDP, used or not
+            for name in declared:
+                writer.parameter(name)
+        body = _GraphRenderer(flat, writer, variable).render()
+        clashes = (writer.names - reserved) & writer.process_imports
+        if not clashes:
+            break
+        reserved |= clashes
+    parameter_lines = writer.parameter_lines(declared)
     if flavour == "lab":
         header = ["import jupyter_eo"]
         connect = f"connection = jupyter_eo.connect({_py(backend_id)})"
@@ -791,11 +839,12 @@ def to_python(graph: Any, *, flavour: str = "lab", backend_id: str = "local", ur
         header.append(one_line if len(one_line) <= MAX_LINE else
                       "from openeo.processes import (\n" + "".join(f"    {n},\n" for n in names) + ")")
     lines = header + ["", connect]
-    if writer.parameter_lines:
-        lines += [""] + writer.parameter_lines
+    if parameter_lines:
+        lines += [""] + parameter_lines
     lines += [""] + body
     if udp_id is not None:
-        params = ", ".join(writer.parameters.values())
+        ordered = [*declared, *(name for name in writer.parameters if name not in declared)]
+        params = ", ".join(writer.parameters[name] for name in ordered)
         keywords = [("parameters", f"[{params}]")] if params else []
         for key in ("summary", "description"):
             if isinstance(metadata.get(key), str):

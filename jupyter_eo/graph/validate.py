@@ -155,6 +155,8 @@ def _validate_node(nid: str, node: dict[str, Any], lookup: ProcessLookup,
             for kind, ref in iter_references(value):
                 if kind == "parameter":
                     errors.extend(_check_parameter(ref, names, nid, where))
+                elif kind == "callback":  # e.g. load_collection properties: check the graph
+                    stack.append((ref, {"__any__"}, f"{path}{nid}.{name}/"))
             if not _has_reference(value) and not _type_ok(value, schema):
                 errors.append(ProcessParameterInvalid(
                     f"Process {pid!r} (node {nid!r}) parameter {name!r}: a value of type "

@@ -71,7 +71,7 @@ def test_golden_code_has_no_unused_names(name: str) -> None:
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     unused = (assigned | imported) - used - {"cube"}
     assert not unused, f"unused names in {name}: {unused}"
-    assert all(len(line) <= 110 for line in code.splitlines() if '"""' not in line)
+    assert all(len(line) <= 100 for line in code.splitlines() if '"""' not in line)
 
 
 def test_golden_files_are_reviewed_text() -> None:

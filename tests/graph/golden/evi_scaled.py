@@ -13,5 +13,7 @@ b08_scaled = b08 * 0.0001
 b04 = cube.band("B04")
 b04_scaled = b04 * 0.0001
 b02 = cube.band("B02")
-cube = 2.5 * (b08_scaled - b04_scaled) / (b08_scaled + 6 * b04_scaled - 7.5 * (b02 * 0.0001) + 1)
+numerator = 2.5 * (b08_scaled - b04_scaled)
+denominator = b08_scaled + 6 * b04_scaled - 7.5 * (b02 * 0.0001) + 1
+cube = numerator / denominator
 cube = cube.reduce_dimension(dimension="t", reducer="mean")

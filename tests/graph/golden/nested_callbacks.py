@@ -10,7 +10,8 @@ cube = connection.load_collection(
 )
 
 def reducer(data):
-    array_filter = data.array_apply(process=lambda x: x * 0.0001).array_filter(condition=lambda x: x > 0)
+    array_apply = data.array_apply(process=lambda x: x * 0.0001)
+    array_filter = array_apply.array_filter(condition=lambda x: x > 0)
     return array_filter.mean() + array_filter.sd()
 
 cube = cube.reduce_dimension(dimension="t", reducer=reducer)

@@ -44,8 +44,13 @@ class Backend:
         self.auth = Authenticator(config.users, db)
         self.udps = UdpStore(db)
         self.jobs = JobStore(db, lambda user, job_id: self.user_dir(user) / "jobs" / job_id)
+        # heavy synchronous processing, map tiles, and quick checks get separate pools so a
+        # long /result never delays job creation, validation or listing
         self.executor = ThreadPoolExecutor(max_workers=max(1, config.sync_workers),
                                            thread_name_prefix="openeo-sync")
+        self.tile_executor = ThreadPoolExecutor(max_workers=max(1, config.sync_workers),
+                                                thread_name_prefix="openeo-tiles")
+        self.light_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="openeo-light")
         self.runner = JobRunner(self.jobs, self.execute_job, workers=config.job_workers)
         from jupyter_eo.backend.handlers.services import ServiceStore
 
@@ -168,9 +173,12 @@ class Backend:
 
     async def run_sync(self, func: Callable[..., Any], *args: Any,
                        timeout: float | None = None, cancel_event: threading.Event | None = None,
-                       **kwargs: Any) -> Any:
-        """Run ``func`` on the worker pool (never on the event loop), with a wall-clock limit."""
-        future = asyncio.wrap_future(self.executor.submit(func, *args, **kwargs))
+                       pool: str = "sync", **kwargs: Any) -> Any:
+        """Run ``func`` off the event loop on ``pool`` ("sync", "tiles" or "light"),
+        optionally with a wall-clock limit (RequestTimeout)."""
+        executor = {"sync": self.executor, "tiles": self.tile_executor,
+                    "light": self.light_executor}[pool]
+        future = asyncio.wrap_future(executor.submit(func, *args, **kwargs))
         if timeout is None:
             return await future
         try:
@@ -183,7 +191,8 @@ class Backend:
 
     def close(self) -> None:
         self.runner.shutdown()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for executor in (self.executor, self.tile_executor, self.light_executor):
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def make_app(config: BackendConfig, **settings: Any) -> tornado.web.Application:

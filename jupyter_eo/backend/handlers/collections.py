@@ -11,7 +11,7 @@ from jupyter_eo.errors import CollectionNotFound
 class _CollectionMixin(BaseHandler):
     async def prepare_catalog(self) -> None:
         """Build the catalog (slow the first time) off the event loop."""
-        await self.backend.run_sync(lambda: self.backend.catalog)
+        await self.backend.run_sync(lambda: self.backend.catalog, pool="light")
 
     def collection(self, collection_id: str) -> Any:
         catalog = self.backend.catalog

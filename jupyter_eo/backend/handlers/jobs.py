@@ -32,7 +32,8 @@ class JobsHandler(BaseHandler):
         user = self.user
         body = await self.json_object()
         pg = process_graph_of(body)
-        await self.backend.run_sync(check_graph, pg, self.backend.config.limits)
+        await self.backend.run_sync(check_graph, pg, self.backend.config.limits,
+                                    pool="light")
         process = dict(body["process"])
         job = self.backend.jobs.create(
             user, process, title=_opt_str(body, "title"), description=_opt_str(body, "description"),
@@ -82,7 +83,8 @@ class JobHandler(BaseHandler):
             changes["log_level"] = _log_level(body["log_level"])
         if "process" in body:
             pg = process_graph_of(body)
-            await self.backend.run_sync(check_graph, pg, self.backend.config.limits)
+            await self.backend.run_sync(check_graph, pg, self.backend.config.limits,
+                                    pool="light")
             changes["process"] = body["process"]
         if not changes:
             raise OpenEOError("No data specified to be updated.", code="NoDataForUpdate",
@@ -219,7 +221,8 @@ class JobEstimateHandler(BaseHandler):
         job = self.backend.jobs.get(self.user, job_id)
         pg = job["process"]["process_graph"]
         backend = self.backend
-        graphs = await backend.run_sync(check_graph, pg, backend.config.limits)
-        pixels = await backend.run_sync(estimate_pixels, graphs, backend.catalog)
+        graphs = await backend.run_sync(check_graph, pg, backend.config.limits,
+                                    pool="light")
+        pixels = await backend.run_sync(estimate_pixels, graphs, backend.catalog, pool="light")
         seconds = max(1, int(pixels / 50_000_000))
         self.write_json({"costs": 0, "duration": f"PT{seconds}S", "size": int(pixels * 4)})

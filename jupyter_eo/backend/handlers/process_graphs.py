@@ -23,8 +23,9 @@ class ProcessGraphHandler(BaseHandler):
         body = await self.json_object()
         self.backend.udps.check_id(process_graph_id)
         pg = body.get("process_graph")
-        await self.backend.run_sync(check_graph, pg, self.backend.config.limits)
-        predefined = await self.backend.run_sync(lambda: self.backend.predefined_ids)
+        await self.backend.run_sync(check_graph, pg, self.backend.config.limits,
+                                    pool="light")
+        predefined = await self.backend.run_sync(lambda: self.backend.predefined_ids, pool="light")
         self.backend.udps.put(user, process_graph_id, body, predefined)
         self.set_status(200)
         self.finish()

@@ -39,7 +39,7 @@ class ValidationHandler(BaseHandler):
             body = {"process": body}
         pg = process_graph_of(body)
         user = self.optional_user()
-        errors = await self.backend.run_sync(self.backend.validate, pg, user,
+        errors = await self.backend.run_sync(self.backend.validate, pg, user, pool="light",
                                              timeout=self.backend.config.limits.sync_timeout_s)
         self.write_json({"errors": [_error_body(e) for e in errors]})
 

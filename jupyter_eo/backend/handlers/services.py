@@ -110,7 +110,7 @@ class ServicesHandler(BaseHandler):
         if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
             raise ProcessGraphMissing()
         await self.backend.run_sync(check_graph, process["process_graph"],
-                                    self.backend.config.limits)
+                                    self.backend.config.limits, pool="light")
         record = self.backend.services.create(user, {
             "type": "XYZ", "process": process, "title": body.get("title"),
             "description": body.get("description"), "enabled": body.get("enabled", True) is not False,
@@ -152,7 +152,7 @@ class ServiceHandler(ServicesHandler):
             if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
                 raise ProcessGraphMissing()
             await self.backend.run_sync(check_graph, process["process_graph"],
-                                        self.backend.config.limits)
+                                        self.backend.config.limits, pool="light")
             changes["process"] = process
         if not changes:
             raise OpenEOError("No data specified to be updated.", code="NoDataForUpdate",
@@ -288,7 +288,8 @@ class XyzTileHandler(BaseHandler):
             raise OpenEOError("The service is disabled.", code="ServiceNotFound", status=404)
         data = await self.backend.run_sync(
             render_service_tile, self.backend, record["process"], record.get("configuration")
-            or {}, user, int(z), int(x), int(y), timeout=self.backend.config.limits.sync_timeout_s)
+            or {}, user, int(z), int(x), int(y), timeout=self.backend.config.limits.sync_timeout_s,
+            pool="tiles")
         self.set_header("Content-Type", "image/png")
         self.set_header("Cache-Control", "private, max-age=60")
         self.finish(data)
@@ -303,7 +304,8 @@ class BasemapTileHandler(BaseHandler):
         except ImportError:
             raise FeatureUnsupported("The offline basemap is not available.") from None
 
-        data = await self.backend.run_sync(basemap.render_tile, int(z), int(x), int(y))
+        data = await self.backend.run_sync(basemap.render_tile, int(z), int(x), int(y),
+                                           pool="tiles")
         self.set_header("Content-Type", "image/png")
         self.set_header("Cache-Control", "private, max-age=86400")
         self.finish(data)

@@ -152,3 +152,31 @@ def test_tokens_survive_restart_but_not_a_password_change(tmp_path: Path) -> Non
     with pytest.raises(OpenEOError) as err:
         Authenticator({"u": "p2"}, db).check_bearer(f"Bearer basic//{token}")
     assert err.value.code == "TokenInvalid"
+
+
+def test_busy_sync_pool_does_not_block_other_requests(tmp_path: Path) -> None:
+    import threading
+
+    config = make_config(tmp_path, catalog=ArrayCatalog(slow=True),
+                         limits=Limits(sync_timeout_s=3, max_body_bytes=1 << 20))
+    with serve_in_thread(config) as url:
+        token = requests.get(url + "credentials/basic", auth=(USER, PASSWORD)).json()
+        headers = {"Authorization": f"Bearer basic//{token['access_token']}"}
+        graph = {"l": {"process_id": "load_collection", "arguments": {
+            "id": "TEST_S2", "spatial_extent": None, "temporal_extent": None}, "result": True}}
+        body = {"process": {"process_graph": graph}}
+        slow = [threading.Thread(target=requests.post, args=(url + "result",),
+                                 kwargs={"headers": headers, "json": body, "timeout": 30})
+                for _ in range(config.sync_workers)]
+        for thread in slow:
+            thread.start()
+        time.sleep(0.3)  # both sync workers are now busy for seconds
+        started = time.monotonic()
+        created = requests.post(url + "jobs", headers=headers, json=body, timeout=10)
+        valid = requests.post(url + "validation", headers=headers, json={"process_graph": graph})
+        listed = requests.get(url + "jobs", headers=headers, timeout=10)
+        assert created.status_code == 201 and valid.json() == {"errors": []}
+        assert listed.status_code == 200
+        assert time.monotonic() - started < 1.0
+        for thread in slow:
+            thread.join()

@@ -161,3 +161,34 @@ def test_no_credentials_in_widget_state(explorer, connection):
     for widget in list(_instances.values()):  # ... but nothing synced to the browser holds it
         state = json.dumps(widget.get_state(), default=str)
         assert PASSWORD not in state and bearer not in state
+
+
+PLAUSIBLE = {"true_colour": (0, 10_000), "false_colour": (0, 10_000), "s1_backscatter": (-40, 10),
+             "ndvi_change": (-2, 2), "EVI": (-1, 2.5), "EVI2": (-1, 2.5), "SAVI": (-1.5, 1.5),
+             "MSAVI": (-1, 1)}
+
+
+@pytest.mark.parametrize("recipe_id", sorted(__import__("jupyter_eo.widgets.recipes",
+                                                        fromlist=["RECIPES"]).RECIPES))
+def test_every_recipe_runs_on_the_embedded_backend(connection, recipe_id):
+    from jupyter_eo.widgets.charts import parse_timeseries
+    from jupyter_eo.widgets.preview import _with_json_save
+    from jupyter_eo.widgets.recipes import RECIPES, RecipeInputs
+
+    recipe = RECIPES[recipe_id]
+    cid = "SENTINEL1_GRD" if recipe.kind == "backscatter" else "SENTINEL2_L2A"
+    if cid not in connection.list_collection_ids():
+        pytest.skip(f"{cid} is not in the catalog")
+    extent = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.008}
+    inputs = RecipeInputs(cid, extent, ("2023-06-01", "2023-07-01"), connection.describe_collection(cid),
+                          second_period=("2023-08-01", "2023-09-01"))
+    if recipe.kind == "timeseries":
+        series = parse_timeseries(connection.execute(_with_json_save(recipe.graph(inputs))))
+        assert series and all(-1 <= v <= 1 for _, v in series if v == v)
+        return
+    data = read_geotiff(connection.download(recipe.graph(inputs, save_format="GTiff"))).data
+    finite = data[np.isfinite(data)]
+    assert finite.size > 0.5 * data.size
+    low, high = PLAUSIBLE.get(recipe_id, (-1, 1))
+    assert low <= finite.min() and finite.max() <= high, (finite.min(), finite.max())
+    assert data.shape[0] == {"rgb": 3, "backscatter": 2}.get(recipe.kind, 1)

@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # The labextension build (hatch-jupyter-builder) runs jlpm / jupyter-builder from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: lab test setup chromium samples clean-build help
+.PHONY: lab test setup chromium samples clean-build help hub-tools
 
 help:
 	@echo "make lab   - set up and start JupyterLab on notebooks/quickstart.ipynb (embedded backend)"
@@ -41,7 +41,14 @@ chromium:
 lab: setup
 	$(JUPYTER) lab notebooks/quickstart.ipynb $(ROOT_FLAG)
 
-test: setup chromium
+# configurable-http-proxy for the JupyterHub test (tests/hub), project-local and git-ignored.
+HUB_PROXY := .hub-tools/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY):
+	npm install --prefix .hub-tools --no-audit --no-fund configurable-http-proxy@5.3.0
+
+hub-tools: $(HUB_PROXY)
+
+test: setup chromium hub-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-build:

@@ -124,3 +124,22 @@ def test_workspace_files_with_client(connection, tmp_path: Path) -> None:
     assert back.read_text() == source.read_text()
     connection.get_file("inputs/aoi.geojson").delete()
     assert connection.list_files() == []
+
+
+def test_time_series_json_and_geojson(connection, tmp_path: Path) -> None:
+    # a polygon around the whole test area: the mean covers every pixel
+    geom = {"type": "Polygon", "coordinates": [[[2.99, 50.53], [3.02, 50.53], [3.02, 50.56],
+                                                [2.99, 50.56], [2.99, 50.53]]]}
+    cube = connection.load_collection("TEST_S2", bands=["B04", "B08"]).aggregate_spatial(
+        geom, "mean")
+    table = cube.execute()
+    assert table["dims"] == ["geometry", "t", "bands"]
+    assert table["coords"]["bands"] == ["B04", "B08"] and len(table["coords"]["t"]) == 4
+    want = ArrayCollection().load(bands=["B04", "B08"]).astype("float64").mean(["x", "y"])
+    np.testing.assert_allclose(np.array(table["data"][0], dtype=float), want.values, rtol=1e-5)
+    path = tmp_path / "ts.geojson"
+    cube.download(path, format="GeoJSON")
+    import json
+
+    features = json.loads(path.read_text())["features"]
+    assert len(features) == 1 and features[0]["geometry"]["type"] == "Polygon"

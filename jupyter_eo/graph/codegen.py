@@ -560,6 +560,8 @@ class _GraphRenderer:
         extent = args.get("extent")
         if set(args) != {"data", "extent"} or not is_node_ref(args["data"]):
             return None
+        if is_parameter_ref(extent):
+            return self.method(self.ref(args["data"]), "filter_temporal", [self.arg(extent)], [], target)
         if isinstance(extent, list) and len(extent) == 2 and all(t is None or _is_iso_date(t) for t in extent) \
                 and extent != [None, None]:
             return self.method(self.ref(args["data"]), "filter_temporal", [_py(t) for t in extent], [], target)

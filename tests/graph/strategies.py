@@ -58,6 +58,9 @@ def expressions(draw: st.DrawFn, leaves: list[Expr], depth: int = 3) -> Expr | A
                 lambda: call("power", base=draw(numbers), p=a),
                 lambda: call("max", data=[a, draw(st.sampled_from(pool))]),
                 lambda: a.round(p=draw(st.integers(0, 3))),
+                lambda: a.array_apply(process=lambda x: x * draw(numbers)),
+                lambda: a.array_filter(condition=lambda x: x > draw(numbers)).count(),
+                lambda: a.array_apply(process=lambda x, index: x * index),
             ]))()
         elif kind == "compare" and isinstance(a, Expr):
             op = draw(st.sampled_from(["gt", "gte", "lt", "lte", "eq", "neq"]))
@@ -129,9 +132,13 @@ def steps(draw: st.DrawFn, cube: Cube, builder: GraphBuilder, depth: int) -> Cub
         "filter_bbox", "filter_temporal", "filter_bands", "ndvi", "band_math", "band_math", "reduce", "apply",
         "apply_dimension", "atp", "mask", "merge", "resample", "fallback", "udf", "index", "mask_scl"]))
     if kind == "filter_bbox":
+        if draw(st.integers(0, 4)) == 0:
+            return cube.filter_bbox(Param("bbox"))
         box = draw(bboxes())
         return cube.filter_bbox(**box, crs=draw(st.sampled_from([None, 4326, "EPSG:3857"])))
     if kind == "filter_temporal":
+        if draw(st.integers(0, 4)) == 0:
+            return cube.filter_temporal(Param("dates"))
         start, end = sorted(draw(st.tuples(dates, dates)))
         return cube.filter_temporal(start, draw(st.sampled_from([end, None])))
     if kind == "filter_bands":
@@ -145,6 +152,8 @@ def steps(draw: st.DrawFn, cube: Cube, builder: GraphBuilder, depth: int) -> Cub
         return cube.spectral_index(draw(st.sampled_from(["NDVI", "NDWI", "EVI", "SAVI", "NBR"])),
                                    scale=draw(st.sampled_from([None, 0.0001])))
     if kind == "reduce":
+        if draw(st.integers(0, 4)) == 0:
+            return cube.reduce_dimension("t", lambda data, context: data.mean() * context, context=2.5)
         return cube.reduce_dimension(draw(st.sampled_from(["t", "bands"])), draw(callbacks("data", True)))
     if kind == "apply":
         return cube.apply(draw(callbacks("x", False)))

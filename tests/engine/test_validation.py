@@ -126,3 +126,10 @@ def test_validation_never_raises_on_garbage(ctx):
 
 def test_no_catalog_needed_for_validation():
     assert validate_process_graph(chain(3), EvalContext()) == []
+
+
+def test_nested_property_callbacks_are_validated(ctx):
+    g = {"l": {**load(["B04"]), "result": True}}
+    g["l"]["arguments"]["properties"] = {"eo:cloud_cover": {"process_graph": {"c": {
+        "process_id": "no_such", "arguments": {"x": param("value")}, "result": True}}}}
+    assert "ProcessUnsupported" in codes(g, ctx)

@@ -16,10 +16,15 @@ def test_quickstart_runs(tmp_path: Path) -> None:
     env_backup = dict(os.environ)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     os.environ["IPYTHONDIR"] = str(tmp_path / "ipython")
+    # a standalone embedded backend started by the notebook lives in this temp data dir
+    os.environ["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")
     try:
         NotebookClient(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": str(QUICKSTART.parent)}}).execute()
     finally:
+        from jupyter_eo.connection import stop_standalone
+
+        stop_standalone()
         os.environ.clear()
         os.environ.update(env_backup)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

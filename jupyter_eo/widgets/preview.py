@@ -35,7 +35,7 @@ class Preview(w.VBox):
 
     def __init__(self, connection: Any, map: ipyleaflet.Map | None = None, *, delay: float = 0.4,
                  max_pixels: int = 512, runner: Callable[..., PreviewResult] | None = None,
-                 **kwargs: Any) -> None:
+                 tiles_above: float | None = 2048, **kwargs: Any) -> None:
         self.connection = connection
         self.map = map if map is not None else ipyleaflet.Map(layers=(), zoom=8,
                                                               layout=w.Layout(height="360px"))
@@ -45,6 +45,11 @@ class Preview(w.VBox):
         self.result: PreviewResult | None = None
         self.series: list[tuple[str, float]] | None = None
         self.overlay: ipyleaflet.ImageOverlay | None = None
+        # AOIs wider than `tiles_above` native pixels are previewed as XYZ tiles (None: never)
+        self.tiles_above = tiles_above
+        self.tiles: Any = None  # TilePreview of the current tile layer
+        self.tile_layer: ipyleaflet.TileLayer | None = None
+        self._tile_version = 0
         self.label = ""
         self._started_at = 0.0
         self.progress = w.IntProgress(value=0, min=0, max=1, bar_style="info",
@@ -132,8 +137,23 @@ class Preview(w.VBox):
             if is_cancelled():
                 raise Cancelled()
             return job, parse_timeseries(payload)
+        if self._use_tiles(extent, resolution_m):
+            from jupyter_eo.widgets.preview_tiles import create_tile_preview
+
+            cmap, value_range = job[2] or self.cmap.value, job[3] or (self.vmin.value, self.vmax.value)
+            if value_range[1] <= value_range[0]:
+                value_range = (0.0, 1.0)
+            return job, create_tile_preview(self.connection, graph, extent, cmap=cmap,
+                                            vmin=value_range[0], vmax=value_range[1])
         return job, self._runner(self.connection, graph, extent, max_pixels=self.max_pixels,
                                  is_cancelled=is_cancelled, resolution_m=resolution_m)
+
+    def _use_tiles(self, extent: dict[str, float], resolution_m: float | None) -> bool:
+        if self.tiles_above is None or not resolution_m or not hasattr(self.connection, "create_service"):
+            return False
+        from jupyter_eo.widgets.preview_run import native_pixels
+
+        return native_pixels(extent, resolution_m) > self.tiles_above
 
     def _deliver(self, outcome: tuple) -> None:
         (graph, extent, cmap, value_range, label, _resolution), result = outcome
@@ -150,6 +170,9 @@ class Preview(w.VBox):
             self.auto_stretch(limits=value_range)  # 2–98 % stretch, within the recipe's valid range
             shape = "×".join(str(s) for s in result.data.shape[-2:])
             self.status.value = muted_html(f"Preview {shape} px in {result.seconds:.2f} s.")
+        elif type(result).__name__ == "TilePreview":
+            self._show_tiles(result, cmap, value_range)
+            self.status.value = muted_html("Large AOI: previewed as map tiles, computed as you pan and zoom.")
         else:
             self.series = result
             self._show_chart(result, label)
@@ -186,7 +209,11 @@ class Preview(w.VBox):
             self._restyling = False
 
     def _on_style(self, _change: dict) -> None:
-        if not self._restyling and self.result is not None:
+        if self._restyling:
+            return
+        if self.tiles is not None and self.tile_layer is not None:
+            self._restyle_tiles()
+        elif self.result is not None:
             self._redraw()
 
     def _on_opacity(self, change: dict) -> None:
@@ -201,6 +228,7 @@ class Preview(w.VBox):
         png, _ = render(array, cmap=self.cmap.value, vmin=self.vmin.value, vmax=self.vmax.value)
         url = data_url(png)
         bounds = [list(result.bounds[0]), list(result.bounds[1])]
+        self._drop_tiles()
         if self.overlay is None or self.overlay not in self.map.layers:
             self.overlay = ipyleaflet.ImageOverlay(url=url, bounds=bounds, name="Preview",
                                                    opacity=self.opacity.value)
@@ -213,6 +241,48 @@ class Preview(w.VBox):
         self.colorbar.value = ("" if rgb else
                                colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label))
         self.chart.layout.display = "none"
+
+    # -- tiles ---------------------------------------------------------------------------
+    def _show_tiles(self, tiles: Any, cmap: str | None, value_range: tuple[float, float] | None) -> None:
+        self._drop_tiles()
+        if self.overlay is not None and self.overlay in self.map.layers:
+            self.map.remove(self.overlay)
+        self.result, self.tiles = None, tiles
+        self._restyling = True
+        try:
+            self.cmap.value = tiles.configuration["colormap"]
+            self._set_range(tiles.configuration["min"], tiles.configuration["max"])
+        finally:
+            self._restyling = False
+        self.tile_layer = ipyleaflet.TileLayer(url=tiles.url, name="Preview", opacity=self.opacity.value,
+                                               max_zoom=19, no_wrap=True)
+        self.map.add(self.tile_layer)
+        self.colorbar.value = colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label)
+        self.chart.layout.display = "none"
+
+    def _restyle_tiles(self) -> None:
+        from jupyter_eo.widgets.preview_tiles import restyle_tile_preview
+
+        try:
+            restyle_tile_preview(self.connection, self.tiles, cmap=self.cmap.value, vmin=self.vmin.value,
+                                 vmax=self.vmax.value)
+        except Exception as exc:
+            self.status.value = error_html(f"Restyling the tiles failed — {describe_error(exc)}")
+            return
+        self._tile_version += 1
+        sep = "&" if "?" in self.tiles.url else "?"
+        self.tile_layer.url = f"{self.tiles.url}{sep}v={self._tile_version}"  # reload the tiles
+        self.colorbar.value = colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label)
+
+    def _drop_tiles(self) -> None:
+        from jupyter_eo.widgets.preview_tiles import delete_tile_preview
+
+        if self.tile_layer is not None and self.tile_layer in self.map.layers:
+            self.map.remove(self.tile_layer)
+        self.tile_layer = None
+        if self.tiles is not None:
+            delete_tile_preview(self.connection, self.tiles)
+            self.tiles = None
 
     def _show_chart(self, series: list[tuple[str, float]], label: str) -> None:
         self.chart.value = timeseries_png(series, title=label or "Mean over the AOI")

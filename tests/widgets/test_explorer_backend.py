@@ -192,3 +192,41 @@ def test_every_recipe_runs_on_the_embedded_backend(connection, recipe_id):
     low, high = PLAUSIBLE.get(recipe_id, (-1, 1))
     assert low <= finite.min() and finite.max() <= high, (finite.min(), finite.max())
     assert data.shape[0] == {"rgb": 3, "backscatter": 2}.get(recipe.kind, 1)
+
+
+def test_large_aois_preview_as_xyz_tiles(connection):
+    import math
+
+    from jupyter_eo.widgets.preview import Preview
+    from jupyter_eo.widgets.recipes import RECIPES, RecipeInputs
+
+    meta = connection.describe_collection("SENTINEL2_L2A")
+    big = {"west": 10.9, "south": 45.9, "east": 11.4, "north": 46.2}  # ~39 km: ~3900 px at 10 m
+    graph = RECIPES["NDVI"].graph(RecipeInputs("SENTINEL2_L2A", big, ("2023-06-01", "2023-07-01"), meta))
+    preview = Preview(connection, delay=0.0)
+    preview.update(graph, big, cmap="RdYlGn", range=(-1, 1), resolution_m=10.0)
+    assert preview.wait(60)
+    assert preview.tiles is not None and preview.tile_layer in preview.map.layers, preview.status.value
+    assert preview.tile_layer.url.endswith("{z}/{x}/{y}.png") and "RdYlGn" in preview.colorbar.value
+    # one tile in the middle of the AOI at zoom 12, fetched like the browser would (authenticated)
+    z, lon, lat = 12, 11.15, 46.05
+    x = int((lon + 180) / 360 * 2 ** z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2 ** z)
+    template = preview.tile_layer.url
+    path = template[template.index("/xyz/"):].format(z=z, x=x, y=y)
+    response = connection.get(path, expected_status=200)
+    assert response.content[:4] == b"\x89PNG"
+    preview.vmin.value = 0.5  # restyle: the service gets the new stretch, tiles reload
+    assert preview.tile_layer.url.endswith("?v=1")
+    service = connection.service(preview.tiles.service_id).describe_service()
+    assert service["configuration"]["min"] == 0.5
+    # back to a small AOI: image overlay again, the tile service is removed
+    small = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.008}
+    graph = RECIPES["NDVI"].graph(RecipeInputs("SENTINEL2_L2A", small, ("2023-06-01", "2023-07-01"), meta))
+    preview.update(graph, small, cmap="RdYlGn", range=(-1, 1), resolution_m=10.0)
+    assert preview.wait(60)
+    assert preview.tiles is None and preview.overlay in preview.map.layers
+    import ipyleaflet
+    assert preview.tile_layer is None
+    assert not any(isinstance(layer, ipyleaflet.TileLayer) for layer in preview.map.layers)
+    assert service["id"] not in [s["id"] for s in connection.list_services()]

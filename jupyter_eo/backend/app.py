@@ -193,6 +193,10 @@ class Backend:
         self.runner.shutdown()
         for executor in (self.executor, self.tile_executor, self.light_executor):
             executor.shutdown(wait=False, cancel_futures=True)
+        if self.config.dask_address:
+            from jupyter_eo.backend.engine.compute import close_clients
+
+            close_clients()
 
 
 def make_app(config: BackendConfig, **settings: Any) -> tornado.web.Application:

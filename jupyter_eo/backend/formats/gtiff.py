@@ -40,6 +40,20 @@ def _transform(cube: xr.DataArray):
     return Affine(dx, 0.0, float(xs[0]) - dx / 2, 0.0, dy, float(ys[0]) - dy / 2)
 
 
+def _row_blocks(stacked: xr.DataArray) -> list[tuple[int, int]]:
+    """(first row, rows) windows: the dask row chunks (each computed once), else 512 rows."""
+    chunks = getattr(stacked.data, "chunks", None)
+    sizes = list(chunks[1]) if chunks else []
+    if not sizes:
+        height = stacked.shape[1]
+        sizes = [min(ROWS_PER_BLOCK, height - r) for r in range(0, height, ROWS_PER_BLOCK)]
+    out, row = [], 0
+    for size in sizes:
+        out.append((row, size))
+        row += size
+    return out
+
+
 def write(cube: xr.DataArray, path: Path, options: dict[str, Any]) -> WrittenFile:
     """Write ``cube`` (t/bands stacked as bands) to ``path`` as a COG."""
     import rasterio
@@ -68,8 +82,8 @@ def write(cube: xr.DataArray, path: Path, options: dict[str, Any]) -> WrittenFil
         profile.pop("blockxsize"), profile.pop("blockysize")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
-            for row in range(0, height, ROWS_PER_BLOCK):
-                block = np.asarray(stacked[:, row:row + ROWS_PER_BLOCK, :].values)
+            for row, nrows in _row_blocks(stacked):
+                block = np.asarray(stacked[:, row:row + nrows, :].values)
                 if dtype.kind != "f" and nodata is not None and block.dtype.kind == "f":
                     block = np.where(np.isnan(block), nodata, block)
                 dst.write(block.astype(dtype, copy=False),

@@ -143,3 +143,27 @@ def test_time_series_json_and_geojson(connection, tmp_path: Path) -> None:
 
     features = json.loads(path.read_text())["features"]
     assert len(features) == 1 and features[0]["geometry"]["type"] == "Polygon"
+
+
+def test_dask_cluster_computes_results(data_dir: Path, tmp_path: Path) -> None:
+    import openeo
+    from distributed import LocalCluster
+
+    from conftest import make_config
+    from jupyter_eo.backend.testing import serve_in_thread
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        config = make_config(data_dir, dask_address=cluster.scheduler_address)
+        with serve_in_thread(config) as url:
+            con = openeo.connect(url)
+            con.authenticate_basic(USER, PASSWORD)
+            path = tmp_path / "dask.tif"
+            con.load_collection("TEST_S2", bands=["B04", "B08"]).ndvi() \
+                .reduce_dimension("t", reducer="max").download(path, format="GTiff")
+            with cluster.get_client() as client:
+                assert client.run_on_scheduler(
+                    lambda dask_scheduler: len(dask_scheduler.task_prefixes)) > 0
+    with rioxarray.open_rasterio(path, masked=True) as tif:
+        np.testing.assert_allclose(tif.isel(band=0).values, expected_ndvi_max().values,
+                                   rtol=1e-6, equal_nan=True)

@@ -92,9 +92,17 @@ class Backend:
 
     def udp_resolver(self, user: str | None) -> Callable[[str, str | None], dict | None]:
         def resolve(process_id: str, namespace: str | None) -> dict | None:
-            if namespace not in (None, "", "user"):
-                return None
-            return self.udps.find(user, process_id)
+            if namespace in (None, "", "user"):
+                return self.udps.find(user, process_id)
+            # a namespace URL of this backend's own UDP (``.../process_graphs/<id>``, what
+            # clients share) resolves to the caller's UDP; other URLs are never fetched
+            if isinstance(namespace, str) and re.match(r"https?://", namespace):
+                from urllib.parse import unquote, urlparse
+
+                path = unquote(urlparse(namespace).path).rstrip("/")
+                if path.endswith(f"/process_graphs/{process_id}"):
+                    return self.udps.find(user, process_id)
+            return None
 
         return resolve
 

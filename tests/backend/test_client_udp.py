@@ -70,3 +70,17 @@ def test_udps_are_per_user(server: str, connection) -> None:
     assert bob.list_user_defined_processes() == []
     assert connection.execute({"u": {"process_id": "three", "arguments": {},
                                      "result": True}}) == 3
+
+
+def test_udp_by_namespace_url(connection, server: str) -> None:
+    graph = {"m": {"process_id": "multiply", "arguments": {"x": {"from_parameter": "x"},
+                                                           "y": 3}, "result": True}}
+    connection.save_user_defined_process(
+        "triple", graph, parameters=[{"name": "x", "description": "n", "schema": {"type": "number"}}])
+    call = {"t": {"process_id": "triple", "namespace": f"{server}process_graphs/triple",
+                  "arguments": {"x": 5}, "result": True}}
+    assert connection.execute(call) == 15
+    call["t"]["namespace"] = "https://elsewhere.example/udps/triple.json"
+    with pytest.raises(OpenEoApiError) as err:
+        connection.execute(call)
+    assert err.value.code == "ProcessUnsupported"

@@ -154,6 +154,24 @@ def check_base_url(server_config: Any) -> Finding:
                    f"{base_url}jupyter-eo/openeo/<backend id>/")
 
 
+def check_running_server(ctx: Context) -> Finding:
+    """From a terminal or kernel of a running server: does its jupyter_eo answer?"""
+    from jupyter_eo.server.channel import ENV_SECRET, ENV_URL, SECRET_HEADER
+
+    url, secret = os.environ.get(ENV_URL, ""), os.environ.get(ENV_SECRET, "")
+    if not (url and secret):
+        return Finding("running server", "info", "not run from a Jupyter terminal or kernel; "
+                       "the running server was not asked")
+    code, body = _get_json(url + "jupyter-eo/api/status", ctx.http_timeout, {SECRET_HEADER: secret})
+    if code == 200 and isinstance(body, dict) and body.get("name") == "jupyter_eo":
+        ids = ", ".join(b.get("id", "?") for b in body.get("backends", []))
+        return Finding("running server", "ok", f"jupyter_eo {body.get('version')} answers at "
+                       f"{url} (backends: {ids or 'none'})")
+    return Finding("running server", "fail", f"{url}jupyter-eo/api/status answered HTTP {code}",
+                   "restart the Jupyter server (on JupyterHub: File > Hub Control Panel > Stop My "
+                   "Server, then start it) and check its log")
+
+
 # -- embedded backend --------------------------------------------------------------------------
 def check_embedded_backend(app: Any, ctx: Context) -> Finding:
     """Start ``jupyter-eo serve`` with the configured extra args in a temp dir, ask it for ``/``."""
@@ -296,7 +314,7 @@ async def _login_states(app: Any, registry: Any, specs: list[Any], ctx: Context)
     import logging
 
     from jupyter_eo.server.credentials import CredentialStoreError, TokenStore
-    from jupyter_eo.server.sessions import CredentialManager
+    from jupyter_eo.server.sessions import CredentialManager, LoginError
 
     quiet = logging.getLogger("jupyter_eo.doctor")
     quiet.addHandler(logging.NullHandler())
@@ -319,9 +337,15 @@ async def _login_states(app: Any, registry: Any, specs: list[Any], ctx: Context)
                     findings.append(Finding(name, "info", "not logged in (log in from the "
                                             "jupyter_eo sidebar when needed)"))
                     continue
-            bearer = await manager.bearer(spec.id)
-            error = manager._state(spec.id).error  # noqa: SLF001 - same package family
+            error = ""
+            if spec.auth == "client_credentials":
+                try:
+                    await manager.login_client_credentials(spec.id)
+                except LoginError as exc:
+                    error = str(exc)
+            bearer = "" if error else await manager.bearer(spec.id)
             if not bearer:
+                error = error or str(manager.status(spec.id).get("error", ""))
                 what = ("the service-account login (client credentials) failed"
                         if spec.auth == "client_credentials" else "the stored login has expired")
                 findings.append(Finding(name, "fail", f"{what}: {error or 'no token'}",
@@ -362,6 +386,7 @@ def run_checks(ctx: Context | None = None) -> list[Finding]:
                                 "fix the jupyter_server_config file named in the message"))
         return findings
     findings.append(check_base_url(server_config))
+    findings.append(check_running_server(ctx))
     findings.append(check_embedded_backend(app, ctx))
     findings.extend(check_backends(app, ctx))
     return findings

@@ -165,3 +165,13 @@ def test_valid_logins_are_ok(tmp_path: Path, fakes: tuple[OidcState, Upstream]) 
     assert findings["login fakeoidc"]["status"] == "ok"
     assert findings["login service"]["status"] == "ok"
     assert findings["login fakebasic"]["status"] == "info"  # never logged in: not an error
+
+
+def test_running_server_check_reports_a_dead_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_eo.doctor import check_running_server
+
+    assert check_running_server(Context()).status == "info"  # not inside a Jupyter server
+    monkeypatch.setenv("JUPYTER_EO_SERVER_URL", f"http://127.0.0.1:{_free_port()}/user/x/")
+    monkeypatch.setenv("JUPYTER_EO_KERNEL_SECRET", "not-used")
+    finding = check_running_server(Context(http_timeout=2))
+    assert finding.status == "fail" and "HTTP 599" in finding.message

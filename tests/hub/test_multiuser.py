@@ -36,8 +36,7 @@ def test_each_user_server_runs_the_extension(hub: Hub) -> None:
                                   "api/kernels"])
 def test_another_users_server_refuses_bob(hub: Hub, path: str) -> None:
     response = hub.request("GET", f"user/alice/{path}", "bob")
-    assert response.status_code in (403, 404), (response.status_code, response.text[:300])
-    assert "alice" not in response.text or response.status_code == 404
+    assert response.status_code == 403, (response.status_code, response.text[:300])
 
 
 def _login_alice(hub: Hub) -> None:
@@ -82,6 +81,37 @@ def test_alice_oidc_login_never_reaches_bobs_requests(hub: Hub) -> None:
     assert len(alice_store) == 1
     assert not list(hub.home("bob").rglob("fakeoidc.json"))
     assert not list(hub.home("carol").rglob("fakeoidc.json"))
+
+
+def test_doctor_in_a_students_kernel_sees_the_workshop(hub: Hub) -> None:
+    """`jupyter-eo doctor` run by alice inside her server (as from a terminal of it)."""
+    view = hub.request("GET", "user/alice/jupyter-eo/api/backends/fakeoidc/login", "alice")
+    if view.json()["state"] != "ready":
+        _login_alice(hub)
+    code = ("import subprocess, sys\n"
+            "out = subprocess.run([sys.executable, '-m', 'jupyter_eo.cli', 'doctor', '--json', "
+            "'--no-start'], capture_output=True, text=True, timeout=120)\n"
+            "print(out.stdout)")
+
+    async def run() -> CellResult:
+        kernel = RemoteKernel(f"{hub.url}user/alice/", hub.tokens["alice"])
+        await kernel.start()
+        try:
+            return await kernel.execute(code)
+        finally:
+            await kernel.shutdown()
+
+    result = asyncio.run(run())
+    assert not result.error, result.error
+    findings = {f["check"]: f for f in json.loads(result.text)["findings"]}
+    assert findings["server extension"]["status"] == "ok"
+    assert findings["base_url"]["message"].startswith("/user/alice/ from JUPYTERHUB_SERVICE_PREFIX")
+    assert findings["running server"]["status"] == "ok"
+    assert "local, fakeoidc, shared" in findings["running server"]["message"]
+    assert findings["backend shared"]["status"] == "ok"
+    assert findings["login shared"]["status"] == "ok"  # the service account works
+    assert findings["login fakeoidc"]["status"] == "ok"  # her stored refresh token works
+    assert hub.secret not in result.text
 
 
 def test_bob_cannot_see_alices_jobs_udps_or_files(hub: Hub) -> None:
@@ -205,6 +235,8 @@ def test_quickstart_runs_concurrently_and_the_shared_secret_never_leaks(hub: Hub
     assert "client_credentials" in hub.fakes.oidc.grants
     notebooks = [p.read_text(errors="replace") for p in hub.root.glob("home/*/*.ipynb")]
     assert len(notebooks) >= 2 * len(USERS)
+    backend_logs = list(hub.root.glob("home/*/**/backend.log"))
+    assert len(backend_logs) == len(USERS)  # one embedded backend per user, each its own dir
     places = {
         "notebook": "\n".join(notebooks),
         "widget state and kernel output": "\n".join(kernel_messages),

@@ -26,6 +26,12 @@ UDF_CODE = '''import xarray
 def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     return cube.rolling(t=3, min_periods=1).mean()
 '''
+SCALE_UDF = '''import xarray
+
+
+def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
+    return cube * context.get("factor", 1)
+'''
 RECIPES: dict[str, Callable[[], tuple[Any, dict[str, Any]]]] = {}
 
 
@@ -197,7 +203,7 @@ def run_udf_timeseries() -> Any:
 
 @recipe
 def run_udf_pixelwise_context() -> Any:
-    return s2(["B04"]).run_udf(UDF_CODE, runtime="Python", version="3.11", context={"window": 3}).to_dict()
+    return s2(["B04"]).run_udf(SCALE_UDF, runtime="Python", version="3.11", context={"factor": 3}).to_dict()
 
 
 @recipe

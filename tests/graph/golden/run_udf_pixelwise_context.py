@@ -13,8 +13,8 @@ udf_code = """import xarray
 
 
 def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
-    return cube.rolling(t=3, min_periods=1).mean()
+    return cube * context.get("factor", 1)
 """
 cube = cube.apply(
-    openeo.UDF(udf_code, runtime="Python", version="3.11", context={"window": 3}),
+    openeo.UDF(udf_code, runtime="Python", version="3.11", context={"factor": 3}),
 )

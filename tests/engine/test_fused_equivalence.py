@@ -262,3 +262,32 @@ def test_cloud_mask_conditions_are_fused(ctx, name):
     assert any("jeo-fused" in str(k) for k in dict(lazy.data.__dask_graph__()))
     assert len(dict(lazy.data.__dask_graph__())) < 20
     _both(graph, ctx)
+
+
+def test_scl_mask_recipe_shape_is_fused(ctx):
+    """The recipes' cloud mask: mask(L, reduce_bands(L, SCL in classes)) then bands, index."""
+    is_cloud = {"process_graph": {
+        "s": {"process_id": "array_element", "arguments": {"data": param("data"),
+                                                           "label": "SCL"}},
+        "a": {"process_id": "gt", "arguments": {"x": ref("s"), "y": 2500}},
+        "b": {"process_id": "lt", "arguments": {"x": ref("s"), "y": 300}},
+        "o": {"process_id": "or", "arguments": {"x": ref("a"), "y": ref("b")},
+              "result": True}}}
+    g = {"l": load(["B04", "B08", "SCL"]),
+         "c": {"process_id": "reduce_dimension", "arguments": {
+             "data": ref("l"), "dimension": "bands", "reducer": is_cloud}},
+         "m": {"process_id": "mask", "arguments": {"data": ref("l"), "mask": ref("c")}},
+         "f": {"process_id": "filter_bands", "arguments": {"data": ref("m"),
+                                                           "bands": ["B08", "B04"]}},
+         "n": {"process_id": "reduce_dimension", "arguments": {
+             "data": ref("f"), "dimension": "bands", "reducer": NDVI_CALLBACK}},
+         "t": {"process_id": "reduce_dimension", "arguments": {
+             "data": ref("n"), "dimension": "t", "reducer": reducer("median")},
+             "result": True}}
+    lazy = evaluate(g, ctx)
+    assert len(dict(lazy.data.__dask_graph__())) < 20
+    out = _both(g, ctx)
+    assert np.isnan(out.values).any() and not np.isnan(out.values).all()
+    g["m"]["arguments"]["replacement"] = -5
+    g["t"]["arguments"]["reducer"] = reducer("min")
+    _both(g, ctx)

@@ -50,6 +50,8 @@ def _bands_after(labels: tuple[str, ...] | None, steps: tuple[tuple[Any, ...], .
             labels = None
         elif step[0] == "append_band":
             labels = (*labels, step[2])
+        elif step[0] == "select":
+            labels = tuple(step[2])
     return labels
 
 
@@ -63,6 +65,14 @@ def _apply_steps(value: Any, steps: tuple[tuple[Any, ...], ...]) -> Any:
             value = fn(value)
         elif kind == "append_band":
             value = [*value, fn(value)]
+        elif kind == "select":  # filter_bands after other steps: fn is the index list
+            value = [value[i] for i in fn]
+        elif kind == "mask_where":  # mask(): fn computes the condition from the same values
+            cond = np.asarray(fn(value))
+            hit = cond if cond.dtype == bool else ((cond != 0) & ~np.isnan(cond))
+            repl = np.nan if step[2] is None else step[2]
+            value = [np.where(hit, repl, v) for v in value] if isinstance(value, list) \
+                else np.where(hit, repl, value)
     return value
 
 

@@ -31,6 +31,11 @@ def filter_bands(data: Any, bands: list[str] | None = None,
         idx = [data.band_labels.index(b) for b in wanted]
         return replace(data, band_index=tuple(data.band_index[i] for i in idx),
                        band_labels=tuple(wanted), _cached=None)
+    if isinstance(data, BlockPlan) and data.bands is not None:
+        current = list(data.bands)
+        wanted = resolve_bands(list(bands), current, common_names(data))
+        return data.with_step(("select", tuple(current.index(b) for b in wanted),
+                               tuple(wanted)))
     cube = as_cube(data)
     wanted = resolve_bands(list(bands), [str(b) for b in cube[BANDS].values], common_names(cube))
     return cube.sel({BANDS: wanted})

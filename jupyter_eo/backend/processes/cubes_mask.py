@@ -90,9 +90,30 @@ def truthy(mask: xr.DataArray) -> xr.DataArray:
     return (mask != 0) & mask.notnull()
 
 
+def _fused_mask(data: BlockPlan, mask: BlockPlan, replacement: Any) -> BlockPlan | None:
+    """``mask(L, reduce_bands(L, cond))`` on one loaded cube: one fused masking step."""
+    if replacement is not None and (not isinstance(replacement, (int, float))
+                                    or isinstance(replacement, bool)):
+        return None
+    same_load = (mask.source is data.source and mask.t_index == data.t_index
+                 and mask.band_index == data.band_index and mask.band_labels == data.band_labels
+                 and (mask.mask is data.mask or (mask.mask is not None and data.mask is not None
+                                                 and np.array_equal(mask.mask, data.mask))))
+    n = len(data.pre)
+    if not same_load or data.reduce is not None or mask.reduce is not None or data.post \
+            or mask.post or len(mask.pre) != n + 1 or mask.pre[:n] != data.pre \
+            or mask.pre[n][0] != "reduce_bands":
+        return None
+    return data.with_step(("mask_where", mask.pre[n][1], replacement))
+
+
 @process("mask")
 def mask(data: Any, mask: Any, replacement: Any = None) -> Any:
     """Replace pixels where the mask cube is true (non-zero, not null) with ``replacement``."""
+    if isinstance(data, BlockPlan) and isinstance(mask, BlockPlan):
+        fused = _fused_mask(data, mask, replacement)
+        if fused is not None:
+            return fused
     cube = as_cube(data)
     mcube = as_cube(mask, "mask")
     extra = set(mcube.dims) - set(cube.dims)
@@ -110,4 +131,4 @@ def mask(data: Any, mask: Any, replacement: Any = None) -> Any:
     return out.transpose(*cube.dims)
 
 
-PLAN_AWARE.add("mask_polygon")
+PLAN_AWARE.update({"mask_polygon", "mask"})

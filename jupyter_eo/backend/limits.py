@@ -27,6 +27,7 @@ class Limits:
     max_pixels: int = 200_000_000
     max_job_pixels: int = 2_000_000_000
     sync_timeout_s: float = 300.0
+    tile_timeout_s: float = 60.0
     json_nesting: int = 200
 
 

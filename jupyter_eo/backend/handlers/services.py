@@ -288,7 +288,7 @@ class XyzTileHandler(BaseHandler):
             raise OpenEOError("The service is disabled.", code="ServiceNotFound", status=404)
         data = await self.backend.run_sync(
             render_service_tile, self.backend, record["process"], record.get("configuration")
-            or {}, user, int(z), int(x), int(y), timeout=self.backend.config.limits.sync_timeout_s,
+            or {}, user, int(z), int(x), int(y), timeout=self.backend.config.limits.tile_timeout_s,
             pool="tiles")
         self.set_header("Content-Type", "image/png")
         self.set_header("Cache-Control", "private, max-age=60")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -224,7 +225,7 @@ class _EmptyTile(Exception):
 
 
 def render_service_tile(backend: Any, process: dict, configuration: dict, user: str,
-                        z: int, x: int, y: int) -> bytes:
+                        z: int, x: int, y: int, cancel_event: Any = None) -> bytes:
     """Evaluate ``process`` for one tile and render it as PNG (transparent where no data)."""
     import numpy as np
 
@@ -236,7 +237,7 @@ def render_service_tile(backend: Any, process: dict, configuration: dict, user: 
     try:
         value, _fmt, options = backend.evaluate(
             process["process_graph"], user, max_pixels=backend.config.limits.max_pixels,
-            catalog=catalog)
+            catalog=catalog, cancel_event=cancel_event)
     except _EmptyTile:
         return png.render(np.full((1, TILE_SIZE, TILE_SIZE), np.nan), {})
     if not is_raster(value):
@@ -286,10 +287,11 @@ class XyzTileHandler(BaseHandler):
         record = self.backend.services.get(user, service_id)
         if not record.get("enabled", True):
             raise OpenEOError("The service is disabled.", code="ServiceNotFound", status=404)
+        cancel = threading.Event()
         data = await self.backend.run_sync(
             render_service_tile, self.backend, record["process"], record.get("configuration")
-            or {}, user, int(z), int(x), int(y), timeout=self.backend.config.limits.tile_timeout_s,
-            pool="tiles")
+            or {}, user, int(z), int(x), int(y), cancel, cancel_event=cancel,
+            timeout=self.backend.config.limits.tile_timeout_s, pool="tiles")
         self.set_header("Content-Type", "image/png")
         self.set_header("Cache-Control", "private, max-age=60")
         self.finish(data)

@@ -26,6 +26,14 @@ async def stream_file(handler: BaseHandler, path: Path) -> None:
 
 
 class ResultHandler(BaseHandler):
+    _cancel: threading.Event | None = None
+
+    def on_connection_close(self) -> None:
+        """The client went away: stop computing its result."""
+        if self._cancel is not None:
+            self._cancel.set()
+        super().on_connection_close()
+
     async def post(self) -> None:
         user = self.user
         pg = process_graph_of(await self.json_object())
@@ -34,7 +42,7 @@ class ResultHandler(BaseHandler):
         tmp_root = backend.config.data_dir / "tmp"
         tmp_root.mkdir(parents=True, exist_ok=True)
         out_dir = Path(tempfile.mkdtemp(prefix="result-", dir=tmp_root))
-        cancel = threading.Event()
+        cancel = self._cancel = threading.Event()
         try:
             written = await backend.run_sync(
                 backend.run_to_file, pg, user, out_dir, "result", max_pixels=limits.max_pixels,

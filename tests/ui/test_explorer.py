@@ -107,3 +107,36 @@ def test_draw_preview_insert_and_run(lab) -> None:
     lab.execute_in_kernel(path, CHECK)
     out = lab.kernel_eval(path, "str((from_code.shape, bool(np.allclose(from_code, from_widget, equal_nan=True))))")
     assert out.endswith("True)'"), out
+
+
+LARGE = """\
+import jupyter_eo
+from jupyter_eo.widgets import Explorer
+connection = jupyter_eo.connect("local")
+explorer = Explorer(connection, aoi=(10.9, 45.9, 11.4, 46.2), temporal_extent=("2023-06-01", "2023-07-01"),
+                    center=(46.05, 11.15), zoom=10)
+explorer"""
+
+
+def test_large_aoi_preview_loads_xyz_tiles_through_the_proxy(lab) -> None:
+    page = lab.page
+    path = lab.write_notebook("large.ipynb", [LARGE])
+    lab.open_notebook(path)
+    lab.run_cell(path, 0)
+    cell = lab.cell_locator(path, 0)
+    tile = cell.locator("img.leaflet-tile-loaded[src*='/xyz/']").first
+    tile.wait_for(timeout=120_000)
+    src = tile.get_attribute("src")
+    assert src.startswith(lab.server.base_url) and "/jupyter-eo/" in src  # origin-relative, via the proxy
+    # tiles outside the AOI are transparent; inside they are painted (cloud-masked pixels stay clear)
+    import time
+    deadline, stats = time.monotonic() + 120, []
+    while time.monotonic() < deadline:
+        stats = cell.locator("img.leaflet-tile-loaded[src*='/xyz/']").evaluate_all(
+            f"(tiles) => tiles.map({PIXELS_JS})")
+        if any(s["opaque"] > 0.3 * s["w"] * s["h"] and s["colours"] >= 2 for s in stats):
+            break
+        page.wait_for_timeout(1000)
+    assert any(s["opaque"] > 0.3 * s["w"] * s["h"] and s["colours"] >= 2 for s in stats), stats
+    save_doc_image(lab, cell.locator(".jeo-aoi-map .leaflet-container").first, "explorer_tiles.png")
+    assert lab.kernel_eval(path, "explorer.preview.tiles is not None") == "True"

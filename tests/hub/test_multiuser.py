@@ -249,3 +249,18 @@ def test_quickstart_runs_concurrently_and_the_shared_secret_never_leaks(hub: Hub
         assert secret not in text, f"the shared secret appears in a {where}"
     # a positive control of the scan: the secret is in the hub-side config (where it must be)
     assert secret in (hub.root / "workshop-config" / "jupyter_server_config.json").read_text()
+
+
+def test_teachers_preview_limit_reaches_every_students_backend(hub: Hub) -> None:
+    graph = {"load": {"process_id": "load_collection", "arguments": {
+                 "id": "SENTINEL2_L2A", "bands": ["B04"],
+                 "spatial_extent": {"west": 10.0, "south": 46.0, "east": 11.0, "north": 47.0},
+                 "temporal_extent": ["2023-06-01", "2023-07-01"]}},
+             "save": {"process_id": "save_result", "result": True,
+                      "arguments": {"data": {"from_node": "load"}, "format": "GTiff"}}}
+    for user in USERS:
+        response = hub.request("POST", f"user/{user}/{PROXY}local/result", user,
+                               json={"process": {"process_graph": graph}})
+        assert response.status_code == 413, response.text[:300]
+        assert response.json()["code"] == "PayloadTooLarge"
+        assert "limit of 5,000,000" in response.json()["message"]  # Workshop.max_preview_pixels

@@ -13,3 +13,14 @@ def _isolated_openeo_config(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("openeo-config")
     monkeypatch.setenv("OPENEO_CONFIG_HOME", str(home))
     monkeypatch.setenv("OPENEO_AUTH_CONFIG_HOME", str(home))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_kernel_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts outside Jupyter: a server started by an earlier test exports its
+    URL and secret into this process's environment, which kernels and the standalone
+    ``jupyter_eo.connect`` path would otherwise inherit."""
+    from jupyter_eo.server.channel import ENV_SECRET, ENV_URL
+
+    monkeypatch.delenv(ENV_URL, raising=False)
+    monkeypatch.delenv(ENV_SECRET, raising=False)

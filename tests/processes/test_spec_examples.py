@@ -13,7 +13,11 @@ from jupyter_eo.errors import OpenEOError
 
 from procs_testlib import _is_null, assert_same, call_process, to_plain
 
-SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "openeo" / "processes"
+# The shared openEO test data beside the clone when present; otherwise the packaged copy of
+# the same spec files (jupyter_eo/specs/processes holds core and proposals in one folder).
+_SHARED = Path(__file__).resolve().parents[3] / "shared" / "openeo" / "processes"
+_PACKAGED = Path(__file__).resolve().parents[2] / "jupyter_eo" / "specs" / "processes"
+SPEC_DIR = _SHARED if _SHARED.is_dir() else _PACKAGED
 
 # Examples that contradict the spec they belong to (documented, not silently skipped).
 KNOWN_SPEC_ERRORS = {

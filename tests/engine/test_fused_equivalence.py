@@ -291,3 +291,27 @@ def test_scl_mask_recipe_shape_is_fused(ctx):
     g["m"]["arguments"]["replacement"] = -5
     g["t"]["arguments"]["reducer"] = reducer("min")
     _both(g, ctx)
+
+
+@pytest.mark.parametrize("source", ["numpy", "dask", "dask-fold"])
+@pytest.mark.parametrize("name", ["max", "mean", "count", "median"])
+def test_aggregate_temporal_fused(catalog, ctx, monkeypatch, source, name):
+    from .conftest import FakeCollection, make_cube
+
+    if source != "numpy":
+        catalog.collections["S2"] = FakeCollection(make_cube(nt=9, chunks={"t": 2, "y": 16}))
+    if source == "dask-fold":
+        monkeypatch.setattr(plan_module, "BLOCK_SLAB_BYTES", 1)
+    graph = _graph(("ndvi", {}), ("aggregate_temporal_period", {
+        "period": "dekad", "reducer": reducer(name)}))
+    lazy = evaluate(graph, ctx)
+    assert len(dict(lazy.data.__dask_graph__())) < 80
+    out = _both(graph, ctx)
+    assert out.dims == ("t", "y", "x")
+    intervals = [["2021-06-01", "2021-06-08"], ["2021-06-05", "2021-06-20"],
+                 ["2020-01-01", "2020-02-01"]]
+    graph = _graph(("aggregate_temporal", {"intervals": intervals, "labels": ["a", "b", "c"],
+                                           "reducer": reducer(name)}),
+                   ("ndvi", {}))
+    out = _both(graph, ctx)
+    assert list(out.t.values) == ["a", "b", "c"]

@@ -41,6 +41,7 @@ class BlockSpec:
     post: tuple[tuple[Any, ...], ...]  # steps after the temporal reduction
     out_dtype: str
     hook: str = ""
+    groups: tuple[tuple[int, ...], ...] | None = None  # aggregate_temporal*: steps per label
 
 
 def _bands_after(labels: tuple[str, ...] | None, steps: tuple[tuple[Any, ...], ...]
@@ -107,9 +108,22 @@ def _t_steps(slab: np.ndarray, spec: BlockSpec) -> Any:
     return spec.t_index if spec.t_index is not None else range(slab.shape[0])
 
 
+def _group_map(spec: BlockSpec) -> dict[int, list[int]]:
+    """Position in the selected time steps -> the groups (output steps) it belongs to."""
+    mapping: dict[int, list[int]] = {}
+    for gid, members in enumerate(spec.groups or ()):
+        for pos in members:
+            mapping.setdefault(pos, []).append(gid)
+    return mapping
+
+
 def fold_block(state: dict | None, slab: np.ndarray, mask: np.ndarray | None = None, *,
-               spec: BlockSpec) -> dict:
-    """Fold the time steps of ``slab`` into running accumulators (one per row step)."""
+               spec: BlockSpec, offset: int = 0) -> dict:
+    """Fold the time steps of ``slab`` into running accumulators (per row step and group).
+
+    ``offset`` is the position of the slab's first step among all selected steps (dask
+    sources fold chunk by chunk); without ``spec.groups`` every step goes to group 0.
+    """
     from jupyter_eo.backend.engine.kernels import Accumulator
 
     cancel, _ = _HOOKS.get(spec.hook, (None, None))
@@ -118,21 +132,27 @@ def fold_block(state: dict | None, slab: np.ndarray, mask: np.ndarray | None = N
     slab = np.asarray(slab)
     mask = None if mask is None else np.asarray(mask)
     ny, nx = slab.shape[-2:]
-    state = {"shape": (ny, nx), "n": 0, "accs": {}} if state is None else state
+    state = {"shape": (ny, nx), "n": {}, "accs": {}} if state is None else state
+    groups = _group_map(spec) if spec.groups is not None else None
     step = max(1, ROW_STEP_BYTES // max(1, nx * 4))
-    steps = _t_steps(slab, spec)
+    steps = list(enumerate(_t_steps(slab, spec), start=offset))
+    if groups is not None:
+        steps = [(pos, ti) for pos, ti in steps if pos in groups]
     for r0 in range(0, ny, step):
         rows = slice(r0, min(ny, r0 + step))
-        accs = state["accs"].get(r0)
-        for ti in steps:
+        for pos, ti in steps:
             value = _apply_steps(_read(slab, ti, spec.band_index, rows, spec, mask), spec.pre)
             items = value if isinstance(value, list) else [value]
-            if accs is None:
-                accs = [Accumulator(*spec.reduce) for _ in items]
-            for acc, item in zip(accs, items):
-                acc.add(item)
-        state["accs"][r0] = accs
-    state["n"] += len(steps)
+            for gid in (groups[pos] if groups is not None else (0,)):
+                key = (r0, gid)
+                accs = state["accs"].get(key)
+                if accs is None:
+                    accs = state["accs"][key] = [Accumulator(*spec.reduce) for _ in items]
+                for acc, item in zip(accs, items):
+                    acc.add(item)
+    for pos, _ in steps:
+        for gid in (groups[pos] if groups is not None else (0,)):
+            state["n"][gid] = state["n"].get(gid, 0) + 1
     return state
 
 
@@ -141,18 +161,26 @@ def finish_block(state: dict, *, spec: BlockSpec) -> np.ndarray:
     ny, nx = state["shape"]
     bands_mid = _bands_after(spec.band_labels, spec.pre)
     out_bands = _bands_after(bands_mid, spec.post)
-    shape = ((len(out_bands),) if out_bands is not None else ()) + (ny, nx)
+    ngroups = len(spec.groups) if spec.groups is not None else None
+    shape = ((ngroups,) if ngroups is not None else ()) + \
+        ((len(out_bands),) if out_bands is not None else ()) + (ny, nx)
     out = np.empty(shape, dtype=spec.out_dtype)
+    empty = 0 if spec.reduce[0] == "count" else np.nan
     step = max(1, ROW_STEP_BYTES // max(1, nx * 4))
     for r0 in range(0, ny, step):
         rows = slice(r0, min(ny, r0 + step))
-        accs = state["accs"].get(r0)
-        if accs is None:  # no time steps at all
-            out[..., rows, :] = np.nan if out.dtype.kind == "f" else 0
-            continue
-        reduced = [acc.result(state["n"]) for acc in accs]
-        value = reduced if bands_mid is not None else reduced[0]
-        _store(out, _apply_steps(value, spec.post), rows)
+        for gid in range(ngroups or 1):
+            target = out[gid] if ngroups is not None else out
+            accs = state["accs"].get((r0, gid))
+            if accs is None:  # no time steps in this group: the reducer's value of nothing
+                items = len(bands_mid) if bands_mid is not None else 1
+                shape2d = (rows.stop - rows.start, nx)
+                reduced = [np.full(shape2d, empty, dtype=np.int64 if empty == 0 else
+                                   np.dtype(spec.dtype)) for _ in range(items)]
+            else:
+                reduced = [acc.result(state["n"][gid]) for acc in accs]
+            value = reduced if bands_mid is not None else reduced[0]
+            _store(target, _apply_steps(value, spec.post), rows)
     _, done = _HOOKS.get(spec.hook, (None, None))
     if done is not None:
         done()
@@ -212,6 +240,8 @@ class BlockPlan:
     # (load(resolution, crs) -> BlockPlan, the source it produced): lets resample_spatial read
     # straight at the target grid while the source is still the unmodified loaded one
     reload: tuple[Callable[..., Any], Any] | None = None
+    groups: tuple[tuple[int, ...], ...] | None = None  # grouped temporal reduction
+    group_labels: tuple[Any, ...] = ()
     _cached: xr.DataArray | None = None
 
     @classmethod
@@ -233,13 +263,22 @@ class BlockPlan:
         return self.reduce is None
 
     @property
+    def t_out(self) -> int | None:
+        """Length of the output time dimension (None when time was reduced away)."""
+        if self.reduce is None:
+            return len(self.t_index)
+        return len(self.groups) if self.groups is not None else None
+
+    @property
     def dims(self) -> tuple[str, ...]:
-        return ((T,) if self.has_t else ()) + ((BANDS,) if self.bands is not None else ()) + (Y, X)
+        return ((T,) if self.t_out is not None else ()) + \
+            ((BANDS,) if self.bands is not None else ()) + (Y, X)
 
     def with_step(self, step: tuple[Any, ...]) -> "BlockPlan":
         if self.reduce is None:
             return replace(self, pre=(*self.pre, step), _cached=None)
-        return replace(self, post=(*self.post, step), _cached=None)
+        out = self.out_dtype if np.dtype(self.out_dtype).kind == "f" else np.dtype(np.float64)
+        return replace(self, post=(*self.post, step), out_dtype=out, _cached=None)
 
     def can_reload(self) -> bool:
         """True while only band/time selections were applied to the loaded cube."""
@@ -251,6 +290,13 @@ class BlockPlan:
         keep = np.asarray(keep, dtype=bool)
         mask = keep if self.mask is None else (self.mask & keep)
         return replace(self, mask=mask, _cached=None)
+
+    def with_groups(self, reducer: str, ignore_nodata: bool,
+                    groups: list[list[int]], labels: list[Any]) -> "BlockPlan":
+        """aggregate_temporal*: reduce the selected steps of each group to one labelled step."""
+        plan = self.with_reduce(reducer, ignore_nodata)
+        return replace(plan, groups=tuple(tuple(g) for g in groups),
+                       group_labels=tuple(labels))
 
     def with_reduce(self, reducer: str, ignore_nodata: bool) -> "BlockPlan":
         out = np.dtype(np.int64) if reducer == "count" else self.out_dtype
@@ -277,14 +323,16 @@ class BlockPlan:
             cancel, progress = self.hooks
             _register_hooks(token, cancel, progress, len(row_chunks) * len(col_chunks))
             spec = _spec(self, t_index, band_index, token)
-            lead = ([(len(t_index),)] if self.has_t else []) + \
+            lead = ([(self.t_out,)] if self.t_out is not None else []) + \
                 ([(len(self.bands),)] if self.bands is not None else [])
             arr = _numpy_source_array(data, spec, tuple(lead) + (row_chunks, col_chunks),
                                       f"jeo-fused-{token}", self.out_dtype, self.mask)
         bands = self.bands
         coords: dict[str, Any] = {Y: src.coords[Y].values, X: src.coords[X].values}
-        if self.has_t:
+        if self.reduce is None:
             coords[T] = src.coords[T].values[list(self.t_index)]
+        elif self.groups is not None:
+            coords[T] = list(self.group_labels)
         if bands is not None:
             coords[BANDS] = list(bands)
         for name, coord in src.coords.items():
@@ -299,7 +347,8 @@ class BlockPlan:
 def _spec(plan: "BlockPlan", t_index: tuple[int, ...] | None, band_index: tuple[int, ...],
           token: str) -> BlockSpec:
     return BlockSpec(t_index, band_index, plan.band_labels, plan.nodata, plan.dtype.str,
-                     plan.pre, plan.reduce, plan.post, np.dtype(plan.out_dtype).str, hook=token)
+                     plan.pre, plan.reduce, plan.post, np.dtype(plan.out_dtype).str, hook=token,
+                     groups=plan.groups)
 
 
 def _dask_source_array(plan: "BlockPlan", data: Any, token: str) -> Any:
@@ -328,25 +377,28 @@ def _dask_source_array(plan: "BlockPlan", data: Any, token: str) -> Any:
         inputs = [data] + ([mask] if mask is not None else [])
         return da.map_blocks(run_block, *inputs, spec=spec, dtype=plan.out_dtype,
                              chunks=tuple(lead) + (rows, cols), name=name, **kwargs)
-    lead_key = (0,) if bands is not None else ()
+    lead_key = ((0,) if plan.groups is not None else ()) + ((0,) if bands is not None else ())
     dsk: dict[Any, Any] = {}
     for i in range(len(rows)):
         for j in range(len(cols)):
             prev = None
             mask_key = (mask.name, i, j) if mask is not None else None
-            for k in range(len(data.chunks[0])):
+            offset = 0
+            for k, size in enumerate(data.chunks[0]):
                 key = (f"{name}-fold", k, i, j)
-                dsk[key] = (_fold_task, prev, (data.name, k, 0, i, j), mask_key, spec)
+                dsk[key] = (_fold_task, prev, (data.name, k, 0, i, j), mask_key, spec, offset)
                 prev = key
+                offset += size
             dsk[(name, *lead_key, i, j)] = (_finish_task, prev, spec)
     deps = [data] + ([mask] if mask is not None else [])
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=deps)
-    chunks = (((len(bands),),) if bands is not None else ()) + (rows, cols)
+    chunks = (((len(plan.groups),),) if plan.groups is not None else ()) + \
+        (((len(bands),),) if bands is not None else ()) + (rows, cols)
     return da.Array(graph, name, chunks=chunks, dtype=plan.out_dtype)
 
 
-def _fold_task(state: dict | None, slab: Any, mask: Any, spec: BlockSpec) -> dict:
-    return fold_block(state, slab, mask, spec=spec)
+def _fold_task(state: dict | None, slab: Any, mask: Any, spec: BlockSpec, offset: int) -> dict:
+    return fold_block(state, slab, mask, spec=spec, offset=offset)
 
 
 def _finish_task(state: dict, spec: BlockSpec) -> np.ndarray:

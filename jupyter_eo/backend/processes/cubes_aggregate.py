@@ -8,7 +8,9 @@ import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import T, X, Y, get_crs
-from jupyter_eo.backend.engine.evaluator import Callback
+from jupyter_eo.backend.engine.evaluator import PLAN_AWARE, Callback
+from jupyter_eo.backend.engine.kernels import Unsupported, reducer_of
+from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.engine.vector import GEOMETRY, VectorCube
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim, to_datetime
 from jupyter_eo.backend.processes.cubes_reduce import reduce_over
@@ -51,9 +53,30 @@ def _group_reduce(cube: xr.DataArray, dim: str, groups: list[np.ndarray], labels
 def aggregate_temporal(data: Any, intervals: list, reducer: Callback, labels: list | None = None,
                        dimension: str | None = None, context: Any = None) -> Any:
     """Reduce the time steps of each left-closed interval to one value."""
+    if isinstance(data, BlockPlan) and data.reduce is None and dimension in (None, T):
+        times = pd.DatetimeIndex(data.source[T].values[list(data.t_index)])
+        groups, labels = _intervals(times, intervals, labels)
+        fused = _fused_groups(data, reducer, groups, labels)
+        if fused is not None:
+            return fused
     cube = as_cube(data)
     dim = _temporal_dim(cube, dimension)
     times = pd.DatetimeIndex(cube[dim].values)
+    groups, labels = _intervals(times, intervals, labels)
+    return _group_reduce(cube, dim, groups, list(labels), reducer, context)
+
+
+def _fused_groups(data: BlockPlan, reducer: Callback, groups: list[np.ndarray],
+                  labels: list[Any]) -> BlockPlan | None:
+    try:
+        name, ignore = reducer_of(reducer.graph)
+    except Unsupported:
+        return None
+    return data.with_groups(name, ignore, [list(map(int, g)) for g in groups], list(labels))
+
+
+def _intervals(times: pd.DatetimeIndex, intervals: list, labels: list | None
+               ) -> tuple[list[np.ndarray], list[Any]]:
     groups = []
     for interval in intervals:
         if not isinstance(interval, (list, tuple)) or len(interval) != 2:
@@ -68,7 +91,7 @@ def aggregate_temporal(data: Any, intervals: list, reducer: Callback, labels: li
     if len(set(map(str, labels))) != len(labels):
         raise ProcessArgumentInvalid("DistinctDimensionLabelsRequired",
                                      "The dimension labels have duplicate values.")
-    return _group_reduce(cube, dim, groups, list(labels), reducer, context)
+    return groups, list(labels)
 
 
 def period_label(ts: pd.Timestamp, period: str) -> str:
@@ -105,11 +128,24 @@ def period_label(ts: pd.Timestamp, period: str) -> str:
 def aggregate_temporal_period(data: Any, period: str, reducer: Callback,
                               dimension: str | None = None, context: Any = None) -> Any:
     """Reduce calendar periods (day, week, dekad, month, season, year, ...)."""
+    if isinstance(data, BlockPlan) and data.reduce is None and dimension in (None, T):
+        times = pd.DatetimeIndex(data.source[T].values[list(data.t_index)])
+        if len(times):
+            groups, labels = _periods(times, period)
+            fused = _fused_groups(data, reducer, groups, labels)
+            if fused is not None:
+                return fused
     cube = as_cube(data)
     dim = _temporal_dim(cube, dimension)
     times = pd.DatetimeIndex(cube[dim].values)
     if len(times) == 0:
         raise ProcessParameterInvalid("The data cube has no time steps.")
+    groups, labels = _periods(times, period)
+    return _group_reduce(cube, dim, groups, labels, reducer, context)
+
+
+def _periods(times: pd.DatetimeIndex, period: str) -> tuple[list[np.ndarray], list[str]]:
+    """Every period label from the first to the last step, and the steps in each."""
     own = [period_label(ts, period) for ts in times]
     step = "h" if period == "hour" else "D"
     every = pd.date_range(times.min().floor(step), times.max(), freq=step)
@@ -117,7 +153,7 @@ def aggregate_temporal_period(data: Any, period: str, reducer: Callback,
     labels.sort()
     groups = [np.array([i for i, lab in enumerate(own) if lab == label], dtype=int)
               for label in labels]
-    return _group_reduce(cube, dim, groups, labels, reducer, context)
+    return groups, labels
 
 
 def _features(geometries: Any) -> tuple[list[dict], list[dict], Any]:
@@ -208,3 +244,6 @@ def _pixels(geom: Any, xs: np.ndarray, ys: np.ndarray, shapely: Any
     inside = shapely.intersects_xy(geom, gx, gy)
     r, c = np.nonzero(inside)
     return rows[r], cols[c]
+
+
+PLAN_AWARE.update({"aggregate_temporal", "aggregate_temporal_period"})

@@ -11,7 +11,9 @@ Usage::
     ndvi = cube.ndvi(nir="B08", red="B04")                  # or cube.band_math("(B08 - B04) / (B08 + B04)")
     graph = ndvi.reduce_dimension("t", "median").save_result("GTiff").to_dict()
 
-``GraphBuilder`` methods start a cube (``load_collection``, ``load_stac``, ``process``);
+``GraphBuilder`` methods start a cube: ``load_collection(collection_id, spatial_extent=None,
+temporal_extent=None, bands=None, properties=None, max_cloud_cover=None)``, ``load_stac(url, ...)``,
+``process(process_id, namespace=None, **arguments)``;
 every ``Cube`` method returns a new ``Cube`` handle, so branches can be combined
 (``cube.mask(other)``, ``cube.merge_cubes(other)``, ``cube.subtract(other)``).
 ``Cube.to_dict()`` returns the flat graph ending at that cube, with the same
@@ -21,11 +23,12 @@ Cube methods: ``filter_bbox(west, south, east, north, crs=None)``, ``filter_temp
 ``filter_bands(bands)``, ``filter_spatial(geometries)``, ``band(name)``,
 ``band_math(expression)``, ``ndvi(nir=None, red=None, target_band=None)``,
 ``spectral_index(name, scale=None)`` (names in ``INDEX_FORMULAS``: NDVI, NDWI, NBR, EVI, SAVI, ...),
-``reduce_dimension(dimension, reducer)``, ``reduce_time(reducer)``,
-``aggregate_temporal_period(period, reducer="mean")``,
+``reduce_dimension(dimension, reducer, context=None)``, ``reduce_time(reducer="mean")``,
+``aggregate_temporal_period(period, reducer="mean", dimension=None)``,
 ``aggregate_spatial(geometries, reducer="mean")``, ``apply(process)``,
 ``apply_dimension(process, dimension, target_dimension=None)``, ``mask(mask, replacement=None)``,
-``mask_scl(scl_band="SCL", classes=SCL_CLOUD_CLASSES)``, ``merge_cubes(other, overlap_resolver=None)``,
+``mask_scl(scl=None, scl_band="SCL", classes=SCL_CLOUD_CLASSES)`` (``scl``: another cube holding
+the SCL band), ``merge_cubes(other, overlap_resolver=None)``, ``subtract(other)`` (merge with x - y),
 ``resample_spatial(resolution, projection=None, method="near", align="upper-left")``,
 ``resample_cube_spatial(target, method="near")``,
 ``linear_scale_range(input_min, input_max, output_min, output_max)``, ``to_db()``,
@@ -39,8 +42,9 @@ Callbacks (``reducer``, ``process``, ``overlap_resolver``) may be given as:
   (``lambda x: x * 0.0001``, ``lambda data: data.median(ignore_nodata=False)``,
   ``lambda x: x.linear_scale_range(inputMin=0, inputMax=1, outputMin=0, outputMax=255)``);
   ``Expr`` supports ``+ - * / **``, comparisons, ``expr["B08"]`` (``array_element`` by label),
-  ``expr[0]`` (by index) and any openEO process as a method (``x.log(base=10)``,
-  ``x.and_(y)``), or ``call(process_id, **args)`` for processes without an ``Expr`` input;
+  ``expr[0]`` (by index), ``& | ~`` (and/or/not) and any openEO process as a method with keyword
+  arguments (``x.log(base=10)``, ``x.and_(y=other)``; the value becomes the first parameter), or
+  ``call(process_id, **args)`` for processes without an ``Expr`` input;
 * an openEO callback dict ``{"process_graph": {...}}``;
 * an ``Expr`` built beforehand.
 

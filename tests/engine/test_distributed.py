@@ -25,7 +25,12 @@ GRAPHS = {
     "median_bands": {"l": load(["B02", "B04"]), "r": {"process_id": "reduce_dimension",
                      "arguments": {"data": ref("l"), "dimension": "t",
                                    "reducer": reducer("median")}, "result": True}},
-    "general_path": {"l": load(["B04", "B08"]), "n": {"process_id": "reduce_dimension",
+    "general_path": {"l": load(["B04"]), "r": {"process_id": "reduce_dimension", "arguments": {
+        "data": ref("l"), "dimension": "t", "reducer": {"process_graph": {
+            "m": {"process_id": "mean", "arguments": {"data": {"from_parameter": "data"}}},
+            "x": {"process_id": "multiply", "arguments": {"x": {"from_node": "m"}, "y": 2},
+                  "result": True}}}}, "result": True}},
+    "grouped": {"l": load(["B04", "B08"]), "n": {"process_id": "reduce_dimension",
                      "arguments": {"data": ref("l"), "dimension": "bands",
                                    "reducer": NDVI_CALLBACK}},
                      "a": {"process_id": "aggregate_temporal_period", "arguments": {

@@ -1,44 +1,17 @@
 """Static STAC catalogs on disk: load_stac and register_stac; unreachable remote URLs fail fast."""
 from __future__ import annotations
 
-import datetime as dt
 import socket
 import time
 
-import numpy as np
 import pystac
 import pytest
-import rasterio
-from rasterio.transform import from_origin
 
 from jupyter_eo.errors import OpenEOError
 
 
-def _make_catalog(root):
-    root.mkdir()
-    cat = pystac.Catalog(id="my-stac", description="test catalog")
-    for k, day in enumerate([dt.datetime(2022, 5, 1), dt.datetime(2022, 6, 1), dt.datetime(2022, 7, 1)]):
-        item_dir = root / f"item{k}"
-        item_dir.mkdir()
-        for band, value in (("red", 100 + k), ("nir", 200 + k)):
-            with rasterio.open(item_dir / f"{band}.tif", "w", driver="GTiff", width=30, height=20, count=1,
-                               dtype="uint16", crs="EPSG:32633", nodata=0,
-                               transform=from_origin(400000, 5800000, 10, 10)) as dst:
-                dst.write(np.full((1, 20, 30), value, np.uint16))
-        item = pystac.Item(id=f"item{k}", geometry={"type": "Point", "coordinates": [13.5, 52.3]},
-                           bbox=[13.5, 52.3, 13.51, 52.31], datetime=day,
-                           properties={"eo:cloud_cover": 10.0 * k})
-        for band in ("red", "nir"):
-            item.add_asset(band, pystac.Asset(href=str(item_dir / f"{band}.tif"), media_type=pystac.MediaType.GEOTIFF,
-                                              roles=["data"], extra_fields={"eo:bands": [{"name": band, "common_name": band}]}))
-        cat.add_item(item)
-    cat.normalize_hrefs(str(root))
-    cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    return root / "catalog.json"
-
-
-def test_load_stac_from_static_catalog(tmp_path, catalog):
-    path = _make_catalog(tmp_path / "stac")
+def test_load_stac_from_static_catalog(tmp_path, catalog, make_stac):
+    path = make_stac(tmp_path / "stac")
     cube = catalog.load_stac(str(path), None, ["2022-05-15", "2022-08-01"], ["nir"],
                              lambda p: p["eo:cloud_cover"] < 15)
     assert cube.dims == ("t", "bands", "y", "x")
@@ -47,10 +20,10 @@ def test_load_stac_from_static_catalog(tmp_path, catalog):
     assert cube.rio.crs.to_epsg() == 32633
 
 
-def test_register_stac_makes_a_collection(tmp_path, cache_dir):
+def test_register_stac_makes_a_collection(tmp_path, cache_dir, make_stac):
     from jupyter_eo.backend.catalog import default_catalog
 
-    path = _make_catalog(tmp_path / "stac")
+    path = make_stac(tmp_path / "stac")
     cat = default_catalog(cache_dir=cache_dir, stac_catalogs=[str(path)])
     assert "my-stac" in cat.ids()
     cid = cat.register_stac(str(tmp_path / "stac"), "MY_STAC")

@@ -53,11 +53,38 @@ class TargetGrid:
         return xs, ys
 
 
-def _open(path: str):
-    try:
-        return rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise OpenEOError(f"Cannot read raster {path}: {exc}", code="Internal", status=500) from exc
+# GDAL network reads (/vsicurl/ assets of remote STAC items) must never hang a worker.
+HTTP_OPTIONS = {"GDAL_HTTP_CONNECTTIMEOUT": "8", "GDAL_HTTP_TIMEOUT": "60", "GDAL_HTTP_MAX_RETRY": "1",
+                "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}
+
+
+class _Opened:
+    """``rasterio.open`` inside an Env with HTTP timeouts; usable as a context manager."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.env = rasterio.Env(**HTTP_OPTIONS) if path.startswith("/vsi") else None
+
+    def __enter__(self):
+        if self.env is not None:
+            self.env.__enter__()
+        try:
+            self.src = rasterio.open(self.path)
+        except rasterio.errors.RasterioIOError as exc:
+            if self.env is not None:
+                self.env.__exit__(None, None, None)
+            code, status = ("NoDataAvailable", 400) if self.path.startswith("/vsi") else ("Internal", 500)
+            raise OpenEOError(f"Cannot read raster {self.path}: {exc}", code=code, status=status) from exc
+        return self.src
+
+    def __exit__(self, *exc) -> None:
+        self.src.close()
+        if self.env is not None:
+            self.env.__exit__(*exc)
+
+
+def _open(path: str) -> _Opened:
+    return _Opened(path)
 
 
 class RasterStackCollection(Collection):

@@ -107,7 +107,8 @@ def render(array: np.ndarray, *, cmap: str = "viridis", vmin: float | None = Non
         array = array[0]
     if array.ndim != 2:
         raise ValueError(f"Cannot render an array of shape {array.shape}: need (y, x) or (3, y, x).")
-    low, high = percentile_range(array, *percentiles)
-    low = low if vmin is None else vmin
-    high = high if vmax is None else vmax
-    return png_bytes(colorize(array, low, high, cmap)), (low, high)
+    if vmin is None or vmax is None:
+        low, high = percentile_range(array, *percentiles)
+        vmin = low if vmin is None else vmin
+        vmax = high if vmax is None else vmax
+    return png_bytes(colorize(array, vmin, vmax, cmap)), (vmin, vmax)

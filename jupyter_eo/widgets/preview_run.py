@@ -15,6 +15,7 @@ from jupyter_eo.graph.model import normalize_ids
 
 WEB_MERCATOR = 3857
 _NO_RESAMPLE: set[int] = set()  # ids of connections whose backend rejected resample_spatial
+_GTIFF_OPTIONS: dict[int, dict[str, Any]] = {}  # per connection id: cheap GTiff save options
 
 
 @dataclass
@@ -161,8 +162,29 @@ def preview_resolution(spatial_extent: dict[str, float], max_pixels: int) -> flo
     return max(abs(x1 - x0), abs(y1 - y0)) / max(1, max_pixels)
 
 
+def fast_gtiff_options(connection: Any) -> dict[str, Any]:
+    """GTiff options that make small previews cheaper, where the backend declares them:
+    no compression (loopback/LAN transfer beats DEFLATE time) and float32 values."""
+    key = id(connection)
+    if key not in _GTIFF_OPTIONS:
+        options: dict[str, Any] = {}
+        try:
+            formats = connection.list_output_formats()  # the client returns the "output" part
+            formats = formats.get("output", formats) if isinstance(formats, dict) else {}
+            params = (formats.get("GTiff") or {}).get("parameters") or {}
+        except Exception:
+            params = {}
+        if "NONE" in ((params.get("compression") or {}).get("enum") or []):
+            options["compression"] = "NONE"
+        if "float32" in ((params.get("data_type") or {}).get("enum") or []):
+            options["data_type"] = "float32"
+        _GTIFF_OPTIONS[key] = options
+    return dict(_GTIFF_OPTIONS[key])
+
+
 def preview_graph(graph: dict[str, Any], spatial_extent: dict[str, float], *, max_pixels: int = 512,
-                  push_resample: bool = True, save_format: str = "GTiff") -> dict[str, Any]:
+                  push_resample: bool = True, save_format: str = "GTiff",
+                  save_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The graph made cheap: each ``load_collection`` is followed by ``resample_spatial`` to Web
     Mercator at a resolution giving ``max_pixels`` on the longer side; ends in ``save_result``."""
     graph = copy.deepcopy(graph)
@@ -182,7 +204,7 @@ def preview_graph(graph: dict[str, Any], spatial_extent: dict[str, float], *, ma
     if graph[result_ids[-1]]["process_id"] != "save_result":
         graph["preview_save"] = {"process_id": "save_result",
                                  "arguments": {"data": {"from_node": result_ids[-1]}, "format": save_format,
-                                               "options": {}}}
+                                               "options": dict(save_options or {})}}
         graph["preview_save"]["result"] = True
     else:
         graph[result_ids[-1]]["result"] = True
@@ -281,7 +303,9 @@ def run_preview(connection: Any, graph: dict[str, Any], spatial_extent: dict[str
     push = id(connection) not in _NO_RESAMPLE
     if push and resolution_m and native_pixels(spatial_extent, resolution_m) <= 1.25 * max_pixels:
         push = False
-    cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=push)
+    options = fast_gtiff_options(connection)
+    cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=push,
+                          save_options=options)
     if is_cancelled():
         raise Cancelled()
     try:
@@ -291,7 +315,8 @@ def run_preview(connection: Any, graph: dict[str, Any], spatial_extent: dict[str
                 ("ProcessUnsupported", "ProcessParameterUnsupported", "ProcessParameterInvalid")):
             raise
         _NO_RESAMPLE.add(id(connection))  # backend cannot resample: full resolution from now on
-        cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=False)
+        cheap = preview_graph(graph, spatial_extent, max_pixels=max_pixels, push_resample=False,
+                              save_options=options)
         if is_cancelled():
             raise Cancelled()
         payload = connection.download(cheap)

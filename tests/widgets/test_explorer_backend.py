@@ -230,3 +230,15 @@ def test_large_aois_preview_as_xyz_tiles(connection):
     assert preview.tile_layer is None
     assert not any(isinstance(layer, ipyleaflet.TileLayer) for layer in preview.map.layers)
     assert service["id"] not in [s["id"] for s in connection.list_services()]
+
+
+def test_previews_use_cheap_gtiff_options_the_backend_declares(connection):
+    from jupyter_eo.widgets.preview_run import fast_gtiff_options
+
+    assert fast_gtiff_options(connection) == {"compression": "NONE", "data_type": "float32"}
+
+    class NoFormats:
+        def list_output_formats(self):
+            return {"GTiff": {"parameters": {}}}
+
+    assert fast_gtiff_options(NoFormats()) == {}  # e.g. another backend: defaults, no unknown options

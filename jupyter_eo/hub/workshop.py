@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,15 +34,49 @@ class Workshop:
     settings: dict[str, Any] = field(default_factory=dict)
     allow_root: bool = False
     file_mode: int = 0o600
+    brokered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    broker_port: int = 0
+    broker_name: str = "jupyter-eo-broker"
+
+    @property
+    def broker_url(self) -> str:
+        return f"http://127.0.0.1:{self.broker_port}"
 
 
-def server_config(workshop: Workshop) -> dict[str, Any]:
-    """The single-user servers' config: jupyter_eo enabled plus the JupyterEOApp settings."""
-    for backend_id, entry in workshop.backends.items():
+BROKERED_KEYS = ("url", "title", "oidc_provider_id", "oidc_issuer", "oidc_client_id",
+                 "oidc_client_secret", "oidc_scopes")
+
+
+def brokered_entry(workshop: Workshop, backend_id: str, hub_token: str) -> dict[str, Any]:
+    """A student's view of a brokered backend: the broker as issuer, their hub token as secret."""
+    entry = workshop.brokered[backend_id]
+    view = {"url": entry["url"], "title": entry.get("title", backend_id),
+            "auth": "client_credentials", "oidc_provider_id": entry["oidc_provider_id"],
+            "oidc_issuer": f"{workshop.broker_url}/{backend_id}",
+            "oidc_client_id": "jupyterhub", "oidc_client_secret": hub_token}
+    if entry.get("oidc_scopes"):
+        view["oidc_scopes"] = entry["oidc_scopes"]
+    return view
+
+
+def server_config(workshop: Workshop, hub_token: str = "") -> dict[str, Any]:
+    """The single-user servers' config: jupyter_eo enabled plus the JupyterEOApp settings
+    (with the brokered backends when ``hub_token``, the student's server token, is given)."""
+    if workshop.brokered and not workshop.broker_port:
+        raise ValueError("Workshop.brokered needs broker_port")
+    backends = dict(workshop.backends)
+    for backend_id, entry in workshop.brokered.items():
+        unknown = set(entry) - set(BROKERED_KEYS) - {"auth"}
+        if unknown:
+            raise ValueError(f"brokered backend {backend_id!r}: unknown keys {sorted(unknown)}")
+        parse_backend(backend_id, {**entry, "auth": "client_credentials"})
+        if hub_token:
+            backends[backend_id] = brokered_entry(workshop, backend_id, hub_token)
+    for backend_id, entry in backends.items():
         parse_backend(backend_id, entry)  # fail at hub start, with a message naming the entry
     eo: dict[str, Any] = dict(workshop.settings)
-    if workshop.backends:
-        eo["backends"] = workshop.backends
+    if backends:
+        eo["backends"] = backends
     if workshop.max_preview_pixels:
         eo["local_backend_args"] = [*eo.get("local_backend_args", []),
                                     "--max-pixels", str(int(workshop.max_preview_pixels))]
@@ -53,19 +88,43 @@ def server_config(workshop: Workshop) -> dict[str, Any]:
     return {"ServerApp": server, "JupyterEOApp": eo}
 
 
-def write_server_config(workshop: Workshop) -> Path:
-    """Write the config atomically with ``file_mode`` (default 0600: readable by the hub's user only)."""
-    directory = Path(workshop.config_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / CONFIG_FILE
-    tmp = directory / f".{CONFIG_FILE}.tmp"
+def _write_private(path: Path, data: Any, mode: int, owner: str | None = None) -> Path:
+    """Write JSON atomically, created with ``mode`` from its first byte (optionally chowned)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, workshop.file_mode)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), workshop.file_mode)
-        json.dump(server_config(workshop), handle, indent=1)
+        os.fchmod(handle.fileno(), mode)
+        if owner and os.geteuid() == 0:
+            shutil.chown(tmp, owner, owner)
+        json.dump(data, handle, indent=1)
     os.replace(tmp, path)
     return path
+
+
+def write_server_config(workshop: Workshop) -> Path:
+    """Write the config atomically with ``file_mode`` (default 0600: readable by the hub's user only)."""
+    return _write_private(Path(workshop.config_dir) / CONFIG_FILE, server_config(workshop),
+                          workshop.file_mode)
+
+
+def write_user_config(workshop: Workshop, user: str, hub_token: str,
+                      owner: str | None = None) -> Path:
+    """The per-student config (shared settings plus brokered backends with their hub token)."""
+    directory = Path(workshop.config_dir) / "users" / user
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if owner and os.geteuid() == 0:
+        shutil.chown(directory, owner, owner)
+    return _write_private(directory / CONFIG_FILE, server_config(workshop, hub_token), 0o600, owner)
+
+
+def broker_accounts(workshop: Workshop) -> dict[str, Any]:
+    """What the broker needs per backend: the upstream issuer and the service account."""
+    return {bid: {"issuer": e["oidc_issuer"], "client_id": e["oidc_client_id"],
+                  "client_secret": e["oidc_client_secret"],
+                  "scopes": list(e.get("oidc_scopes") or ["openid"])}
+            for bid, e in workshop.brokered.items()}
 
 
 def user_home(spawner: Any) -> Path:
@@ -98,10 +157,16 @@ def copy_notebooks(source: Path, home: Path, owner: str | None = None) -> list[P
 
 def _pre_spawn_hook(workshop: Workshop, previous: Callable[[Any], Any] | None):
     def hook(spawner: Any) -> Any:
+        owner = None if getattr(spawner, "home_dir", "") else spawner.user.name
         if workshop.notebooks_dir:
-            home = user_home(spawner)
-            owner = None if getattr(spawner, "home_dir", "") else spawner.user.name
-            copy_notebooks(Path(workshop.notebooks_dir), home, owner)
+            copy_notebooks(Path(workshop.notebooks_dir), user_home(spawner), owner)
+        if workshop.brokered:
+            path = write_user_config(workshop, spawner.user.name, spawner.api_token, owner)
+            environment = dict(spawner.environment)
+            rest = [p for p in environment.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep)
+                    if p and p != str(Path(workshop.config_dir))]
+            environment["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(path.parent), *rest])
+            spawner.environment = environment
         return previous(spawner) if previous else None
 
     return hook
@@ -115,6 +180,15 @@ def configure_workshop(c: Any, workshop: Workshop) -> Path:
     Returns the path of the written config.
     """
     path = write_server_config(workshop)
+    if workshop.brokered:
+        accounts = _write_private(Path(workshop.config_dir) / "broker-accounts.json",
+                                  broker_accounts(workshop), 0o600)
+        services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
+        services.append({"name": workshop.broker_name, "url": workshop.broker_url,
+                         "command": [sys.executable, "-m", "jupyter_eo.hub.broker",
+                                     "--accounts", str(accounts),
+                                     "--port", str(workshop.broker_port)]})
+        c.JupyterHub.services = services
     environment = dict(c.Spawner.environment) if "environment" in c.Spawner else {}
     paths = [str(path.parent)]
     if environment.get("JUPYTER_CONFIG_PATH"):

@@ -67,9 +67,9 @@ class Hub:
 
 def _config(root: Path, ports: list[int], admin_token: str, fakes: Fakes, workshop: Path) -> str:
     state, (oidc_up, shared_up) = fakes.oidc, fakes.upstreams
-    backends = {
-        "fakeoidc": {"url": oidc_up.url, "title": "Fake OIDC (own login)", "auth": "oidc"},
-        "shared": {"url": shared_up.url, "title": "Teacher's account", "auth": "client_credentials",
+    backends = {"fakeoidc": {"url": oidc_up.url, "title": "Fake OIDC (own login)", "auth": "oidc"}}
+    brokered = {  # the teacher's service account: its secret stays in the hub's broker service
+        "shared": {"url": shared_up.url, "title": "Teacher's account",
                    "oidc_provider_id": "fake", "oidc_issuer": state.url,
                    "oidc_client_id": "svc", "oidc_client_secret": state.client_secret},
     }
@@ -104,6 +104,7 @@ c.JupyterHub.load_roles = [{{"name": "eo-test", "services": ["eo-test"],
 c.JupyterHub.cleanup_servers = True
 configure_workshop(c, Workshop(
     config_dir={str(root / "workshop-config")!r}, backends={backends!r},
+    brokered={brokered!r}, broker_port={ports[3]},
     notebooks_dir={str(workshop)!r}, max_preview_pixels=5_000_000, max_concurrent_requests=8,
     allow_root={os.geteuid() == 0!r}))
 """
@@ -158,7 +159,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     admin_token = secrets.token_hex(20)
     with threaded_fakes(upstreams=2) as fakes:
         fakes.oidc.client_secret = "teacher-secret-" + secrets.token_hex(12)
-        ports = _free_ports(3)
+        ports = _free_ports(4)
         config = root / "jupyterhub_config.py"
         config.write_text(_config(root, ports, admin_token, fakes, workshop))
         log = root / "hub.log"

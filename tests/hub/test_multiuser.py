@@ -163,8 +163,7 @@ EXTRA_CELLS = [
     # digests of every environment value (the test compares them with the secret's digest)
     "import hashlib, os\nprint('env digests:', sorted(hashlib.sha256(v.encode()).hexdigest() "
     "for v in os.environ.values()))\n"
-    "config = os.path.join(os.environ['JUPYTER_CONFIG_PATH'].split(os.pathsep)[0], "
-    "'jupyter_server_config.json')\nprint('config readable:', os.access(config, os.R_OK))",
+    "print('config path:', os.environ['JUPYTER_CONFIG_PATH'])",
     # widget state built from the shared backend's answers
     "from jupyter_eo.widgets import CollectionPicker\n"
     "CollectionPicker([{'id': 'via-shared', 'title': str(shared.describe_account())}])",
@@ -220,9 +219,8 @@ def test_quickstart_runs_concurrently_and_the_shared_secret_never_leaks(hub: Hub
         assert any("via-shared" in json.dumps(state) for state in opened), "no widget state"
         digest = hashlib.sha256(hub.secret.encode()).hexdigest()
         assert "env digests: [" in text and digest not in text  # not in the kernel's environment
-        # The known limit (docs/security.md): with one OS user for all servers, student code
-        # can read the server config file that holds the secret.
-        assert "config readable: True" in text
+        # the config the student's server reads is the student's own, without the secret
+        assert f"config path: {hub.root / 'workshop-config' / 'users' / user}" in text
     assert elapsed < 150
 
     # the service account really was used, by every student, for the shared backend only
@@ -247,8 +245,37 @@ def test_quickstart_runs_concurrently_and_the_shared_secret_never_leaks(hub: Hub
     for where, text in places.items():
         assert text, where
         assert secret not in text, f"the shared secret appears in a {where}"
-    # a positive control of the scan: the secret is in the hub-side config (where it must be)
-    assert secret in (hub.root / "workshop-config" / "jupyter_server_config.json").read_text()
+    # nothing a student's server reads holds the secret: only the broker's own file does
+    for user in USERS:
+        config = hub.root / "workshop-config" / "users" / user / "jupyter_server_config.json"
+        assert oct(config.stat().st_mode & 0o777) == "0o600"
+        entry = json.loads(config.read_text())["JupyterEOApp"]["backends"]["shared"]
+        assert entry["oidc_issuer"].startswith("http://127.0.0.1:")  # the broker
+        assert secret not in config.read_text()
+        assert not [p for p in hub.home(user).rglob("*") if p.is_file()
+                    and secret in p.read_text(errors="replace")]
+    assert secret not in (hub.root / "workshop-config" / "jupyter_server_config.json").read_text()
+    accounts = hub.root / "workshop-config" / "broker-accounts.json"
+    assert secret in accounts.read_text() and oct(accounts.stat().st_mode & 0o777) == "0o600"
+    log = hub.log.read_text(errors="replace")
+    for user in USERS:  # each student's server got its access token from the broker
+        assert f"access token for shared issued to {user}" in log
+
+
+def test_broker_refuses_tokens_the_hub_does_not_know(hub: Hub) -> None:
+    import requests
+
+    config = json.loads((hub.root / "workshop-config" / "users" / "bob"
+                         / "jupyter_server_config.json").read_text())
+    issuer = config["JupyterEOApp"]["backends"]["shared"]["oidc_issuer"]
+    bogus = requests.post(issuer + "/token", timeout=30, data={
+        "grant_type": "client_credentials", "client_id": "jupyterhub", "client_secret": "guess"})
+    assert bogus.status_code == 401 and bogus.json() == {"error": "invalid_client"}
+    good = requests.post(issuer + "/token", timeout=30, data={
+        "grant_type": "client_credentials", "client_id": "jupyterhub",
+        "client_secret": hub.tokens["bob"]})
+    assert good.status_code == 200 and good.json()["access_token"].startswith("acc-")
+    assert hub.secret not in bogus.text + good.text
 
 
 def test_teachers_preview_limit_reaches_every_students_backend(hub: Hub) -> None:

@@ -139,7 +139,7 @@ def openeo_processes_dask(cube: xr.DataArray) -> np.ndarray | None:
         from openeo_pg_parser_networkx import OpenEOProcessGraph, ProcessRegistry  # noqa: F401
         from openeo_pg_parser_networkx.process_registry import Process
         from openeo_processes_dask.process_implementations.core import process
-        from openeo_processes_dask.specs import reduce_dimension  # noqa: F401
+        import openeo_processes_dask.specs  # noqa: F401
     except Exception:  # noqa: BLE001 - optional peer
         return None
     import importlib

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_eo.backend.engine import EvalContext, SaveResult, evaluate, materialize
+from jupyter_eo.backend.engine import SaveResult, evaluate, materialize
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.errors import CollectionNotFound, OpenEOError
 

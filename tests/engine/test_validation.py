@@ -10,7 +10,7 @@ import pytest
 from jupyter_eo.backend.engine import EvalContext, evaluate, validate_process_graph
 from jupyter_eo.errors import OpenEOError
 
-from .graphs import NDVI_CALLBACK, load, param, reducer, ref
+from .graphs import NDVI_CALLBACK, load, param, ref
 
 
 def codes(graph, ctx, parameters=None):

@@ -438,6 +438,4 @@ def reducer_of(graph: dict[str, Any], array_param: str = "data") -> tuple[str, b
     ignore = args.get("ignore_nodata", True)
     if extra or not isinstance(ignore, bool):
         raise Unsupported(f"reducer {pid} arguments")
-    if pid == "first" or pid == "last":
-        pass
     return pid, ignore

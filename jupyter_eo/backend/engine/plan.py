@@ -300,8 +300,6 @@ class BlockPlan:
 
     def with_reduce(self, reducer: str, ignore_nodata: bool) -> "BlockPlan":
         out = np.dtype(np.int64) if reducer == "count" else self.out_dtype
-        if self.post or reducer == "count" and self.pre and self.bands is None:
-            pass
         return replace(self, reduce=(reducer, ignore_nodata), out_dtype=out, _cached=None)
 
     # -- materialisation ---------------------------------------------------------------------

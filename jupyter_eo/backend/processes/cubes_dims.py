@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from jupyter_eo.backend.cube import T, X, Y
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim

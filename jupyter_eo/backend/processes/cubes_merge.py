@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from jupyter_eo.backend.cube import X, Y
@@ -74,5 +73,3 @@ def merge_cubes(cube1: Any, cube2: Any, overlap_resolver: Callback | None = None
     out.attrs = a.attrs
     return out.transpose(*a.dims)
 
-
-__all__ = ["merge_cubes", "np"]

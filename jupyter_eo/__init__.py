@@ -7,6 +7,7 @@ try:
     from ._version import __version__
 except ImportError:  # running from a source tree that was never built
     __version__ = "0.0.0+unknown"
+from . import vue_components as _vue_components  # noqa: F401  (kernels: offline openeo client views)
 
 __all__ = ["__version__", "connect", "insert_code_cell", "server_url"]
 

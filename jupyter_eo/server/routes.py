@@ -5,6 +5,7 @@ from typing import Any
 
 from .login import BackendsHandler, LoginHandler
 from .proxy import ProxyHandler
+from .static import VueComponentsHandler
 from .status import StatusHandler
 
 # (path pattern, handler class). Every handler method is wrapped with ``eo_authenticated``;
@@ -14,6 +15,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"jupyter-eo/api/backends", BackendsHandler),
     (r"jupyter-eo/api/backends/(?P<backend_id>[^/]+)/login", LoginHandler),
     (r"jupyter-eo/openeo/(?P<backend_id>[^/]+)/(?P<path>.*)", ProxyHandler),
+    (r"jupyter-eo/static/openeo-vue-components/(?P<name>[^/]+)", VueComponentsHandler),
 ]
 
 

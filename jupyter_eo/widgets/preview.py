@@ -2,7 +2,6 @@
 with colour bar, stretch controls, progress and inline errors (time series as a chart)."""
 from __future__ import annotations
 
-import html
 import time
 from typing import Any, Callable
 
@@ -303,4 +302,4 @@ def _with_json_save(graph: dict[str, Any]) -> dict[str, Any]:
     return graph
 
 
-__all__ = ["Preview", "describe_error", "html"]
+__all__ = ["Preview", "describe_error"]

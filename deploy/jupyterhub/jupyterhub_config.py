@@ -30,31 +30,36 @@ c.Spawner.mem_limit = "4G"  # advisory for LocalProcessSpawner; enforced by cont
 
 # -- jupyter_eo for everybody -------------------------------------------------------------------
 # The service account's secret comes from a root-only file, never from this (shareable) file.
+# It is given to the token broker (a JupyterHub service run by the hub as root) only; students'
+# servers get short-lived access tokens from the broker with their own hub token.
 secret_file = Path(os.environ.get("EO_SERVICE_SECRET_FILE", STATE / "eo-service-secret"))
-backends = {}
+brokered = {}
 if secret_file.exists():
-    backends["cdse"] = {  # EDIT: the remote backend everybody uses through the teacher's account
+    brokered["cdse"] = {  # EDIT: the remote backend everybody uses through the teacher's account
         "url": "https://openeo.dataspace.copernicus.eu/openeo/1.2/",
         "title": "Copernicus Data Space (workshop account)",
-        "auth": "client_credentials",
         "oidc_provider_id": "CDSE",
         "oidc_issuer": "https://identity.dataspace.copernicus.eu/auth/realms/CDSE",
         "oidc_client_id": os.environ.get("EO_SERVICE_CLIENT_ID", "sh-workshop-client"),
         "oidc_client_secret": secret_file.read_text().strip(),
     }
-backends["cdse-own"] = {  # students who have their own account log in from the sidebar
-    "url": "https://openeo.dataspace.copernicus.eu/openeo/1.2/",
-    "title": "Copernicus Data Space (own login)",
-    "auth": "oidc",
+backends = {
+    "cdse-own": {  # students who have their own account log in from the sidebar
+        "url": "https://openeo.dataspace.copernicus.eu/openeo/1.2/",
+        "title": "Copernicus Data Space (own login)",
+        "auth": "oidc",
+    },
 }
 
-configure_workshop(c, Workshop(
-    config_dir=str(STATE / "jupyter-eo"),  # generated single-user server config
+configure_workshop(c, Workshop(  # call it last: it extends c.Spawner and c.JupyterHub.services
+    config_dir=str(STATE / "jupyter-eo"),  # generated configs and the broker's accounts file
     backends=backends,
+    brokered=brokered,
+    broker_port=int(os.environ.get("EO_BROKER_PORT", "8765")),  # loopback port of the broker
     notebooks_dir=os.environ.get("EO_WORKSHOP_NOTEBOOKS", str(HERE.parents[1] / "notebooks")),
     max_preview_pixels=20_000_000,  # per synchronous request / preview of the embedded backend
     max_concurrent_requests=4,  # proxied requests in flight per student and backend
-    # Servers run as the students' users, so they must be able to read the generated config:
-    # every student can therefore read the service-account secret (see docs/security.md).
+    # Servers run as the students' users: the shared part of the config must be readable by
+    # them. It holds no secret; each student's own file (with their hub token) is 0600 and theirs.
     file_mode=0o644,
 ))

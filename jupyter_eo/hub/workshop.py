@@ -88,6 +88,19 @@ def server_config(workshop: Workshop, hub_token: str = "") -> dict[str, Any]:
     return {"ServerApp": server, "JupyterEOApp": eo}
 
 
+def _chown(path: Path, owner: str | None) -> None:
+    """Give ``path`` to the OS user ``owner`` when we are root and that user exists."""
+    if not owner or os.geteuid() != 0:
+        return
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(owner)
+    except KeyError:
+        return
+    os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
 def _write_private(path: Path, data: Any, mode: int, owner: str | None = None) -> Path:
     """Write JSON atomically, created with ``mode`` from its first byte (optionally chowned)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,8 +109,7 @@ def _write_private(path: Path, data: Any, mode: int, owner: str | None = None) -
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         os.fchmod(handle.fileno(), mode)
-        if owner and os.geteuid() == 0:
-            shutil.chown(tmp, owner, owner)
+        _chown(tmp, owner)
         json.dump(data, handle, indent=1)
     os.replace(tmp, path)
     return path
@@ -114,8 +126,7 @@ def write_user_config(workshop: Workshop, user: str, hub_token: str,
     """The per-student config (shared settings plus brokered backends with their hub token)."""
     directory = Path(workshop.config_dir) / "users" / user
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if owner and os.geteuid() == 0:
-        shutil.chown(directory, owner, owner)
+    _chown(directory, owner)
     return _write_private(directory / CONFIG_FILE, server_config(workshop, hub_token), 0o600, owner)
 
 
@@ -147,10 +158,11 @@ def copy_notebooks(source: Path, home: Path, owner: str | None = None) -> list[P
         target = home / item.relative_to(source)
         if target.exists():
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.exists():
+            target.parent.mkdir(parents=True)
+            _chown(target.parent, owner)
         shutil.copyfile(item, target)
-        if owner and os.geteuid() == 0:
-            shutil.chown(target, owner, owner)
+        _chown(target, owner)
         copied.append(target)
     return copied
 

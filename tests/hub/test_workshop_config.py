@@ -29,12 +29,34 @@ def test_example_config_loads_and_keeps_the_secret_out_of_itself(tmp_path: Path,
     assert config.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(written.parent)
     data = json.loads(written.read_text())
     assert data["ServerApp"]["jpserver_extensions"] == {"jupyter_eo": True}
-    backends = data["JupyterEOApp"]["backends"]
-    assert backends["cdse"]["auth"] == "client_credentials"
-    assert backends["cdse"]["oidc_client_secret"] == "s3cr3t-from-root-only-file"
-    assert "s3cr3t" not in EXAMPLE.read_text()
+    assert set(data["JupyterEOApp"]["backends"]) == {"cdse-own"}  # brokered ones are per user
+    assert "s3cr3t" not in written.read_text() + EXAMPLE.read_text()
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
     assert "--max-pixels" in data["JupyterEOApp"]["local_backend_args"]
+    accounts = tmp_path / "state" / "jupyter-eo" / "broker-accounts.json"
+    assert json.loads(accounts.read_text())["cdse"]["client_secret"] == "s3cr3t-from-root-only-file"
+    assert stat.S_IMODE(accounts.stat().st_mode) == 0o600
+    (service,) = config.JupyterHub.services
+    assert service["url"] == "http://127.0.0.1:8765"
+    assert "jupyter_eo.hub.broker" in service["command"] and "s3cr3t" not in str(service)
+
+    # what the pre-spawn hook does for one student (LocalProcessSpawner-like: no home_dir)
+    class FakeSpawner:
+        user = type("U", (), {"name": "student1"})()
+        api_token = "hub-token-of-student1"
+        environment = dict(config.Spawner.environment)
+
+    spawner = FakeSpawner()
+    (tmp_path / "home").mkdir()
+    monkeypatch.setattr("jupyter_eo.hub.workshop.user_home", lambda _s: tmp_path / "home")
+    monkeypatch.setattr("jupyter_eo.hub.workshop.copy_notebooks", lambda *a: [])
+    config.Spawner.pre_spawn_hook(spawner)
+    own = tmp_path / "state" / "jupyter-eo" / "users" / "student1" / "jupyter_server_config.json"
+    assert spawner.environment["JUPYTER_CONFIG_PATH"] == str(own.parent)
+    cdse = json.loads(own.read_text())["JupyterEOApp"]["backends"]["cdse"]
+    assert cdse["oidc_client_secret"] == "hub-token-of-student1"
+    assert cdse["oidc_issuer"] == "http://127.0.0.1:8765/cdse"
+    assert stat.S_IMODE(own.stat().st_mode) == 0o600
 
 
 def test_server_config_is_private_by_default_and_validated(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Benchmark of the simulated collections: generation time per 1024x1024 frame and the disk cache.
 
-Run: ``.venv/bin/python -m benchmarks.collections`` (or the file path; uses a temporary cache
+Run: ``.venv/bin/python -m benchmarks.simulated_collections`` (or the file path; uses a temporary cache
 dir; ~1 minute). Reports CPU (process) time where it can, so other load on the machine matters
 less than for wall time.
 """

@@ -46,7 +46,9 @@ def broken_install(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (config_dir / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"jupyter-eo": True}}))
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "JUPYTER_PREFER_ENV_PATH": "0",
-           "JUPYTER_DATA_DIR": str(config_dir / "data"), "PYTHONPATH": str(REPO)}
+           "JUPYTER_DATA_DIR": str(config_dir / "data"), "PYTHONPATH": str(REPO),
+           "JUPYTER_EO_CACHE_DIR": os.environ.get("JUPYTER_EO_CACHE_DIR")
+           or str(config_dir / "cache")}
     env.pop("JUPYTERHUB_SERVICE_PREFIX", None)
     proc = subprocess.run([sys.executable, "-m", "jupyter_eo.cli", "doctor", "--json",
                            "--timeout", "30"], capture_output=True, text=True, env=env,
@@ -95,7 +97,10 @@ def test_detects_missing_labextension(tmp_path: Path) -> None:
     assert check_labextension(ctx).status == "ok"
 
 
-def test_healthy_default_install_starts_the_embedded_backend(tmp_path: Path) -> None:
+def test_healthy_default_install_starts_the_embedded_backend(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not os.environ.get("JUPYTER_EO_CACHE_DIR"):
+        monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", str(tmp_path / "cache"))
     ctx = Context(config_paths=[str(tmp_path)], backend_timeout=60)
     findings = _by_check(run_checks(ctx))
     assert findings["embedded backend"]["status"] == "ok", findings["embedded backend"]

@@ -65,8 +65,14 @@ def test_few_snippets_are_skipped_and_each_says_why() -> None:
     assert all(len(s.skip_reason) > 10 for s in skipped)
 
 
+@pytest.fixture(scope="module")
+def eo_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The embedded backend's chunk cache, shared by the pages (never the user's ~/.cache)."""
+    return os.environ.get("JUPYTER_EO_CACHE_DIR") or str(tmp_path_factory.mktemp("eo-cache"))
+
+
 @pytest.mark.parametrize("page", sorted(_all_pages()))
-def test_page_snippets_run(page: str, tmp_path: Path) -> None:
+def test_page_snippets_run(page: str, tmp_path: Path, eo_cache: str) -> None:
     runnable = [asdict(s) for s in snippets(page, _all_pages()[page]) if not s.skip_reason]
     if not runnable:
         pytest.skip(f"{page} has no runnable Python snippet")
@@ -76,7 +82,8 @@ def test_page_snippets_run(page: str, tmp_path: Path) -> None:
            if k not in ("JUPYTER_EO_SERVER_URL", "JUPYTER_EO_KERNEL_SECRET")}
     env.update({"PYTHONPATH": str(REPO), "JUPYTER_DATA_DIR": str(tmp_path / "data"),
                 "OPENEO_CONFIG_HOME": str(tmp_path / "openeo"), "MPLCONFIGDIR": str(tmp_path / "mpl"),
-                "TMPDIR": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "config")})
+                "TMPDIR": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+                "JUPYTER_EO_CACHE_DIR": eo_cache})
     proc = subprocess.run([sys.executable, "-m", "tests.docs.snippets", str(items)],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:] + proc.stdout[-2000:]

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Sequence
+from urllib.parse import urlsplit
 
 from .server.channel import ENV_URL
 
@@ -45,11 +46,19 @@ def bundle_available() -> bool:
     return any((d / ENTRY_SCRIPT).is_file() for d in bundle_dirs())
 
 
-def local_script_url() -> str | None:
-    """The origin-relative URL of the served entry script, or None outside Jupyter."""
-    from .widgets.offline_views import local_components_url
+#: The served entry script, relative to the server's base URL (see ``jupyter_eo.server.routes``).
+SCRIPT_PATH = f"jupyter-eo/static/{BUNDLE_DIR}/{ENTRY_SCRIPT}"
 
-    return local_components_url()
+
+def local_script_url() -> str | None:
+    """The origin-relative URL of the served entry script (``/base_url/jupyter-eo/...``), or None
+    outside Jupyter. Origin-relative, because the browser may reach the server under another host
+    than the kernel does (JupyterHub, tunnels)."""
+    base = os.environ.get(ENV_URL)
+    if not base:
+        return None
+    path = urlsplit(base).path or "/"
+    return (path if path.endswith("/") else path + "/") + SCRIPT_PATH
 
 
 def apply(module: ModuleType | None = None) -> str | None:
@@ -82,7 +91,10 @@ class _PatchOnImport:
         def exec_module(module: ModuleType) -> None:
             original(module)
             _remove_hook()
-            apply(module)
+            try:
+                apply(module)
+            except Exception:  # noqa: BLE001 - never break `import openeo`; views keep the CDN
+                pass
 
         loader.exec_module = exec_module  # this loader instance serves only this spec
         return spec

@@ -69,6 +69,18 @@ def test_outside_jupyter_the_client_keeps_its_cdn(tmp_path: Path) -> None:
     assert CDN in url and cdn_in_html is True
 
 
+@pytest.mark.parametrize(("server_url", "expected"), [
+    ("http://127.0.0.1:8888/", "/" + SCRIPT_PATH),
+    ("http://10.0.0.5:8888/user/ann", "/user/ann/" + SCRIPT_PATH),
+    ("", None),
+])
+def test_script_url_is_origin_relative_under_base_url(server_url: str, expected: str | None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_URL, server_url)
+    assert vue_components.local_script_url() == expected
+    assert vue_components.SCRIPT_PATH == SCRIPT_PATH
+
+
 def test_unbuilt_bundle_keeps_the_cdn(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(vue_components, "bundle_dirs", lambda: [tmp_path])
     monkeypatch.setenv(ENV_URL, "http://127.0.0.1:9/")

@@ -2,13 +2,17 @@
 pixel shows its time-series chart."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# Screenshots go to test-artifacts/; set JUPYTER_EO_DOCS_SCREENSHOTS=1 to refresh the README's
+# pictures in docs/images/ (so an ordinary test run never changes committed files).
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / (
+    "docs/images" if os.environ.get("JUPYTER_EO_DOCS_SCREENSHOTS") else "test-artifacts/screenshots")
 
 SETUP = """\
 import numpy as np, pandas as pd, xarray as xr

@@ -2,13 +2,17 @@
 recipe, see the preview overlay, insert the code below and check it computes the same result."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+# Screenshots go to test-artifacts/; set JUPYTER_EO_DOCS_SCREENSHOTS=1 to refresh the README's
+# pictures in docs/images/ (so an ordinary test run never changes committed files).
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / (
+    "docs/images" if os.environ.get("JUPYTER_EO_DOCS_SCREENSHOTS") else "test-artifacts/screenshots")
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
 

@@ -1,5 +1,5 @@
-"""Browser test: the ``openeo`` client's own notebook views render offline from the lab's copy of
-``@openeo/vue-components`` (served by the server extension), with no script from any CDN."""
+"""Browser test: the ``openeo`` client's own notebook views (a collection, the process list) render
+offline from the lab's copy of ``@openeo/vue-components``, with no request to any other origin."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,6 +16,7 @@ CELLS = [
     "import jupyter_eo\nconnection = jupyter_eo.connect('local')\n"
     "from openeo.internal import jupyter as client_views\nclient_views.SCRIPT_URL",
     "connection.describe_collection('SENTINEL2_L2A')",
+    "connection.list_processes()",
 ]
 SCRIPT_PATH = "jupyter-eo/static/openeo-vue-components/openeo.min.js"
 
@@ -30,7 +31,14 @@ _RENDERED_TEXT = """() => {
 }"""
 
 
-def test_collection_view_renders_from_the_lab(lab: LabPage) -> None:
+_PROCESSES_TEXT = """() => {
+    const el = document.querySelector('.jp-OutputArea-output openeo-processes');
+    const text = el && el.shadowRoot ? el.shadowRoot.textContent : '';
+    return text.includes('ndvi') && text.includes('load_collection') ? text : null;
+}"""
+
+
+def test_client_views_render_from_the_lab(lab: LabPage) -> None:
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(lab.server.url))
     requests: list[tuple[str, str]] = []
     responses: dict[str, int] = {}
@@ -48,6 +56,7 @@ def test_collection_view_renders_from_the_lab(lab: LabPage) -> None:
     assert "Sentinel" in text or "SENTINEL" in text
     lab.page.locator(".jp-OutputArea-output openeo-collection").scroll_into_view_if_needed()
     lab.screenshot("openeo_client_collection_view")
+    assert lab.page.wait_for_function(_PROCESSES_TEXT, timeout=30_000, polling=200).json_value()
 
     scripts = [url for kind, url in requests if kind == "script"]
     entry = origin + lab.server.base_url + SCRIPT_PATH

@@ -63,3 +63,29 @@ def test_udf_in_apply_dimension_callback(ctx, cube):
     out = evaluate(g, ctx)
     np.testing.assert_allclose(out.values, 2 * as_float(cube.sel(bands=["B04"]).values),
                                equal_nan=True)
+
+
+DIMS_UDF = """
+from openeo.udf import XarrayDataCube
+
+def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
+    array = cube.get_array()
+    assert "t" in array.dims and not any(d.startswith("__") for d in array.dims), array.dims
+    return XarrayDataCube(array.rolling(t=2, min_periods=1).mean())
+"""
+
+
+@pytest.mark.parametrize("dimension", ["t", "bands"])
+def test_udf_in_apply_dimension_sees_the_real_dimension_name(ctx, cube, dimension):
+    ctx.udf_enabled = True
+    g = {"l": load(["B04", "B08"]), "a": {"process_id": "apply_dimension", "arguments": {
+        "data": ref("l"), "dimension": dimension, "process": {"process_graph": {"u": {
+            "process_id": "run_udf", "arguments": {"data": param("data"), "udf": DIMS_UDF,
+                                                   "runtime": "Python"},
+            "result": True}}}}, "result": True}}
+    out = evaluate(g, ctx)
+    raw = cube.sel(bands=["B04", "B08"])
+    source = raw.astype("float32").where(raw != 0)
+    expected = source.rolling(t=2, min_periods=1).mean()
+    assert out.dims == source.dims
+    np.testing.assert_allclose(out.values, expected.values, equal_nan=True)

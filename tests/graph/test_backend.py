@@ -117,13 +117,7 @@ def with_output(graph: dict[str, Any]) -> dict[str, Any]:
     return graph
 
 
-UDF_DIMENSION = pytest.mark.xfail(
-    reason="embedded backend: in apply_dimension a UDF gets the dimension renamed to '__udf_array__' instead "
-           "of 't' (processes/cubes_udf.py), so the recipe's rolling(t=3) fails on both paths", strict=False)
-CASES = [pytest.param(n, marks=UDF_DIMENSION) if n == "run_udf_timeseries" else n for n in BACKEND_RECIPES]
-
-
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", BACKEND_RECIPES)
 def test_generated_code_gives_the_same_result_as_the_graph(name: str, connection: Any, small_recipes: None) -> None:
     document, options = recipes.RECIPES[name]()
     graph = with_output(from_json(document)["process_graph"])

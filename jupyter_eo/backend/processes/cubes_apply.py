@@ -87,14 +87,14 @@ def apply_dimension(data: Any, process: Callback, dimension: str,
                     target_dimension: str | None = None, context: Any = None) -> Any:
     """Apply a callback to all values along ``dimension`` at once (vectorised)."""
     from jupyter_eo.backend.processes.cubes_common import require_dim
-    from jupyter_eo.backend.processes.registry import ARRAY_DIM
+    from jupyter_eo.backend.processes.registry import ARRAY_DIM, along_dimension
 
     cube = as_cube(data)
     require_dim(cube, dimension)
     if target_dimension is not None and target_dimension != dimension \
             and target_dimension in cube.dims:
         raise ProcessArgumentInvalid("DimensionExists", f"{target_dimension!r} exists.")
-    arr = cube.rename({dimension: ARRAY_DIM})
+    arr = along_dimension(cube, dimension)
     result = process(data=arr, context=context)
     if not isinstance(result, xr.DataArray) or ARRAY_DIM not in result.dims:
         if isinstance(result, xr.DataArray):

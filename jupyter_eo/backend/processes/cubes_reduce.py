@@ -10,7 +10,7 @@ from jupyter_eo.backend.engine.evaluator import PLAN_AWARE, Callback
 from jupyter_eo.backend.engine.kernels import Unsupported, compile_callback, reducer_of
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim
-from jupyter_eo.backend.processes.registry import ARRAY_DIM, process
+from jupyter_eo.backend.processes.registry import ARRAY_DIM, along_dimension, process
 from jupyter_eo.errors import ProcessParameterInvalid
 
 
@@ -30,7 +30,7 @@ def _fused(data: BlockPlan, reducer: Callback, dimension: str, context: Any) -> 
 
 def reduce_over(cube: xr.DataArray, dimension: str, reducer: Callback, context: Any) -> Any:
     """Reduce ``dimension`` of a DataArray by calling ``reducer`` once, vectorised."""
-    arr = cube.rename({dimension: ARRAY_DIM})
+    arr = along_dimension(cube, dimension)
     result = reducer(data=arr, context=context)
     if isinstance(result, xr.DataArray) and ARRAY_DIM in result.dims:
         raise ProcessParameterInvalid(

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from jupyter_eo.backend.processes.cubes_common import as_cube
-from jupyter_eo.backend.processes.registry import ARRAY_DIM, process
+from jupyter_eo.backend.processes.registry import ARRAY_DIM, ARRAY_SOURCE_ATTR, process
 from jupyter_eo.errors import FeatureUnsupported, OpenEOError, ProcessParameterInvalid
 
 
@@ -48,12 +48,15 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
                           code="InvalidRuntime", status=400)
     code = _code(str(udf), ctx)
     cube = as_cube(data)
+    # In a dimension callback the UDF sees the cube's real dimension name (e.g. ``t``).
+    source = cube.attrs.get(ARRAY_SOURCE_ATTR)
+    dim_name = source if isinstance(source, str) and source not in cube.dims else "__udf_array__"
     renamed = ARRAY_DIM in cube.dims
     if renamed:
-        cube = cube.rename({ARRAY_DIM: "__udf_array__"})
+        cube = cube.rename({ARRAY_DIM: dim_name})
     cube = cube.drop_vars([c for c in cube.coords if c == "spatial_ref"]).compute()
     cube.attrs = {k: v for k, v in cube.attrs.items()
-                  if isinstance(v, (str, int, float, np.number))}
+                  if isinstance(v, (str, int, float, np.number)) and k != ARRAY_SOURCE_ATTR}
     with tempfile.TemporaryDirectory(prefix="jeo-udf-") as tmp:
         folder = Path(tmp)
         (folder / "udf.py").write_text(code, "utf-8")
@@ -74,8 +77,8 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
                               status=400)
         if (folder / "output.nc").exists():
             out = xr.open_dataarray(folder / "output.nc").load()
-            if renamed and "__udf_array__" in out.dims:
-                out = out.rename({"__udf_array__": ARRAY_DIM})
+            if renamed and dim_name in out.dims:
+                out = out.rename({dim_name: ARRAY_DIM})
             out.name = None
             return out
         return json.loads((folder / "output.json").read_text("utf-8"))

@@ -30,6 +30,13 @@ import numpy as np
 import xarray as xr
 
 ARRAY_DIM = "__array__"
+#: attribute of a cube passed to a dimension callback: the real name of its ``ARRAY_DIM``
+ARRAY_SOURCE_ATTR = "jupyter_eo:array_dimension"
+
+
+def along_dimension(cube: xr.DataArray, dimension: str) -> xr.DataArray:
+    """``cube`` with ``dimension`` renamed to :data:`ARRAY_DIM`, remembering the real name."""
+    return cube.rename({dimension: ARRAY_DIM}).assign_attrs({ARRAY_SOURCE_ATTR: dimension})
 
 
 @dataclass(frozen=True)

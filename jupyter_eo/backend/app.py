@@ -128,7 +128,6 @@ class Backend:
         check_pixels(graphs, self.catalog, max_pixels)
 
     def _engine_validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
-        import jupyter_eo.backend.processes  # noqa: F401  (registry first: avoids an import cycle)
         from jupyter_eo.backend.engine import validate_process_graph
 
         ctx = self.eval_context(user, max_pixels=self.config.limits.max_pixels)

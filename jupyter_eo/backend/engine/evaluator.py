@@ -6,7 +6,7 @@ from typing import Any
 
 from jupyter_eo.backend.engine.context import EvalContext, ProcessContext, SaveResult
 from jupyter_eo.backend.engine.plan import BlockPlan
-from jupyter_eo.backend.processes.registry import REGISTRY, ProcessImpl
+from jupyter_eo.backend.processes.registry import PLAN_AWARE, REGISTRY, ProcessImpl
 from jupyter_eo.errors import (OpenEOError, ProcessGraphComplexity, ProcessParameterInvalid,
                                ProcessParameterRequired, ProcessParameterUnsupported,
                                ProcessUnsupported)
@@ -16,9 +16,6 @@ from jupyter_eo.specs import process_spec
 
 CORE_NAMESPACES = (None, "", "backend", "openeo", "core")
 MAX_UDP_DEPTH = 64
-
-# Processes that understand BlockPlan inputs; every other process receives a DataArray.
-PLAN_AWARE: set[str] = set()
 
 
 class Callback:

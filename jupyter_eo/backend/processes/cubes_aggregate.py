@@ -1,21 +1,23 @@
 """Aggregations: aggregate_temporal, aggregate_temporal_period, aggregate_spatial."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import T, X, Y, get_crs
-from jupyter_eo.backend.engine.evaluator import PLAN_AWARE, Callback
 from jupyter_eo.backend.engine.kernels import Unsupported, reducer_of
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.engine.vector import GEOMETRY, VectorCube
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim, to_datetime
 from jupyter_eo.backend.processes.cubes_reduce import reduce_over
-from jupyter_eo.backend.processes.registry import ARRAY_DIM, process
+from jupyter_eo.backend.processes.registry import ARRAY_DIM, PLAN_AWARE, process
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
+
+if TYPE_CHECKING:
+    from jupyter_eo.backend.engine.evaluator import Callback
 
 
 def _temporal_dim(cube: xr.DataArray, dimension: str | None) -> str:

@@ -1,18 +1,20 @@
 """Pixel-wise cube processes: apply and ndvi (fused when possible)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from jupyter_eo.backend.cube import BANDS
-from jupyter_eo.backend.engine.evaluator import PLAN_AWARE, Callback
 from jupyter_eo.backend.engine.kernels import Unsupported, compile_callback
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, common_names
-from jupyter_eo.backend.processes.registry import process
+from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
 from jupyter_eo.errors import ProcessArgumentInvalid
+
+if TYPE_CHECKING:
+    from jupyter_eo.backend.engine.evaluator import Callback
 
 
 @process("apply")

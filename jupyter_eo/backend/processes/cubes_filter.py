@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from jupyter_eo.backend.cube import BANDS, T, X, Y, get_crs
-from jupyter_eo.backend.engine.evaluator import PLAN_AWARE, Callback
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import (as_cube, common_names, require_dim,
                                                        resolve_bands, time_mask)
-from jupyter_eo.backend.processes.registry import process
+from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
+
+if TYPE_CHECKING:
+    from jupyter_eo.backend.engine.evaluator import Callback
 
 
 @process("filter_bands")

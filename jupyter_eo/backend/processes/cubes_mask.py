@@ -7,10 +7,9 @@ import numpy as np
 import xarray as xr
 
 from jupyter_eo.backend.cube import X, Y, get_crs
-from jupyter_eo.backend.engine.evaluator import PLAN_AWARE
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube
-from jupyter_eo.backend.processes.registry import process
+from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
 from jupyter_eo.errors import ProcessParameterInvalid
 
 

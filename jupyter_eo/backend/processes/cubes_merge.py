@@ -1,15 +1,17 @@
 """merge_cubes: union of two cubes with an optional overlap resolver."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
 from jupyter_eo.backend.cube import X, Y
-from jupyter_eo.backend.engine.evaluator import Callback
 from jupyter_eo.backend.processes.cubes_common import as_cube
 from jupyter_eo.backend.processes.registry import process
 from jupyter_eo.errors import ProcessArgumentInvalid
+
+if TYPE_CHECKING:
+    from jupyter_eo.backend.engine.evaluator import Callback
 
 
 def _labels(cube: xr.DataArray, dim: str) -> list[Any]:

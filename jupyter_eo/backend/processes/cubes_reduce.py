@@ -1,17 +1,19 @@
 """reduce_dimension: fused for band math and temporal reducers, xarray otherwise."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
 from jupyter_eo.backend.cube import BANDS, T
-from jupyter_eo.backend.engine.evaluator import PLAN_AWARE, Callback
 from jupyter_eo.backend.engine.kernels import Unsupported, compile_callback, reducer_of
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim
-from jupyter_eo.backend.processes.registry import ARRAY_DIM, along_dimension, process
+from jupyter_eo.backend.processes.registry import ARRAY_DIM, PLAN_AWARE, along_dimension, process
 from jupyter_eo.errors import ProcessParameterInvalid
+
+if TYPE_CHECKING:
+    from jupyter_eo.backend.engine.evaluator import Callback
 
 
 def _fused(data: BlockPlan, reducer: Callback, dimension: str, context: Any) -> BlockPlan | None:

@@ -9,10 +9,9 @@ import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import T, X, Y, get_crs
-from jupyter_eo.backend.engine.evaluator import PLAN_AWARE
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim
-from jupyter_eo.backend.processes.registry import process
+from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
 
 _METHODS = {"near": "nearest", "bilinear": "bilinear", "cubic": "cubic",

@@ -30,6 +30,8 @@ import numpy as np
 import xarray as xr
 
 ARRAY_DIM = "__array__"
+#: ids of processes that understand ``BlockPlan`` inputs; every other process gets a DataArray
+PLAN_AWARE: set[str] = set()
 #: attribute of a cube passed to a dimension callback: the real name of its ``ARRAY_DIM``
 ARRAY_SOURCE_ATTR = "jupyter_eo:array_dimension"
 

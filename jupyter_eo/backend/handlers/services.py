@@ -93,7 +93,23 @@ class ServiceTypesHandler(BaseHandler):
             "configuration": CONFIGURATION, "process_parameters": [], "links": []}})
 
 
-class ServicesHandler(BaseHandler):
+class _ServiceHandlerBase(BaseHandler):
+    """Shared by the service list and single-service handlers (no HTTP methods of its own)."""
+
+    def describe(self, record: dict, full: bool = True) -> dict:
+        out = {"id": record["id"], "title": record.get("title"), "description":
+               record.get("description"),
+               "url": self.url(f"xyz/{record['id']}/{{z}}/{{x}}/{{y}}.png"),
+               "type": record["type"], "enabled": record.get("enabled", True),
+               "created": record.get("created"), "costs": 0}
+        if full:
+            out.update(process=record["process"], configuration=record.get("configuration") or {},
+                       attributes={"tile_size": TILE_SIZE, "crs": "EPSG:3857"},
+                       plan=record.get("plan"), budget=record.get("budget"))
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class ServicesHandler(_ServiceHandlerBase):
     def get(self) -> None:
         user = self.user
         self.write_json({"services": [self.describe(s, full=False)
@@ -122,21 +138,9 @@ class ServicesHandler(BaseHandler):
         self.set_status(201)
         self.finish()
 
-    def describe(self, record: dict, full: bool = True) -> dict:
-        out = {"id": record["id"], "title": record.get("title"), "description":
-               record.get("description"),
-               "url": self.url(f"xyz/{record['id']}/{{z}}/{{x}}/{{y}}.png"),
-               "type": record["type"], "enabled": record.get("enabled", True),
-               "created": record.get("created"), "costs": 0}
-        if full:
-            out.update(process=record["process"], configuration=record.get("configuration") or {},
-                       attributes={"tile_size": TILE_SIZE, "crs": "EPSG:3857"},
-                       plan=record.get("plan"), budget=record.get("budget"))
-        return {k: v for k, v in out.items() if v is not None}
 
-
-class ServiceHandler(ServicesHandler):
-    def get(self, service_id: str) -> None:  # type: ignore[override]
+class ServiceHandler(_ServiceHandlerBase):
+    def get(self, service_id: str) -> None:
         self.write_json(self.describe(self.backend.services.get(self.user, service_id)))
 
     async def patch(self, service_id: str) -> None:

@@ -117,6 +117,8 @@ async def test_token_reaches_only_its_backend(api, upstream, other_upstream) -> 
 async def test_basic_login_keeps_no_password_and_logs_no_secret(
         api, upstream, oidc_provider, eo_proxy_config, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
+    # an in-process backend's job runner sets the package logger to INFO; look at DEBUG too
+    caplog.set_level(logging.DEBUG, logger="jupyter_eo")
     bad = await api("api/backends/fakebasic/login", "POST",
                     {"username": "alice", "password": "not-the-password-xyz"})
     assert bad.code == 403

@@ -89,3 +89,16 @@ def test_udf_in_apply_dimension_sees_the_real_dimension_name(ctx, cube, dimensio
     expected = source.rolling(t=2, min_periods=1).mean()
     assert out.dims == source.dims
     np.testing.assert_allclose(out.values, expected.values, equal_nan=True)
+
+
+def test_udf_child_gets_no_backend_or_cloud_secrets(ctx, cube, monkeypatch):
+    ctx.udf_enabled = True
+    for name in ("JUPYTER_EO_BACKEND_PASSWORD", "JUPYTER_EO_KERNEL_SECRET",
+                 "AWS_SECRET_ACCESS_KEY", "OPENEO_AUTH_TOKEN"):
+        monkeypatch.setenv(name, "s3cret-value")
+    snooping = UDF.replace("array = cube.get_array()", "import os\n    array = cube.get_array()\n"
+                           "    leaked = [k for k, v in os.environ.items() if v == 's3cret-value']\n"
+                           "    assert not leaked, leaked")
+    out = evaluate(graph(snooping), ctx)
+    np.testing.assert_allclose(out.values, 3 * as_float(cube.sel(bands=["B04"]).values),
+                               equal_nan=True)

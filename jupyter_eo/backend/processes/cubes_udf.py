@@ -17,6 +17,10 @@ from jupyter_eo.backend.processes.registry import ARRAY_DIM, ARRAY_SOURCE_ATTR, 
 from jupyter_eo.errors import FeatureUnsupported, OpenEOError, ProcessParameterInvalid
 
 
+# credentials of cloud storage, openEO clients and jupyter_eo itself stay out of UDF processes
+SECRET_ENV_PREFIXES = ("AWS_", "OPENEO_", "JUPYTER_EO_")
+
+
 def _limit_memory(megabytes: int):
     def apply() -> None:  # runs in the child before exec
         import resource
@@ -62,7 +66,7 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
         (folder / "udf.py").write_text(code, "utf-8")
         (folder / "context.json").write_text(json.dumps(context or {}, default=str), "utf-8")
         cube.rename(cube.name or "data").to_netcdf(folder / "input.nc")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENEO_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "jupyter_eo.backend.engine.udf_runner", tmp],

@@ -9,7 +9,7 @@ import pytest
 import rioxarray
 import xarray as xr
 
-from conftest import BANDS, DATES, PASSWORD, USER, ArrayCollection
+from conftest import BANDS, DATES, PASSWORD, USER, ArrayCollection, make_config
 
 
 def expected_ndvi_max() -> xr.DataArray:
@@ -149,7 +149,6 @@ def test_dask_cluster_computes_results(data_dir: Path, tmp_path: Path) -> None:
     import openeo
     from distributed import LocalCluster
 
-    from conftest import make_config
     from jupyter_eo.backend.testing import serve_in_thread
 
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-engine = pytest.importorskip("jupyter_eo.backend.engine")
+import jupyter_eo.backend.engine as engine
 
 
 def test_ndvi_median_of_simulated_summer_forest(catalog):

@@ -79,8 +79,11 @@ def test_s2_l1c_sample(sample_catalog):
 
 @needs_samples
 def test_documents_read_by_pystac(sample_catalog):
-    for cid in sample_catalog.ids():
-        pystac.Collection.from_dict(sample_catalog.get(cid).metadata())
+    ids = sample_catalog.ids()
+    assert ids
+    for cid in ids:
+        collection = pystac.Collection.from_dict(sample_catalog.get(cid).metadata())
+        assert collection.id == cid and collection.extent.spatial.bboxes
 
 
 def test_missing_samples_are_not_listed(tmp_path, cache_dir, caplog):

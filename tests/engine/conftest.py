@@ -11,7 +11,6 @@ import xarray as xr
 import jupyter_eo.backend.processes  # noqa: F401
 from jupyter_eo.backend.cube import set_crs
 from jupyter_eo.backend.engine import EvalContext
-from jupyter_eo.backend.processes.registry import REGISTRY
 from jupyter_eo.errors import CollectionNotFound
 
 BANDS = [("B02", "blue"), ("B04", "red"), ("B08", "nir"), ("SCL", None)]
@@ -99,12 +98,6 @@ def catalog(cube: xr.DataArray) -> FakeCatalog:
 @pytest.fixture
 def ctx(catalog: FakeCatalog) -> EvalContext:
     return EvalContext(catalog=catalog)
-
-
-def requires(*process_ids: str):
-    """Skip while a process of another family is not registered yet."""
-    missing = [p for p in process_ids if p not in REGISTRY]
-    return pytest.mark.skipif(bool(missing), reason=f"processes not registered: {missing}")
 
 
 def as_float(raw: np.ndarray, nodata: float = 0) -> np.ndarray:

@@ -13,7 +13,8 @@ from .graphs import NDVI_CALLBACK, load, ndvi_max_graph, reducer, ref
 
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("distributed")
+    import distributed
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, silence_logs=40) as cl:
         yield cl

@@ -8,7 +8,7 @@ from jupyter_eo.backend.engine import SaveResult, evaluate, materialize
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.errors import CollectionNotFound, OpenEOError
 
-from .conftest import as_float, requires
+from .conftest import as_float
 from .graphs import load, ndvi_max_graph, ref
 
 
@@ -19,7 +19,6 @@ def _expected_ndvi(cube) -> np.ndarray:
         return (nir - red) / (nir + red)
 
 
-@requires("array_element", "max")
 def test_ndvi_max_fused(ctx, cube):
     result = evaluate(ndvi_max_graph(), ctx)
     assert isinstance(result, SaveResult) and result.format == "GTiff"

@@ -1,7 +1,6 @@
 """Generated code and UDPs against the embedded backend (served in-process), with the real client.
 
-Skipped when the backend package is not importable. The client fetches collection metadata
-from the backend, so ``cube.band("B08")`` becomes an index there: graphs may differ in that
+The client fetches collection metadata from the backend, so ``cube.band("B08")`` becomes an index there: graphs may differ in that
 detail, results must not.
 """
 from __future__ import annotations
@@ -14,15 +13,15 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
+import openeo
+
+from jupyter_eo.backend import app as backend_app
+from jupyter_eo.backend import testing
+from jupyter_eo.backend.catalog import registry
 from jupyter_eo.graph import GraphBuilder, from_json, to_python
 from jupyter_eo.graph.udp import inline_udp, load_udp, make_udp, namespace_url, parameterize, save_udp, use_udp
 
 from . import recipes
-
-backend_app = pytest.importorskip("jupyter_eo.backend.app")
-testing = pytest.importorskip("jupyter_eo.backend.testing")
-registry = pytest.importorskip("jupyter_eo.backend.catalog.registry")
-openeo = pytest.importorskip("openeo")
 
 USER, PASSWORD = "graph-tester", "graph-tester-pw"
 TINY = {"west": 5.05, "south": 51.21, "east": 5.06, "north": 51.215}

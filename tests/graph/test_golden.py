@@ -75,5 +75,7 @@ def test_golden_code_has_no_unused_names(name: str) -> None:
 
 
 def test_golden_files_are_reviewed_text() -> None:
-    for path in Path(GOLDEN).glob("*.py"):
+    paths = sorted(Path(GOLDEN).glob("*.py"))
+    assert paths, f"no golden Python files in {GOLDEN}"
+    for path in paths:
         compile(path.read_text(), str(path), "exec")

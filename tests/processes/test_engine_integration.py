@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 from procs_testlib import call_process
 
-engine = pytest.importorskip("jupyter_eo.backend.engine")
+import jupyter_eo.backend.engine as engine
 
 
 def _cube() -> xr.DataArray:

@@ -180,3 +180,19 @@ def test_busy_sync_pool_does_not_block_other_requests(tmp_path: Path) -> None:
         assert time.monotonic() - started < 1.0
         for thread in slow:
             thread.join()
+
+
+@pytest.mark.parametrize("fmt", ["GTiff", "netCDF", "PNG"])
+def test_extra_dimension_is_dropped_when_single_and_refused_otherwise(tmp_path: Path,
+                                                                       fmt: str) -> None:
+    from conftest import make_cube
+
+    cube = make_cube().isel(t=0, drop=True).sel(bands=["B04"]).fillna(0)
+    single = cube.expand_dims(scenario=["a"])
+    (tmp_path / "single").mkdir()
+    written = write_result(single, fmt, {}, tmp_path / "single")
+    assert written.path.stat().st_size > 0
+    double = cube.expand_dims(scenario=["a", "b"])
+    with pytest.raises(OpenEOError) as err:
+        write_result(double, fmt, {}, tmp_path)
+    assert err.value.code == "FormatUnsuitable" and "'scenario'" in err.value.message

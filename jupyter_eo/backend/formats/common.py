@@ -58,6 +58,16 @@ def single_band_name(cube: xr.DataArray) -> str:
     return "data"
 
 
+def drop_single_extra_dims(cube: xr.DataArray, target: str) -> xr.DataArray:
+    """``cube`` without dimensions other than t/bands/y/x, which must have size 1."""
+    for dim in [d for d in cube.dims if d not in (T, BANDS, Y, X)]:
+        if cube.sizes[dim] != 1:
+            raise format_error(f"Cannot write dimension {dim!r} (size {cube.sizes[dim]}) to "
+                               f"{target}; reduce it first.")
+        cube = cube.isel({dim: 0}, drop=True)
+    return cube
+
+
 def layers(cube: xr.DataArray) -> tuple[xr.DataArray, list[str], list[str | None]]:
     """Reshape a raster cube to (layer, y, x).
 
@@ -65,12 +75,7 @@ def layers(cube: xr.DataArray) -> tuple[xr.DataArray, list[str], list[str | None
     time steps are stacked) and the time label of each layer (None without time).
     Dimensions other than t/bands/y/x must have size 1.
     """
-    extra = [d for d in cube.dims if d not in (T, BANDS, Y, X)]
-    for dim in extra:
-        if cube.sizes[dim] != 1:
-            raise format_error(f"Cannot write dimension {dim!r} (size {cube.sizes[dim]}) to a "
-                               "raster file; reduce it first.")
-        cube = cube.isel({dim: 0}, drop=True)
+    cube = drop_single_extra_dims(cube, "a raster file")
     if T not in cube.dims:
         cube = cube.expand_dims(T)
         times: list[str | None] = [None]

@@ -9,8 +9,8 @@ import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import BANDS, T, X, Y, get_crs
-from jupyter_eo.backend.formats.common import (WrittenFile, format_error, raster_metadata,
-                                               single_band_name)
+from jupyter_eo.backend.formats.common import (WrittenFile, drop_single_extra_dims,
+                                               raster_metadata, single_band_name)
 
 MEDIA_TYPE = "application/x-netcdf"
 PARAMETERS: dict[str, Any] = {}
@@ -77,12 +77,7 @@ def to_dataset(cube: xr.DataArray) -> xr.Dataset:
 
 def write(cube: xr.DataArray, path: Path, options: dict[str, Any]) -> WrittenFile:
     """Write ``cube`` as a CF netCDF-4 file."""
-    extra = [d for d in cube.dims if d not in (T, BANDS, Y, X)]
-    for dim in extra:
-        if cube.sizes[dim] != 1:
-            raise format_error(f"Cannot write dimension {dim!r} of size {cube.sizes[dim]} "
-                               "to netCDF; reduce it first.")
-        cube = cube.isel({dim: 0}, drop=True)
+    cube = drop_single_extra_dims(cube, "netCDF")
     ds = to_dataset(cube)
     ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")
     return WrittenFile(path, MEDIA_TYPE, raster_metadata(cube))

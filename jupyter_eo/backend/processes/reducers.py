@@ -216,28 +216,27 @@ def _generic_list(data: Any, process_id: str) -> list[Any]:
     return as_list(data, process_id)
 
 
+def _first_or_last(data: Any, ignore_nodata: bool, process_id: str) -> Any:
+    reverse = process_id == "last"
+    if isinstance(data, xr.DataArray):
+        return scalar_out(_first_da(check_array_da(data, process_id), ignore_nodata,
+                                    reverse=reverse), False)
+    values = _generic_list(data, process_id)
+    if ignore_nodata:
+        values = [v for v in values if not is_null(v)]
+    return null_to_none(values[-1 if reverse else 0]) if values else None
+
+
 @process("first")
 def first(data: Any, ignore_nodata: bool = True) -> Any:
     """The first (non-null, by default) element."""
-    if isinstance(data, xr.DataArray):
-        return scalar_out(_first_da(check_array_da(data, "first"), ignore_nodata,
-                                    reverse=False), False)
-    values = _generic_list(data, "first")
-    if ignore_nodata:
-        values = [v for v in values if not is_null(v)]
-    return null_to_none(values[0]) if values else None
+    return _first_or_last(data, ignore_nodata, "first")
 
 
 @process("last")
 def last(data: Any, ignore_nodata: bool = True) -> Any:
     """The last (non-null, by default) element."""
-    if isinstance(data, xr.DataArray):
-        return scalar_out(_first_da(check_array_da(data, "last"), ignore_nodata,
-                                    reverse=True), False)
-    values = _generic_list(data, "last")
-    if ignore_nodata:
-        values = [v for v in values if not is_null(v)]
-    return null_to_none(values[-1]) if values else None
+    return _first_or_last(data, ignore_nodata, "last")
 
 
 def _first_np(values: np.ndarray) -> np.ndarray:

@@ -115,6 +115,18 @@ def test_aggregate_temporal_period_month_and_dekad(ctx):
     assert int(out.sel(t="2021-16").isel(bands=0, y=5, x=5)) == 2
 
 
+@pytest.mark.parametrize("fusable", [True, False])
+def test_aggregate_temporal_period_without_time_steps_is_an_openeo_error(ctx, fusable):
+    keep_all = {"process_graph": {"m": {"process_id": "max", "arguments": {
+        "data": param("data")}, "result": True}}} if fusable else {"process_graph": {
+            "m": {"process_id": "max", "arguments": {"data": param("data")}},
+            "a": {"process_id": "add", "arguments": {"x": ref("m"), "y": 1}, "result": True}}}
+    with pytest.raises(OpenEOError) as err:
+        run(ctx, ("filter_temporal", {"extent": ["1999-01-01", "1999-02-01"]}),
+            ("aggregate_temporal_period", {"period": "month", "reducer": keep_all}))
+    assert err.value.code == "ProcessParameterInvalid" and "no time steps" in err.value.message
+
+
 def test_aggregate_spatial_vector_cube(ctx, cube):
     geo = {"type": "FeatureCollection", "crs": SQUARE["crs"], "features": [
         {"type": "Feature", "geometry": SQUARE, "properties": {"name": "square"}},

@@ -1,7 +1,7 @@
 """Aggregations: aggregate_temporal, aggregate_temporal_period, aggregate_spatial."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -55,16 +55,25 @@ def _group_reduce(cube: xr.DataArray, dim: str, groups: list[np.ndarray], labels
 def aggregate_temporal(data: Any, intervals: list, reducer: Callback, labels: list | None = None,
                        dimension: str | None = None, context: Any = None) -> Any:
     """Reduce the time steps of each left-closed interval to one value."""
+    return _aggregate_time(data, dimension, reducer, context,
+                           lambda times: _intervals(times, intervals, labels))
+
+
+Grouping = Callable[[pd.DatetimeIndex], tuple[list[np.ndarray], list[Any]]]
+
+
+def _aggregate_time(data: Any, dimension: str | None, reducer: Callback, context: Any,
+                    grouping: Grouping) -> Any:
+    """Group the time steps with ``grouping``, reduce each group (fused on a plan if possible)."""
     if isinstance(data, BlockPlan) and data.reduce is None and dimension in (None, T):
         times = pd.DatetimeIndex(data.source[T].values[list(data.t_index)])
-        groups, labels = _intervals(times, intervals, labels)
+        groups, labels = grouping(times)
         fused = _fused_groups(data, reducer, groups, labels)
         if fused is not None:
             return fused
     cube = as_cube(data)
     dim = _temporal_dim(cube, dimension)
-    times = pd.DatetimeIndex(cube[dim].values)
-    groups, labels = _intervals(times, intervals, labels)
+    groups, labels = grouping(pd.DatetimeIndex(cube[dim].values))
     return _group_reduce(cube, dim, groups, list(labels), reducer, context)
 
 
@@ -130,24 +139,14 @@ def period_label(ts: pd.Timestamp, period: str) -> str:
 def aggregate_temporal_period(data: Any, period: str, reducer: Callback,
                               dimension: str | None = None, context: Any = None) -> Any:
     """Reduce calendar periods (day, week, dekad, month, season, year, ...)."""
-    if isinstance(data, BlockPlan) and data.reduce is None and dimension in (None, T):
-        times = pd.DatetimeIndex(data.source[T].values[list(data.t_index)])
-        if len(times):
-            groups, labels = _periods(times, period)
-            fused = _fused_groups(data, reducer, groups, labels)
-            if fused is not None:
-                return fused
-    cube = as_cube(data)
-    dim = _temporal_dim(cube, dimension)
-    times = pd.DatetimeIndex(cube[dim].values)
-    if len(times) == 0:
-        raise ProcessParameterInvalid("The data cube has no time steps.")
-    groups, labels = _periods(times, period)
-    return _group_reduce(cube, dim, groups, labels, reducer, context)
+    return _aggregate_time(data, dimension, reducer, context,
+                           lambda times: _periods(times, period))
 
 
 def _periods(times: pd.DatetimeIndex, period: str) -> tuple[list[np.ndarray], list[str]]:
     """Every period label from the first to the last step, and the steps in each."""
+    if len(times) == 0:
+        raise ProcessParameterInvalid("The data cube has no time steps.")
     own = [period_label(ts, period) for ts in times]
     step = "h" if period == "hour" else "D"
     every = pd.date_range(times.min().floor(step), times.max(), freq=step)

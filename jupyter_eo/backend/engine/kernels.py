@@ -142,6 +142,23 @@ def _not(x: Any) -> Any:
     return _from_masks(fx, tx)
 
 
+def _any_equal(x: Any, values: tuple[Any, ...]) -> Any:
+    """``or(eq(x, v1), eq(x, v2), ...)`` in one pass: 1/0, NaN where ``x`` is NaN.
+
+    Same comparisons as the chain (``np.equal`` per value), so results are identical; an
+    operand that is not an array (or a None/NaN scalar) goes through the chain itself.
+    """
+    if not isinstance(x, np.ndarray):
+        return _fold(_or, [_eq(x, v) for v in values])
+    hit = np.equal(x, values[0])
+    for v in values[1:]:
+        hit |= np.equal(x, v)
+    out = hit.astype(np.float32)
+    if x.dtype.kind == "f":
+        np.copyto(out, np.float32(np.nan), where=np.isnan(x))
+    return out
+
+
 def _if(value: Any, accept: Any, reject: Any = None) -> Any:
     accept = np.nan if accept is None else _f32(accept)
     reject = np.nan if reject is None else _f32(reject)
@@ -220,6 +237,8 @@ class CompiledCallback:
                 kwargs[name] = env[ref] if kind == "node" else (value if kind == "param" else ref)
             if pid == "array_element":
                 env[nid] = self._element(kwargs)
+            elif pid == ANY_EQUAL:
+                env[nid] = _any_equal(kwargs["x"], kwargs["values"])
             elif pid in ARRAY_REDUCERS:
                 env[nid] = ARRAY_REDUCERS[pid](kwargs["data"],
                                                kwargs.get("ignore_nodata", True))
@@ -322,7 +341,64 @@ def compile_callback(graph: dict[str, Any], *, array_param: str | None = None,
         if any(kind == "node" and ref in array_nodes for kind, ref in args.values()):
             raise Unsupported("array-valued intermediate")
         steps.append((nid, pid, args))
-    return CompiledCallback(steps, final, array_param, value_param, labels)
+    return CompiledCallback(_fuse_any_equal(steps, final), final, array_param, value_param,
+                            labels)
+
+
+ANY_EQUAL = "__any_equal__"  # internal step: or-chain of eq(x, constant) on one operand
+
+Step = tuple[str, str, dict[str, tuple[str, Any]]]
+
+
+def _eq_constant(args: dict[str, tuple[str, Any]]) -> tuple[tuple[str, Any], Any] | None:
+    """(operand ref, constant) of an ``eq`` against a plain number, else None."""
+    if set(args) - {"x", "y", "case_sensitive"} or "x" not in args or "y" not in args:
+        return None
+    for ref, const in ((args["x"], args["y"]), (args["y"], args["x"])):
+        if ref[0] in ("node", "param") and const[0] == "const":
+            value = const[1]
+            if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                    and math.isfinite(value):
+                return ref, value
+    return None
+
+
+def _fuse_any_equal(steps: list[Step], final: str) -> list[Step]:
+    """Rewrite ``or`` trees over ``eq(x, number)`` of one operand ``x`` (the usual SCL cloud
+    mask: six classes, five ``or``) into one :func:`_any_equal` step; drop unused steps."""
+    uses: dict[str, int] = {}
+    for _nid, _pid, args in steps:
+        for kind, ref in args.values():
+            if kind == "node":
+                uses[ref] = uses.get(ref, 0) + 1
+    sets: dict[str, tuple[tuple[str, Any], tuple[Any, ...]]] = {}
+    out: list[Step] = []
+    for nid, pid, args in steps:
+        if pid == "eq":
+            found = _eq_constant(args)
+            if found is not None:
+                sets[nid] = (found[0], (found[1],))
+        elif pid == "or" and set(args) == {"x", "y"}:
+            a, b = args["x"], args["y"]
+            if a[0] == b[0] == "node" and a[1] in sets and b[1] in sets \
+                    and sets[a[1]][0] == sets[b[1]][0] \
+                    and uses.get(a[1]) == 1 and uses.get(b[1]) == 1:
+                ref = sets[a[1]][0]
+                values = sets[a[1]][1] + sets[b[1]][1]
+                sets[nid] = (ref, values)
+                out.append((nid, ANY_EQUAL, {"x": ref, "values": ("const", values)}))
+                continue
+        out.append((nid, pid, args))
+    # keep only steps the result depends on (the fused eq/or are no longer referenced)
+    by_id = {nid: (pid, args) for nid, pid, args in out}
+    needed, stack = set(), [final]
+    while stack:
+        nid = stack.pop()
+        if nid in needed or nid not in by_id:
+            continue
+        needed.add(nid)
+        stack.extend(ref for kind, ref in by_id[nid][1].values() if kind == "node")
+    return [step for step in out if step[0] in needed]
 
 
 # --- running reducers over time ---------------------------------------------------------------

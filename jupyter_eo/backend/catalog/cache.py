@@ -1,7 +1,9 @@
 """Bounded on-disk LRU cache of generated chunks (one .npy file per chunk and band)."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import logging
 import os
 import threading
@@ -15,6 +17,33 @@ log = logging.getLogger(__name__)
 def chunk_key(*parts: object) -> str:
     """A stable file-name-safe key for the parts describing a chunk."""
     return hashlib.sha1(repr(parts).encode()).hexdigest()
+
+
+_NPY_MAGIC_V1 = b"\x93NUMPY\x01\x00"
+
+
+@functools.lru_cache(maxsize=512)
+def _npy_header(raw: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) of a version-1.0 .npy header (length prefix + dict);
+    parsed once per distinct header (chunks of one grid share it), not on every read."""
+    return np.lib.format.read_array_header_1_0(io.BytesIO(raw))
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """``np.load(path)`` for the files :meth:`ChunkCache.put` writes, without re-parsing the
+    header each time; other .npy versions go through ``np.load``. OSError/ValueError on bad files."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if head[:8] != _NPY_MAGIC_V1:
+            return np.load(path, allow_pickle=False)
+        raw = head[8:10] + f.read(int.from_bytes(head[8:10], "little"))
+        shape, fortran, dtype = _npy_header(raw)
+        if fortran or dtype.hasobject:
+            return np.load(path, allow_pickle=False)
+        arr = np.empty(shape, dtype=dtype)
+        if arr.nbytes and f.readinto(arr.reshape(-1).view(np.uint8)) != arr.nbytes:
+            raise ValueError(f"truncated chunk file {path}")
+    return arr
 
 
 class ChunkCache:
@@ -45,9 +74,9 @@ class ChunkCache:
             return None
         path = self._path(key)
         try:
-            arr = np.load(path, allow_pickle=False)
+            arr = load_npy(path)
             os.utime(path)
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):  # missing, truncated or empty: a miss
             self.misses += 1
             return None
         self.hits += 1

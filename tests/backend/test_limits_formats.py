@@ -10,7 +10,7 @@ import pytest
 import requests
 import xarray as xr
 
-from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
+from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config, make_cube
 from jupyter_eo.backend.formats import canonical_format, file_formats, write_result
 from jupyter_eo.backend.formats.png import render
 from jupyter_eo.backend.limits import Limits, check_graph, estimate_pixels
@@ -185,8 +185,6 @@ def test_busy_sync_pool_does_not_block_other_requests(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["GTiff", "netCDF", "PNG"])
 def test_extra_dimension_is_dropped_when_single_and_refused_otherwise(tmp_path: Path,
                                                                        fmt: str) -> None:
-    from conftest import make_cube
-
     cube = make_cube().isel(t=0, drop=True).sel(bands=["B04"]).fillna(0)
     single = cube.expand_dims(scenario=["a"])
     (tmp_path / "single").mkdir()

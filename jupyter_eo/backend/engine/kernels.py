@@ -470,7 +470,7 @@ class Accumulator:
                         func = {"median": np.median, "sd": lambda a, axis: np.std(a, axis, ddof=1),
                                 "variance": lambda a, axis: np.var(a, axis, ddof=1)}[r]
                     else:
-                        func = {"median": nanmedian,
+                        func = {"median": _nanmedian_owned,
                                 "sd": lambda a, axis: np.nanstd(a, axis, ddof=1),
                                 "variance": lambda a, axis: np.nanvar(a, axis, ddof=1)}[r]
                     return func(stack, axis=0).astype(stack.dtype, copy=False)
@@ -486,13 +486,24 @@ class Accumulator:
         return self.acc
 
 
-def nanmedian(stack: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Median over axis 0 ignoring NaN (sort once, pick the middle; faster than np.nanmedian)."""
+def _nanmedian_owned(stack: np.ndarray, axis: int = 0) -> np.ndarray:
+    """:func:`nanmedian` of a freshly stacked array, which it may sort in place."""
+    return nanmedian(stack, axis, overwrite_input=True)
+
+
+def nanmedian(stack: np.ndarray, axis: int = 0, overwrite_input: bool = False) -> np.ndarray:
+    """Median over axis 0 ignoring NaN (sort once, pick the middle; faster than np.nanmedian).
+    ``overwrite_input``: ``stack`` may be sorted in place (saves a copy)."""
     nan = np.isnan(stack)
     if not nan.any():
-        return np.median(stack, axis=0)
-    ordered = np.sort(stack, axis=0)  # NaN sorts last
+        return np.median(stack, axis=0, overwrite_input=overwrite_input)
     valid = stack.shape[0] - nan.sum(axis=0)
+    del nan
+    if overwrite_input:
+        stack.sort(axis=0)  # NaN sorts last
+        ordered = stack
+    else:
+        ordered = np.sort(stack, axis=0)
     lo = np.take_along_axis(ordered, np.maximum(valid - 1, 0)[None] // 2, axis=0)[0]
     hi = np.take_along_axis(ordered, np.minimum(valid // 2, stack.shape[0] - 1)[None],
                             axis=0)[0]

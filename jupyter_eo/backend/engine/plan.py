@@ -58,7 +58,11 @@ def _bands_after(labels: tuple[str, ...] | None, steps: tuple[tuple[Any, ...], .
 
 def _apply_steps(value: Any, steps: tuple[tuple[Any, ...], ...]) -> Any:
     """Run fused steps on one time step: ``value`` is a list of band blocks or one block."""
-    for step in steps:
+    skip = False
+    for i, step in enumerate(steps):
+        if skip:
+            skip = False
+            continue
         kind, fn = step[0], step[1]
         if kind == "apply":
             value = [fn(v) for v in value] if isinstance(value, list) else fn(value)
@@ -72,8 +76,13 @@ def _apply_steps(value: Any, steps: tuple[tuple[Any, ...], ...]) -> Any:
             cond = np.asarray(fn(value))
             hit = cond if cond.dtype == bool else ((cond != 0) & ~np.isnan(cond))
             repl = np.nan if step[2] is None else step[2]
-            value = [np.where(hit, repl, v) for v in value] if isinstance(value, list) \
-                else np.where(hit, repl, value)
+            if isinstance(value, list):
+                follow = steps[i + 1] if i + 1 < len(steps) else None
+                if follow is not None and follow[0] == "select":  # filter_bands next: mask
+                    value, skip = [value[k] for k in follow[1]], True  # only the kept bands
+                value = [np.where(hit, repl, v) for v in value]
+            else:
+                value = np.where(hit, repl, value)
     return value
 
 
@@ -93,7 +102,7 @@ def _read(slab: np.ndarray, ti: int, bands: tuple[int, ...], rows: slice, spec: 
             if block is raw:
                 block = np.where(raw == nodata, np.nan, raw).astype(dtype, copy=False)
             else:
-                block[raw == nodata] = np.nan
+                np.copyto(block, np.nan, where=raw == nodata)
         if keep is not None:
             block = np.where(keep, block, np.nan).astype(dtype, copy=False)
         out.append(block)

@@ -29,6 +29,23 @@ def _npy_header(raw: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
     return np.lib.format.read_array_header_1_0(io.BytesIO(raw))
 
 
+def load_npy_into(path: Path, out: np.ndarray) -> bool:
+    """Read a version-1.0 C-order .npy file straight into ``out`` (C-contiguous) when its
+    dtype and shape are exactly ``out``'s; False (nothing read) otherwise."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if head[:8] != _NPY_MAGIC_V1:
+            return False
+        raw = head[8:10] + f.read(int.from_bytes(head[8:10], "little"))
+        shape, fortran, dtype = _npy_header(raw)
+        if fortran or dtype != out.dtype or tuple(shape) != out.shape \
+                or not out.flags.c_contiguous:
+            return False
+        if out.nbytes and f.readinto(out.reshape(-1).view(np.uint8)) != out.nbytes:
+            raise ValueError(f"truncated chunk file {path}")
+    return True
+
+
 def load_npy(path: Path) -> np.ndarray:
     """``np.load(path)`` for the files :meth:`ChunkCache.put` writes, without re-parsing the
     header each time; other .npy versions go through ``np.load``. OSError/ValueError on bad files."""
@@ -81,6 +98,26 @@ class ChunkCache:
             return None
         self.hits += 1
         return arr
+
+    def get_into(self, key: str, out: np.ndarray) -> bool:
+        """Like :meth:`get` but fills ``out`` (same shape; values cast like ``astype``)
+        without an intermediate array when the stored dtype matches; False on a miss."""
+        if not self.enabled:
+            return False
+        path = self._path(key)
+        try:
+            if not load_npy_into(path, out):
+                arr = load_npy(path)
+                if arr.shape != out.shape:
+                    self.hits += 1  # like get(): a readable file of another shape
+                    return False
+                out[...] = arr
+            os.utime(path)
+        except (OSError, ValueError, EOFError):
+            self.misses += 1
+            return False
+        self.hits += 1
+        return True
 
     def put(self, key: str, arr: np.ndarray) -> None:
         if not self.enabled:

@@ -21,6 +21,19 @@ from .grid import Grid, grid_for, parse_bbox, to_crs
 GENERATOR_VERSION = 2  # bump when the simulation changes (invalidates the disk cache)
 
 
+_CRS_IDS: dict[int, tuple[Any, str]] = {}  # id(crs) -> (crs kept alive, its to_string())
+
+
+def _crs_id(crs: Any) -> str:
+    """``crs.to_string()`` (a pyproj authority lookup, ~50 us) once per CRS object."""
+    entry = _CRS_IDS.get(id(crs))
+    if entry is None or entry[0] is not crs:
+        if len(_CRS_IDS) > 256:
+            _CRS_IDS.clear()
+        entry = _CRS_IDS[id(crs)] = (crs, crs.to_string())
+    return entry[1]
+
+
 class _StaticCache:
     """Small in-memory LRU of per-grid static layers (land cover, texture): reused across dates."""
 
@@ -113,22 +126,21 @@ class SimulatedCollection(Collection):
 
     def frame(self, grid: Grid, day: _dt.date, bands: list[str]) -> np.ndarray:
         """(bands, y, x) for one frame, through the disk cache."""
-        crs_id = grid.crs.to_string()
+        crs_id = _crs_id(grid.crs)
         keys = {b: chunk_key(GENERATOR_VERSION, self.id, self.seed, crs_id, grid.res, grid.gx0, grid.gy0,
                              grid.nx, grid.ny, day.isoformat(), b) for b in bands}
-        out: dict[str, np.ndarray] = {}
-        if self.cache.enabled:
-            for b in bands:
-                hit = self.cache.get(keys[b])
-                if hit is not None and hit.shape == (grid.ny, grid.nx):
-                    out[b] = hit
-        missing = [b for b in bands if b not in out]
+        # cached bands are read straight into the frame (no per-band arrays, no np.stack copy)
+        out = np.empty((len(bands), grid.ny, grid.nx), dtype=self.dtype)
+        missing = [i for i, b in enumerate(bands)
+                   if not (self.cache.enabled and self.cache.get_into(keys[b], out[i]))]
         if missing:
-            fresh = self.render(grid, day, missing)
-            for b in missing:
-                out[b] = fresh[b]
+            names = list(dict.fromkeys(bands[i] for i in missing))
+            fresh = self.render(grid, day, names)
+            for b in names:
                 self.cache.put(keys[b], fresh[b])
-        return np.stack([out[b] for b in bands]).astype(self.dtype, copy=False)
+            for i in missing:
+                out[i] = fresh[bands[i]]
+        return out
 
     def load(self, spatial_extent: dict | None = None, temporal_extent: Sequence | None = None,
              bands: list[str] | None = None, property_filter: PropertyFilter | None = None, *,

@@ -1,6 +1,7 @@
 """Synchronous processing: ``POST /result`` streams the written result file back."""
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -10,6 +11,7 @@ from jupyter_eo.backend.handlers.base import BaseHandler
 from jupyter_eo.backend.handlers.processes import process_graph_of
 
 CHUNK = 1024 * 1024
+log = logging.getLogger("jupyter_eo.backend.http")
 
 
 async def stream_file(handler: BaseHandler, path: Path) -> None:
@@ -30,8 +32,9 @@ class ResultHandler(BaseHandler):
 
     def on_connection_close(self) -> None:
         """The client went away: stop computing its result."""
-        if self._cancel is not None:
+        if self._cancel is not None and not self._cancel.is_set():
             self._cancel.set()
+            log.info("POST /result cancelled: the client disconnected before the answer")
         super().on_connection_close()
 
     async def post(self) -> None:

@@ -115,9 +115,11 @@ def test_client_disconnect_cancels_sync_result(tmp_path: Path, caplog) -> None:
         loaded_before = sum(1 for t in catalog.collection.loads if t <= hung_up)
         after = [t for t in catalog.collection.loads if t > hung_up]
         # at most the loads already running or queued on the pool finish after the hang-up,
-        # never the remaining ~300 of the full graph
-        print("chunk loads before, after the hang-up:", loaded_before, len(after))
-        assert len(after) < 40, (loaded_before, len(after))
+        # never the remaining ~300 (16 s) of the full graph
+        print("chunk loads before, after the hang-up:", loaded_before, len(after),
+              "last one %.2f s after" % (max(after, default=hung_up) - hung_up))
+        assert len(after) < 60, (loaded_before, len(after))
+        assert max(after, default=hung_up) - hung_up < 1.5
         assert hung_up - started < 1.0
         assert any("cancelled" in r.getMessage() and r.levelno == logging.INFO
                    for r in caplog.records)

@@ -31,6 +31,19 @@ def default_data_dir() -> Path:
     return Path(jupyter_data_dir()) / "jupyter_eo" / "backend"
 
 
+def job_workers_arg(text: str) -> int:
+    """argparse type of ``--job-workers``: an integer from 1 to MAX_JOB_WORKERS."""
+    from jupyter_eo.backend.config import MAX_JOB_WORKERS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 1 <= value <= MAX_JOB_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_JOB_WORKERS}, got {value}")
+    return value
+
+
 def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the ``serve`` subcommand on an argparse subparsers object."""
     parser = sub.add_parser("serve", help="Run the embedded openEO API 1.2 backend.",
@@ -71,6 +84,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{defaults.sync_timeout_s:g}).")
     parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
                         help=f"Largest JSON request body (default {defaults.max_body_bytes:,}).")
+    parser.add_argument("--job-workers", type=job_workers_arg, default=1, metavar="N",
+                        help="Batch jobs run at once, 1 to 32 (default 1); further started jobs "
+                        "stay 'queued' and start when a running one ends. In a "
+                        "JupyterHub workshop each student has their own backend, so this is a "
+                        "per-student limit.")
     parser.add_argument("--log-level", default="WARNING", help="Logging level (default WARNING).")
 
 
@@ -92,7 +110,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
                     max_body_bytes=args.max_body_bytes)
     return BackendConfig(data_dir=data_dir, users=users, dask_address=args.dask_address,
                          udf_enabled=bool(args.udf), limits=limits,
-                         collections_dir=args.collections_dir, cache_dir=args.cache_dir)
+                         collections_dir=args.collections_dir, cache_dir=args.cache_dir,
+                         job_workers=args.job_workers)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from jupyter_eo.backend.limits import Limits
 
 ENV_USER = "JUPYTER_EO_BACKEND_USER"
+MAX_JOB_WORKERS = 32
 ENV_PASSWORD = "JUPYTER_EO_BACKEND_PASSWORD"
 DEFAULT_USER = "local"
 PASSWORD_FILE = "local-user.txt"
@@ -22,7 +23,9 @@ class BackendConfig:
     ``data_dir`` holds the SQLite state (jobs, UDPs, services), per-user result files and
     workspaces. ``users`` maps user name to password for HTTP basic authentication.
     ``catalog`` may be given directly (tests); otherwise ``default_catalog`` is built with
-    ``collections_dir``/``cache_dir``.
+    ``collections_dir``/``cache_dir``. ``job_workers`` (1..``MAX_JOB_WORKERS``) is how many
+    batch jobs of this backend process run at once; further started jobs stay "queued" until a
+    worker frees.
     """
 
     data_dir: Path
@@ -39,8 +42,18 @@ class BackendConfig:
     backend_id: str = "jupyter-eo"
 
     def __post_init__(self) -> None:
+        check_job_workers(self.job_workers)
         self.data_dir = Path(self.data_dir).expanduser().resolve()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private when we create it
+
+
+def check_job_workers(value: int) -> int:
+    """``value`` when it is an int in 1..MAX_JOB_WORKERS, else ValueError with a clear message."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 1 <= value <= MAX_JOB_WORKERS:
+        raise ValueError(f"job_workers must be an integer from 1 to {MAX_JOB_WORKERS}, "
+                         f"got {value!r}")
+    return value
 
 
 def default_users(data_dir: Path) -> dict[str, str]:

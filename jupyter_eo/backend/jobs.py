@@ -25,11 +25,16 @@ LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 
 @contextmanager
 def open_db(path: Path) -> Iterator[sqlite3.Connection]:
-    """A short-lived SQLite connection (WAL, 10 s busy timeout) committed on success."""
+    """A short-lived SQLite connection (WAL, 10 s busy timeout) committed on success.
+
+    ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to the busy timeout): a
+    deferred transaction that reads and then writes fails at once with "database is locked"
+    when another thread committed in between (e.g. two batch jobs logging at the same time).
+    """
     db = sqlite3.connect(str(path), timeout=10, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")
         yield db
         db.execute("COMMIT")
     except BaseException:

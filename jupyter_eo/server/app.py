@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Integer, List, Unicode, validate
+from traitlets import Bool, Dict, Float, Integer, List, TraitError, Unicode, validate
 
 from .backends import BackendRegistry, parse_backend
 from .channel import KernelChannel
@@ -75,6 +75,12 @@ class JupyterEOApp(ExtensionApp):
         help="Extra command-line arguments for `jupyter-eo serve` (e.g. ['--dask-address', "
              "'tcp://...']). Default: [].",
     )
+    local_backend_job_workers = Integer(
+        1, config=True,
+        help="Batch jobs the embedded backend runs at once (`jupyter-eo serve --job-workers`), "
+             "1 to 32; further started jobs stay 'queued' until one ends. On JupyterHub each "
+             "user has their own embedded backend, so this is a per-user limit. Default: 1.",
+    )
     local_backend_start_timeout = Float(
         120.0, config=True, help="Seconds to wait for the embedded backend to listen. Default: 120.",
     )
@@ -107,6 +113,16 @@ class JupyterEOApp(ExtensionApp):
         60.0, config=True,
         help="Seconds a queued request waits for a slot (then 503). Default: 60.")
 
+    @validate("local_backend_job_workers")
+    def _validate_job_workers(self, proposal):  # type: ignore[no-untyped-def]
+        from jupyter_eo.backend.config import check_job_workers
+
+        try:
+            return check_job_workers(proposal["value"])
+        except ValueError:
+            raise TraitError("JupyterEOApp.local_backend_job_workers must be from 1 to 32, got "
+                             f"{proposal['value']!r}") from None
+
     @validate("backends")
     def _validate_backends(self, proposal):  # type: ignore[no-untyped-def]
         for backend_id, entry in proposal["value"].items():
@@ -131,7 +147,8 @@ class JupyterEOApp(ExtensionApp):
             self.supervisor = LocalBackendSupervisor(
                 Path(self.local_backend_dir or self._data_dir() / "backend"),
                 start_timeout=self.local_backend_start_timeout,
-                extra_args=list(self.local_backend_args), log=self.log)
+                extra_args=list(self.local_backend_args),
+                job_workers=self.local_backend_job_workers, log=self.log)
         store = TokenStore(Path(self.credentials_dir
                                 or self._data_dir() / "credentials" / self.owner_name()))
         self.credentials = CredentialManager(self.registry, store, self.supervisor,

@@ -31,15 +31,18 @@ ENV_BACKEND_USER = "JUPYTER_EO_BACKEND_USER"
 ENV_BACKEND_PASSWORD = "JUPYTER_EO_BACKEND_PASSWORD"
 
 
-def serve_command(data_dir: Path, extra_args: list[str] | None = None) -> list[str]:
+def serve_command(data_dir: Path, extra_args: list[str] | None = None,
+                  job_workers: int = 1) -> list[str]:
     """The command line starting the embedded backend on a random loopback port.
+
+    ``job_workers`` becomes ``--job-workers``; ``extra_args`` come last (argparse: they win).
 
     The credential goes through the environment (:func:`child_env`), not the command line,
     which other OS users could read with ``ps``.
     """
     return [sys.executable, "-c", "import sys; from jupyter_eo.cli import main; sys.exit(main())",
             "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
-            *(extra_args or [])]
+            "--job-workers", str(int(job_workers)), *(extra_args or [])]
 
 
 def child_env(username: str, password: str) -> dict[str, str]:
@@ -68,9 +71,10 @@ class LocalBackendSupervisor:
     """
 
     def __init__(self, data_dir: Path, *, start_timeout: float = 120.0,
-                 extra_args: list[str] | None = None,
+                 extra_args: list[str] | None = None, job_workers: int = 1,
                  log: logging.Logger | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.job_workers = job_workers
         self.start_timeout = start_timeout
         self.extra_args = list(extra_args or [])
         self.log = log or logging.getLogger(__name__)
@@ -111,7 +115,7 @@ class LocalBackendSupervisor:
 
     async def _start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cmd = serve_command(self.data_dir, self.extra_args)
+        cmd = serve_command(self.data_dir, self.extra_args, job_workers=self.job_workers)
         log_path = self.data_dir / "backend.log"
         stderr = open(log_path, "ab")  # noqa: SIM115 - handed to the child
         try:

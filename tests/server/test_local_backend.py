@@ -33,7 +33,8 @@ def jp_server_config(tmp_path: Path, local_dir: Path, eo_cache_dir: str,
     monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", eo_cache_dir)  # inherited by the child
     return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
             "JupyterEOApp": {"local_backend_dir": str(local_dir),
-                             "credentials_dir": str(tmp_path / "creds")}}
+                             "credentials_dir": str(tmp_path / "creds"),
+                             "local_backend_job_workers": 3}}
 
 
 @pytest.fixture
@@ -184,12 +185,25 @@ async def test_child_is_started_lazily_and_stopped(jp_serverapp, http_server, su
     assert not any(e.startswith(b"JUPYTER_EO_KERNEL_SECRET=") for e in secret_env)
     cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
     assert supervisor.info.password.encode() not in cmdline
+    args = cmdline.split(b"\0")
+    assert args[args.index(b"--job-workers") + 1] == b"3"  # JupyterEOApp.local_backend_job_workers
     await jp_serverapp.cleanup_extensions()  # what the server does when it stops
     assert not supervisor.running
     with pytest.raises(ProcessLookupError):
         for _ in range(100):
             os.kill(pid, 0)
             await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("value", [0, 33])
+def test_local_backend_job_workers_is_validated(value: int) -> None:
+    from traitlets import TraitError
+
+    from jupyter_eo.server.app import JupyterEOApp
+
+    with pytest.raises(TraitError, match="local_backend_job_workers must be from 1 to 32"):
+        JupyterEOApp(local_backend_job_workers=value)
+    assert JupyterEOApp().local_backend_job_workers == 1
 
 
 def _preview_graph(i: int) -> dict:

@@ -59,6 +59,7 @@ configure_workshop(c, Workshop(  # call it last: it extends c.Spawner and c.Jupy
     notebooks_dir=os.environ.get("EO_WORKSHOP_NOTEBOOKS", str(HERE.parents[1] / "notebooks")),
     max_preview_pixels=20_000_000,  # per synchronous request / preview of the embedded backend
     max_concurrent_requests=4,  # proxied requests in flight per student and backend
+    max_concurrent_jobs=2,  # batch jobs running at once per student (1..32); more wait queued
     # Servers run as the students' users: the shared part of the config must be readable by
     # them. It holds no secret; each student's own file (with their hub token) is 0600 and theirs.
     file_mode=0o644,

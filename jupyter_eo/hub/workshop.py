@@ -22,8 +22,11 @@ class Workshop:
     ``notebooks_dir`` is copied into each student's home at spawn (existing files are kept);
     ``max_preview_pixels`` bounds each synchronous request/preview of the embedded backend
     (``jupyter-eo serve --max-pixels``); ``max_concurrent_requests`` bounds proxied requests in
-    flight per backend and student (``JupyterEOApp.proxy_max_concurrent``); ``settings`` adds
-    any other ``JupyterEOApp`` setting. ``config_dir`` receives the generated server config.
+    flight per backend and student (``JupyterEOApp.proxy_max_concurrent``);
+    ``max_concurrent_jobs`` (1..32; 0 keeps the default of 1) is how many batch jobs each
+    student's embedded backend runs at once, further ones stay queued
+    (``JupyterEOApp.local_backend_job_workers``); ``settings`` adds any other ``JupyterEOApp``
+    setting. ``config_dir`` receives the generated server config.
     """
 
     config_dir: str
@@ -31,6 +34,7 @@ class Workshop:
     notebooks_dir: str = ""
     max_preview_pixels: int = 0
     max_concurrent_requests: int = 0
+    max_concurrent_jobs: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
     allow_root: bool = False
     file_mode: int = 0o600
@@ -82,6 +86,14 @@ def server_config(workshop: Workshop, hub_token: str = "") -> dict[str, Any]:
                                     "--max-pixels", str(int(workshop.max_preview_pixels))]
     if workshop.max_concurrent_requests:
         eo["proxy_max_concurrent"] = int(workshop.max_concurrent_requests)
+    if workshop.max_concurrent_jobs:
+        from jupyter_eo.backend.config import check_job_workers
+
+        try:
+            eo["local_backend_job_workers"] = check_job_workers(workshop.max_concurrent_jobs)
+        except ValueError:
+            raise ValueError("Workshop.max_concurrent_jobs must be an integer from 1 to 32, "
+                             f"got {workshop.max_concurrent_jobs!r}") from None
     server: dict[str, Any] = {"jpserver_extensions": {"jupyter_eo": True}}
     if workshop.allow_root:
         server["allow_root"] = True

@@ -105,7 +105,8 @@ def test_queued_jobs_resume_after_restart_with_the_same_workers(data_dir: Path, 
         con.authenticate_basic(USER, PASSWORD)
         again = [con.job(job_id) for job_id in ids]
         _wait(lambda: again[2].status() == "finished", "the queued job to run after restart")
-        assert [job.status() for job in again[:2]] == ["error", "error"]  # were running: interrupted
+        # the two that were running when the backend stopped are reported interrupted
+        assert [job.status() for job in again[:2]] == ["error", "error"]
 
 
 @pytest.mark.parametrize("value", [0, 33, -1, True, 2.0])
@@ -135,6 +136,7 @@ def test_cli_job_workers_reaches_the_backend_config(tmp_path: Path) -> None:
 
 
 def test_serve_help_documents_job_workers() -> None:
-    serve = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    subcommands = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    serve = subcommands.choices["serve"]  # type: ignore[attr-defined]
     text = " ".join(serve.format_help().split())
     assert "--job-workers N" in text and "1 to 32 (default 1)" in text and "queued" in text

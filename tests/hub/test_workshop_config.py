@@ -33,6 +33,7 @@ def test_example_config_loads_and_keeps_the_secret_out_of_itself(tmp_path: Path,
     assert "s3cr3t" not in written.read_text() + EXAMPLE.read_text()
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
     assert "--max-pixels" in data["JupyterEOApp"]["local_backend_args"]
+    assert data["JupyterEOApp"]["local_backend_job_workers"] == 2
     accounts = tmp_path / "state" / "jupyter-eo" / "broker-accounts.json"
     assert json.loads(accounts.read_text())["cdse"]["client_secret"] == "s3cr3t-from-root-only-file"
     assert stat.S_IMODE(accounts.stat().st_mode) == 0o600
@@ -67,6 +68,11 @@ def test_server_config_is_private_by_default_and_validated(tmp_path: Path) -> No
     assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == os.pathsep.join(
         [str(tmp_path), "/opt/site-config"])
     assert json.loads(path.read_text())["JupyterEOApp"] == {"proxy_max_concurrent": 3}
+    jobs = server_config(Workshop(config_dir=str(tmp_path), max_concurrent_jobs=4))
+    assert jobs["JupyterEOApp"] == {"local_backend_job_workers": 4}
+    for bad in (33, -1, 1.5):
+        with pytest.raises(ValueError, match="max_concurrent_jobs must be an integer from 1 to 32"):
+            server_config(Workshop(config_dir=str(tmp_path), max_concurrent_jobs=bad))
     with pytest.raises(ValueError, match="client_credentials needs"):
         server_config(Workshop(config_dir=str(tmp_path), backends={
             "svc": {"url": "https://example.org/openeo/", "auth": "client_credentials"}}))

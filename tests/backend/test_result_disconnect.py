@@ -109,7 +109,7 @@ def test_client_disconnect_cancels_sync_result(tmp_path: Path, caplog) -> None:
                                      timeout=30)
             assert response.status_code == 200, response.text
             assert time.monotonic() - t0 < 3.0
-            time.sleep(0.3)  # loads still running at the hang-up end meanwhile
+            time.sleep(max(0.0, hung_up + 1.5 - time.monotonic()))
         finally:
             results.ResultHandler.post = original  # type: ignore[method-assign]
         loaded_before = sum(1 for t in catalog.collection.loads if t <= hung_up)
@@ -118,8 +118,9 @@ def test_client_disconnect_cancels_sync_result(tmp_path: Path, caplog) -> None:
         # never the remaining ~300 (16 s) of the full graph
         print("chunk loads before, after the hang-up:", loaded_before, len(after),
               "last one %.2f s after" % (max(after, default=hung_up) - hung_up))
-        assert len(after) < 60, (loaded_before, len(after))
-        assert max(after, default=hung_up) - hung_up < 1.5
+        assert len(after) < 30, (loaded_before, len(after))
+        # nothing loaded in the last second (without the cancellation: ~20 loads a second)
+        assert max(after, default=hung_up) - hung_up < 0.5
         assert hung_up - started < 1.0
         assert any("cancelled" in r.getMessage() and r.levelno == logging.INFO
                    for r in caplog.records)

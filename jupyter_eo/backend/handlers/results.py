@@ -1,6 +1,7 @@
 """Synchronous processing: ``POST /result`` streams the written result file back."""
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -47,9 +48,12 @@ class ResultHandler(BaseHandler):
         out_dir = Path(tempfile.mkdtemp(prefix="result-", dir=tmp_root))
         cancel = self._cancel = threading.Event()
         try:
-            written = await backend.run_sync(
-                backend.run_to_file, pg, user, out_dir, "result", max_pixels=limits.max_pixels,
-                cancel_event=cancel, timeout=limits.sync_timeout_s)
+            # run_sync's own cancel_event (set on timeout) is not passed on to the function:
+            # the evaluation gets the same event explicitly
+            run = functools.partial(backend.run_to_file, pg, user, out_dir, "result",
+                                    max_pixels=limits.max_pixels, cancel_event=cancel)
+            written = await backend.run_sync(run, cancel_event=cancel,
+                                             timeout=limits.sync_timeout_s)
             self.set_header("Content-Type", written.media_type)
             self.set_header("Content-Disposition", f'attachment; filename="{written.name}"')
             self.set_header("OpenEO-Costs", "0")

@@ -132,7 +132,11 @@ class Preview(w.VBox):
         if is_timeseries(graph):
             from jupyter_eo.widgets.preview_run import Cancelled
 
-            payload = self.connection.execute(_with_json_save(graph))
+            from jupyter_eo.widgets.preview_run import call_cancellable
+
+            timeseries = _with_json_save(graph)
+            payload = call_cancellable(self.connection, lambda con: con.execute(timeseries),
+                                       is_cancelled)
             if is_cancelled():
                 raise Cancelled()
             return job, parse_timeseries(payload)

@@ -33,11 +33,50 @@ class Cancelled(Exception):
     """A preview run was superseded by a newer one."""
 
 
+class CancelToken:
+    """``is_cancelled()`` of one run, callable; ``on_cancel(fn)`` registers ``fn`` to run (on the
+    cancelling thread, or at once when already cancelled) the moment the run becomes outdated,
+    e.g. to abort its HTTP request. It returns a function that unregisters ``fn``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._callbacks: list[Callable[[], None]] = []
+
+    def __call__(self) -> bool:
+        return self._cancelled
+
+    def on_cancel(self, fn: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            if not self._cancelled:
+                self._callbacks.append(fn)
+                return lambda: self._remove(fn)
+        fn()
+        return lambda: None
+
+    def _remove(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            if fn in self._callbacks:
+                self._callbacks.remove(fn)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - aborting is best effort, never fails the caller
+                pass
+
+
 class PreviewScheduler:
     """Debounce requests and run only the newest: ``request(job)`` restarts a ``delay`` timer;
     when it fires the job runs on a worker thread. A request made while a run is going marks
     that run outdated: its result is dropped (never delivered) and its ``is_cancelled()`` turns
-    True so cooperative work can stop; the newest request runs next.
+    True so cooperative work can stop; callbacks registered with ``is_cancelled.on_cancel(fn)``
+    (a :class:`CancelToken`) run at once, e.g. to abort the run's HTTP request; the newest
+    request runs next.
 
     ``run(job, is_cancelled)`` does the work; ``deliver(result)`` / ``fail(exc)`` get outcomes of
     the newest run only. ``on_state(state)`` reports "waiting", "running", "idle".
@@ -55,6 +94,7 @@ class PreviewScheduler:
         self._timer: threading.Timer | None = None
         self._pending: tuple[int, Any] | None = None
         self._worker: threading.Thread | None = None
+        self._running: CancelToken | None = None
         self.started = 0  # runs started
         self.superseded = 0  # runs whose result was dropped
         self.delivered = 0
@@ -78,6 +118,9 @@ class PreviewScheduler:
                 self._timer = threading.Timer(self.delay, self._fire, (generation, job))
                 self._timer.daemon = True
                 self._timer.start()
+            running = self._running
+        if running is not None:
+            running.cancel()  # outdated now: abort its request instead of waiting for it
         self._on_state("waiting")
 
     def cancel(self) -> None:
@@ -89,6 +132,9 @@ class PreviewScheduler:
                 self._timer = None
             self._pending = None
             self._idle.notify_all()
+            running = self._running
+        if running is not None:
+            running.cancel()
 
     def wait(self, timeout: float | None = 60.0) -> bool:
         """Block until nothing is scheduled or running; False on timeout."""
@@ -125,16 +171,15 @@ class PreviewScheduler:
                 generation, job = self._pending
                 self._pending = None
                 self.started += 1
-
-            def is_cancelled(generation: int = generation) -> bool:
-                return generation != self._generation
+                token = self._running = CancelToken()
 
             self._on_state("running")
             try:
-                result, error = self._run(job, is_cancelled), None
+                result, error = self._run(job, token), None
             except BaseException as exc:  # reported inline, never raised into the kernel
                 result, error = None, exc
             with self._lock:
+                self._running = None
                 current = generation == self._generation
                 if not current:
                     self.superseded += 1
@@ -309,7 +354,7 @@ def run_preview(connection: Any, graph: dict[str, Any], spatial_extent: dict[str
     if is_cancelled():
         raise Cancelled()
     try:
-        payload = connection.download(cheap)
+        payload = download_cancellable(connection, cheap, is_cancelled)
     except Exception as exc:
         if not (push and "resample_spatial" in str(exc) and getattr(exc, "code", "") in
                 ("ProcessUnsupported", "ProcessParameterUnsupported", "ProcessParameterInvalid")):
@@ -319,12 +364,40 @@ def run_preview(connection: Any, graph: dict[str, Any], spatial_extent: dict[str
                               save_options=options)
         if is_cancelled():
             raise Cancelled()
-        payload = connection.download(cheap)
+        payload = download_cancellable(connection, cheap, is_cancelled)
     if is_cancelled():
         raise Cancelled()
     result = read_geotiff(payload if isinstance(payload, (bytes, bytearray)) else io.BytesIO(payload).read())
     result.seconds = time.perf_counter() - start
     return result
+
+
+def call_cancellable(connection: Any, call: Callable[[Any], Any],
+                     is_cancelled: Callable[[], bool]) -> Any:
+    """``call(connection)``; when ``is_cancelled`` is a :class:`CancelToken` and the connection an
+    ``openeo`` one, cancelling aborts the HTTP request (the backend sees the client go away and
+    stops computing) and this raises :class:`Cancelled`."""
+    from jupyter_eo.widgets.abortable import AbortHandle, abortable_call, supports_abort
+
+    on_cancel = getattr(is_cancelled, "on_cancel", None)
+    if on_cancel is None or not supports_abort(connection):
+        return call(connection)
+    handle = AbortHandle()
+    unregister = on_cancel(handle.abort)
+    try:
+        return abortable_call(connection, call, handle)
+    except Exception:
+        if handle.aborted:
+            raise Cancelled() from None
+        raise
+    finally:
+        unregister()
+
+
+def download_cancellable(connection: Any, graph: dict[str, Any],
+                         is_cancelled: Callable[[], bool]) -> Any:
+    """``connection.download(graph)`` that a newer preview can abort (see :func:`call_cancellable`)."""
+    return call_cancellable(connection, lambda con: con.download(graph), is_cancelled)
 
 
 def is_timeseries(graph: dict[str, Any]) -> bool:

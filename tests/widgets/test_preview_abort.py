@@ -1,0 +1,147 @@
+"""A superseded preview aborts its HTTP request: the embedded backend sees the client go away
+and stops computing, and only the newest preview is shown."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from jupyter_eo.backend.config import BackendConfig
+from jupyter_eo.backend.cube import set_crs
+from jupyter_eo.backend.testing import serve_in_thread
+from jupyter_eo.widgets.preview import Preview
+
+USER, PASSWORD = "pat", "abort-test-pw"
+STEP, N = 0.0001, 96
+WEST, NORTH = 11.0, 46.01
+EXTENT = {"west": WEST + 0.001, "east": WEST + 0.008, "south": NORTH - 0.008, "north": NORTH - 0.001}
+
+
+class TwoBandCollection:
+    """Band A is 1.0 and slow (``delay`` s per 8x8 chunk), band B is 2.0 and fast."""
+
+    id = "TWO_BANDS"
+    delay = 0.05
+
+    def __init__(self) -> None:
+        xs = WEST + STEP / 2 + STEP * np.arange(N)
+        ys = NORTH - STEP / 2 - STEP * np.arange(N)
+        data = np.stack([np.full((N, N), 1.0, "float32"), np.full((N, N), 2.0, "float32")])[None]
+        self.cube = set_crs(xr.DataArray(data, dims=("t", "bands", "y", "x"), coords={
+            "t": pd.to_datetime(["2024-05-01"]).values, "bands": ["A", "B"], "y": ys, "x": xs}),
+            "EPSG:4326")
+        self.slow_loads: list[float] = []
+        self.lock = threading.Lock()
+
+    def metadata(self) -> dict[str, Any]:
+        return {"stac_version": "1.0.0", "type": "Collection", "id": self.id, "license": "CC0-1.0",
+                "title": "Two constant bands", "description": "For abort tests.", "links": [],
+                "extent": {"spatial": {"bbox": [[WEST, NORTH - N * STEP, WEST + N * STEP, NORTH]]},
+                           "temporal": {"interval": [["2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z"]]}},
+                "cube:dimensions": {
+                    "x": {"type": "spatial", "axis": "x", "extent": [WEST, WEST + N * STEP],
+                          "step": STEP, "reference_system": 4326},
+                    "y": {"type": "spatial", "axis": "y", "extent": [NORTH - N * STEP, NORTH],
+                          "step": STEP, "reference_system": 4326},
+                    "t": {"type": "temporal", "extent": ["2024-05-01T00:00:00Z", "2024-05-02T00:00:00Z"]},
+                    "bands": {"type": "bands", "values": ["A", "B"]}},
+                "summaries": {"eo:bands": [{"name": "A"}, {"name": "B"}]}}
+
+    def queryables(self) -> dict[str, Any]:
+        return {"type": "object", "properties": {}}
+
+    def load(self, spatial_extent=None, temporal_extent=None, bands=None, property_filter=None,
+             *, resolution=None, crs=None) -> xr.DataArray:
+        cube = self.cube.sel(bands=list(bands or ["A", "B"]))
+        if spatial_extent:
+            cube = cube.sel(x=slice(spatial_extent["west"], spatial_extent["east"]),
+                            y=slice(spatial_extent["north"], spatial_extent["south"]))
+        cube = cube.chunk({"t": 1, "bands": -1, "y": 8, "x": 8})
+        if "A" not in list(cube.bands.values):
+            return cube
+
+        def slow(block: np.ndarray) -> np.ndarray:
+            time.sleep(self.delay)
+            with self.lock:
+                self.slow_loads.append(time.monotonic())
+            return block
+
+        return cube.copy(data=cube.data.map_blocks(slow, dtype=cube.dtype))
+
+
+class Catalog:
+    def __init__(self) -> None:
+        self.collection = TwoBandCollection()
+
+    def ids(self) -> list[str]:
+        return [self.collection.id]
+
+    def get(self, collection_id: str) -> TwoBandCollection:
+        from jupyter_eo.errors import CollectionNotFound
+
+        if collection_id != self.collection.id:
+            raise CollectionNotFound(f"Collection {collection_id!r} does not exist.")
+        return self.collection
+
+
+def band_graph(band: str) -> dict:
+    return {"l": {"process_id": "load_collection", "arguments": {
+        "id": "TWO_BANDS", "spatial_extent": EXTENT, "temporal_extent": None, "bands": [band]}},
+        "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "l"},
+                                                         "format": "GTiff"}, "result": True}}
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch) -> Iterator[tuple[Any, Catalog]]:
+    import openeo
+
+    monkeypatch.setenv("OPENEO_CONFIG_HOME", str(tmp_path / "openeo-config"))
+    catalog = Catalog()
+    config = BackendConfig(data_dir=tmp_path / "state", users={USER: PASSWORD}, catalog=catalog)
+    with serve_in_thread(config) as url:
+        yield openeo.connect(url).authenticate_basic(USER, PASSWORD), catalog
+
+
+def test_superseded_preview_aborts_its_request(served, caplog) -> None:
+    connection, catalog = served
+    slow = catalog.collection
+    preview = Preview(connection, delay=0.0, tiles_above=None)
+    shown: list[Any] = []
+    preview.on_result(shown.append)
+    with caplog.at_level(logging.INFO, "jupyter_eo.backend"):
+        started = time.monotonic()
+        preview.update(band_graph("A"), EXTENT, label="A", resolution_m=10.0)
+        for _ in range(200):  # the first preview is computing on the backend
+            if slow.slow_loads:
+                break
+            time.sleep(0.02)
+        assert slow.slow_loads, "the slow preview never started"
+        superseded_at = time.monotonic()
+        preview.update(band_graph("B"), EXTENT, label="B", resolution_m=10.0)
+        assert preview.wait(20)
+        elapsed = time.monotonic() - started
+        for _ in range(100):  # the backend saw the first client go away
+            if any("cancelled" in r.getMessage() for r in caplog.records):
+                break
+            time.sleep(0.02)
+    assert any("POST /result cancelled" in r.getMessage() and r.levelno == logging.INFO
+               for r in caplog.records)
+    # only the newest preview is shown: band B is 2.0 everywhere
+    assert preview.scheduler.superseded == 1 and preview.scheduler.delivered == 1
+    assert len(shown) == 1 and preview.label == "B"
+    assert preview.result is not None and np.allclose(preview.result.data[np.isfinite(preview.result.data)], 2.0)
+    # the first preview (~5 s of chunk loads on 2 threads) was not waited for ...
+    assert elapsed < 3.0, elapsed
+    time.sleep(max(0.0, superseded_at + 1.5 - time.monotonic()))
+    after = [t for t in slow.slow_loads if t > superseded_at]
+    # ... and the backend stopped loading its chunks soon after the abort (of 81 in total;
+    # without the abort they go on for ~2 s)
+    assert len(after) < 30 and max(after, default=superseded_at) - superseded_at < 0.6, after
+    print(f"slow chunk loads: {len(slow.slow_loads) - len(after)} before, {len(after)} after "
+          f"the newer preview; newest shown after {elapsed:.2f} s")

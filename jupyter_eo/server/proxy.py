@@ -17,6 +17,7 @@ from .backends import BackendRegistry
 from .base import JupyterEOHandler, eo_authenticated
 from .paths import Rewriter, upstream_url
 from .sessions import CredentialManager, LoginError
+from .upstream_client import ABORT_HOOK, AbortableHTTPClient
 
 PREFIX = "jupyter-eo/openeo/"
 # Allow-lists: nothing else crosses the proxy (no cookies, Jupyter tokens, XSRF or secrets
@@ -95,7 +96,8 @@ class ProxyService:
     gates: dict[str, Gate] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.http = AsyncHTTPClient(force_instance=True, max_clients=max(
+        # an upstream exchange is aborted when the proxy's client leaves (see on_connection_close)
+        self.http = AbortableHTTPClient(force_instance=True, max_clients=max(
             64, self.limits.max_concurrent * 4), max_body_size=self.limits.max_response_bytes)
 
     def gate(self, backend_id: str) -> Gate:
@@ -198,6 +200,22 @@ class ProxyHandler(JupyterEOHandler):
         if body is not None:
             body.close()
 
+    _client_gone = False
+    _abort_upstream: "Any" = None
+
+    def on_connection_close(self) -> None:
+        """The client left (e.g. a superseded preview): hang up upstream too, even while still
+        waiting for the answer's headers, so the backend stops computing."""
+        self._client_gone = True
+        if self._abort_upstream is not None:
+            self._abort_upstream()
+        super().on_connection_close()
+
+    def _set_abort(self, abort: "Any") -> None:
+        self._abort_upstream = abort
+        if self._client_gone:
+            abort()
+
     # every method: one implementation, each one authenticated
     @eo_authenticated
     async def get(self, backend_id: str, path: str) -> None:
@@ -287,12 +305,16 @@ class ProxyHandler(JupyterEOHandler):
                               connect_timeout=limits.connect_timeout,
                               request_timeout=limits.request_timeout, decompress_response=True,
                               header_callback=state.on_header, streaming_callback=state.on_chunk)
+        setattr(request, ABORT_HOOK, self._set_abort)
         try:
             response: HTTPResponse = await self.service.http.fetch(request, raise_error=False)
             error: BaseException | None = response.error if response.code == 599 else None
         except Exception as exc:  # timeouts and connection errors are raised, not returned
             error = exc
         if error is not None:
+            if self._client_gone:
+                state.broken = True  # nobody to answer: end without a response
+                return state
             if state.mode == "stream":
                 state.broken = True  # headers are out already: the client must see a cut
                 return state
@@ -326,14 +348,14 @@ class ProxyHandler(JupyterEOHandler):
         if self._finished:
             return
         content_type = upstream.headers.get("Content-Type", "application/json")
+        if upstream.broken and (upstream.mode == "stream" or self._client_gone):
+            # never end a cut stream cleanly: closing without the final chunk tells the
+            # client that the body is incomplete
+            self.request.connection.close()
+            self._finished = True
+            self.on_finish()
+            return
         if upstream.mode == "stream":
-            if upstream.broken:
-                # never end a cut stream cleanly: closing without the final chunk tells the
-                # client that the body is incomplete
-                self.request.connection.close()
-                self._finished = True
-                self.on_finish()
-                return
             try:
                 self.finish(set_content_type=content_type)
             except StreamClosedError:

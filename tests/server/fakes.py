@@ -113,6 +113,7 @@ class Upstream:
     oidc: OidcState | None = None
     user: tuple[str, str] = ("alice", "wonderland-pw")
     aborted: list[int] = field(default_factory=list)
+    hung_up: list[str] = field(default_factory=list)  # paths whose client left before the answer
 
     def authorized(self, header: str | None) -> bool:
         if not header or not header.startswith("Bearer "):
@@ -133,6 +134,10 @@ class _UpstreamHandler(tornado.web.RequestHandler):
 
     def check_xsrf_cookie(self) -> None:
         return None
+
+    def on_connection_close(self) -> None:
+        if not self._finished:
+            self.up.hung_up.append(self.request.path)
 
     def _json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)

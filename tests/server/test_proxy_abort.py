@@ -1,0 +1,47 @@
+"""A client leaving while the upstream still computes (no headers yet) makes the proxy hang up
+upstream, so the backend sees the disconnect and can stop."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+
+@pytest.fixture
+def jp_server_config(eo_proxy_config) -> dict:  # type: ignore[no-untyped-def]
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
+            "JupyterEOApp": eo_proxy_config}
+
+
+async def _hang_up_after(port: int, path: str, auth: str, seconds: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = b'{"process": {}}'
+    writer.write((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {auth}\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                 + body)
+    await writer.drain()
+    await asyncio.sleep(seconds)
+    writer.close()
+
+
+async def test_client_gone_before_headers_hangs_up_upstream(jp_serverapp, http_server, jp_http_port,
+                                                            jp_base_url, jp_auth_header,
+                                                            other_upstream) -> None:
+    from tornado.httpclient import AsyncHTTPClient
+
+    path = f"{jp_base_url}jupyter-eo/openeo/open/slow?s=5"
+    started = time.monotonic()
+    await _hang_up_after(jp_http_port, path, jp_auth_header["Authorization"], 0.3)
+    for _ in range(100):
+        if other_upstream.hung_up:
+            break
+        await asyncio.sleep(0.01)
+    seen = time.monotonic() - started
+    # seen at once, not at the proxy's 1 s request timeout (tests' config) nor the 5 s answer
+    assert other_upstream.hung_up == ["/slow"] and seen < 0.7, seen
+    # the proxy (and its upstream client pool) still works
+    response = await AsyncHTTPClient().fetch(
+        f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/openeo/open/things",
+        headers=jp_auth_header, raise_error=False)
+    assert response.code == 200

@@ -145,3 +145,30 @@ def test_superseded_preview_aborts_its_request(served, caplog) -> None:
     assert len(after) < 30 and max(after, default=superseded_at) - superseded_at < 0.6, after
     print(f"slow chunk loads: {len(slow.slow_loads) - len(after)} before, {len(after)} after "
           f"the newer preview; newest shown after {elapsed:.2f} s")
+
+
+def test_scheduler_fires_on_cancel_of_the_running_run_only() -> None:
+    from jupyter_eo.widgets.preview_run import PreviewScheduler
+
+    aborted: list[str] = []
+    started = threading.Event()
+    release = threading.Event()
+
+    def run(job: str, is_cancelled: Any) -> str:
+        is_cancelled.on_cancel(lambda: aborted.append(job))
+        if job == "first":
+            started.set()
+            release.wait(5)
+        return job
+
+    delivered: list[str] = []
+    scheduler = PreviewScheduler(run, delivered.append, lambda exc: None, delay=0.0)
+    scheduler.request("first")
+    assert started.wait(5)
+    scheduler.request("second")  # supersedes the running run: its abort hook fires at once
+    assert aborted == ["first"]
+    release.set()
+    assert scheduler.wait(5)
+    assert delivered == ["second"] and aborted == ["first"]  # nothing aborts a finished run
+    scheduler.request("third")
+    assert scheduler.wait(5) and aborted == ["first"]

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from conftest import PASSWORD, USER, make_config
+from backend_testlib import PASSWORD, USER, make_config
 from jupyter_eo.backend.limits import Limits
 from jupyter_eo.backend.testing import serve_in_thread
 

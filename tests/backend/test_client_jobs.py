@@ -10,7 +10,7 @@ import pytest
 import requests
 import rioxarray
 
-from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
+from backend_testlib import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
 from jupyter_eo.backend.jobs import JobStore
 from jupyter_eo.backend.testing import serve_in_thread
 

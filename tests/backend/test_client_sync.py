@@ -9,7 +9,7 @@ import pytest
 import rioxarray
 import xarray as xr
 
-from conftest import BANDS, DATES, PASSWORD, USER, ArrayCollection, make_config
+from backend_testlib import BANDS, DATES, PASSWORD, USER, ArrayCollection, make_config
 
 
 def expected_ndvi_max() -> xr.DataArray:

@@ -9,7 +9,7 @@ import rioxarray
 from openeo.api.process import Parameter
 from openeo.rest import OpenEoApiError
 
-from conftest import ArrayCollection
+from backend_testlib import ArrayCollection
 
 BBOX = {"west": 500_100.0, "south": 5_599_600.0, "east": 500_500.0, "north": 5_599_900.0,
         "crs": 32631}

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import openeo
 import pytest
 
-from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
+from backend_testlib import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
 from jupyter_eo.backend.__main__ import add_serve_arguments, config_from_args
 from jupyter_eo.backend.config import BackendConfig
 from jupyter_eo.backend.testing import serve_in_thread

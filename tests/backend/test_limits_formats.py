@@ -10,7 +10,7 @@ import pytest
 import requests
 import xarray as xr
 
-from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config, make_cube
+from backend_testlib import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config, make_cube
 from jupyter_eo.backend.formats import canonical_format, file_formats, write_result
 from jupyter_eo.backend.formats.png import render
 from jupyter_eo.backend.limits import Limits, check_graph, estimate_pixels

@@ -31,7 +31,7 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from conftest import PASSWORD, USER
+from backend_testlib import PASSWORD, USER
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "openapi.yaml"
 NDVI_GRAPH = {

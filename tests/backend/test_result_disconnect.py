@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import requests
 import xarray as xr
-from conftest import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
+from backend_testlib import PASSWORD, USER, ArrayCatalog, ArrayCollection, make_config
 
 from jupyter_eo.backend.limits import Limits
 from jupyter_eo.backend.testing import serve_in_thread

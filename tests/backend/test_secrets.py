@@ -7,7 +7,7 @@ import logging
 import pytest
 import requests
 
-from conftest import PASSWORD, USER
+from backend_testlib import PASSWORD, USER
 
 BAD_PASSWORD = "not-the-password-q7"
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import ArrayCollection
+from backend_testlib import ArrayCollection
 
 # a point inside the test collection (EPSG:32631 500400, 5599700)
 LON, LAT = 3.00565, 50.54923

@@ -1,7 +1,6 @@
 """Getting work out of the widgets: openeo client code (inserted as a cell below) and UDPs."""
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any, Callable
 
@@ -26,51 +25,42 @@ def code_for(graph: dict[str, Any], *, flavour: str = "lab", backend_id: str = "
 
 def udp_document(graph: dict[str, Any], udp_id: str, *, summary: str = "",
                  description: str = "") -> dict[str, Any]:
-    """A user-defined process from ``graph``: ``spatial_extent`` (and ``temporal_extent`` when
-    every load uses the same one) become parameters whose defaults are the current values."""
+    """A user-defined process from ``graph``: ``spatial_extent`` (and ``temporal_extent``) become
+    parameters whose defaults are the current values, when every load uses the same one (the
+    two periods of a change recipe stay fixed). Built with :mod:`jupyter_eo.graph.udp`."""
+    from jupyter_eo.graph.udp import make_udp, parameterize
+
     if not re.fullmatch(r"[A-Za-z0-9_]+", udp_id or ""):
         raise ProcessParameterInvalid("A UDP id may contain only letters, digits and underscores.")
-    graph = copy.deepcopy(graph)
     loads = [n for n in graph.values() if n["process_id"] in ("load_collection", "load_stac")]
-    parameters: list[dict[str, Any]] = []
-    extents = [n["arguments"].get("spatial_extent") for n in loads]
-    if loads and all(e == extents[0] for e in extents) and extents[0] is not None:
-        parameters.append({"name": "spatial_extent", "description": "Area of interest (bounding box).",
-                           "schema": {"type": "object", "subtype": "bounding-box"},
-                           "optional": True, "default": extents[0]})
-        for node in loads:
-            node["arguments"]["spatial_extent"] = {"from_parameter": "spatial_extent"}
-    periods = [n["arguments"].get("temporal_extent") for n in loads]
-    if loads and all(p == periods[0] for p in periods) and periods[0] is not None:
-        parameters.append({"name": "temporal_extent", "description": "Time range [start, end).",
-                           "schema": {"type": "array", "subtype": "temporal-interval"},
-                           "optional": True, "default": periods[0]})
-        for node in loads:
-            node["arguments"]["temporal_extent"] = {"from_parameter": "temporal_extent"}
-    for node in graph.values():  # a UDP returns its data; saving is the caller's choice
+
+    def shared(argument: str) -> bool:
+        values = [n["arguments"].get(argument) for n in loads]
+        return bool(loads) and values[0] is not None and all(v == values[0] for v in values)
+
+    flat, parameters = parameterize(graph, spatial_extent=shared("spatial_extent"),
+                                    temporal_extent=shared("temporal_extent"))
+    _drop_final_save_result(flat)  # a UDP returns its data; saving is the caller's choice
+    return make_udp(flat, udp_id, parameters, summary=summary or None,
+                    description=description or None)
+
+
+def _drop_final_save_result(graph: dict[str, Any]) -> None:
+    """Remove a result ``save_result`` node in place, making its input the result."""
+    for node_id, node in graph.items():
         if node["process_id"] == "save_result" and node.get("result"):
             source = node["arguments"]["data"]["from_node"]
-            del graph[next(k for k, v in graph.items() if v is node)]
+            del graph[node_id]
             graph[source]["result"] = True
-            break
-    doc: dict[str, Any] = {"id": udp_id, "process_graph": graph, "parameters": parameters}
-    if summary:
-        doc["summary"] = summary
-    if description:
-        doc["description"] = description
-    return doc
+            return
 
 
 def save_udp(connection: Any, graph: dict[str, Any], udp_id: str, **kwargs: Any) -> dict[str, Any]:
     """Store ``graph`` as UDP ``udp_id`` on the connection's backend; returns the document."""
-    from openeo.api.process import Parameter
+    from jupyter_eo.graph.udp import save_udp as store
 
     doc = udp_document(graph, udp_id, **kwargs)
-    connection.save_user_defined_process(
-        user_defined_process_id=udp_id, process_graph=doc["process_graph"],
-        parameters=[Parameter(name=p["name"], description=p["description"], schema=p["schema"],
-                              default=p["default"]) for p in doc["parameters"]],
-        summary=doc.get("summary"), description=doc.get("description"))
+    store(connection, doc)
     return doc
 
 

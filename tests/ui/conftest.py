@@ -28,6 +28,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -357,6 +358,22 @@ class LabPage:
             if (v.status !== 'ok') { throw new Error(v.ename + ': ' + v.evalue); }
             return v.data['text/plain'];""", {"path": path, "expr": expression})
 
+
+
+@contextlib.contextmanager
+def loaded_lab_page(browser: Any, server: LabServer,
+                    permissions: list[str] | None = None) -> Iterator["LabPage"]:
+    """A logged-in, loaded LabPage on another lab ``server`` (its browser context closed after)."""
+    context = logged_in_context(browser, server)
+    if permissions:
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(server.url))
+        context.grant_permissions(permissions, origin=origin)
+    try:
+        lab = LabPage(context.new_page(), server)
+        lab.load()
+        yield lab
+    finally:
+        context.close()
 
 @pytest.fixture
 def lab(browser_context: Any, lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[LabPage]:

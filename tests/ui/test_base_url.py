@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .conftest import LabPage, logged_in_context, running_lab
+from .conftest import LabPage, loaded_lab_page, running_lab
 
 pytestmark = pytest.mark.browser
 
@@ -24,13 +24,8 @@ CELLS = [
 @pytest.fixture(scope="module")
 def alice_lab(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[LabPage]:
     with running_lab(tmp_path_factory.mktemp("alice"), base_url=BASE_URL) as server:
-        context = logged_in_context(playwright_browser, server)
-        try:
-            lab = LabPage(context.new_page(), server)
-            lab.load()
+        with loaded_lab_page(playwright_browser, server) as lab:
             yield lab
-        finally:
-            context.close()
 
 
 def test_kernel_reaches_server_under_base_url(alice_lab: LabPage) -> None:

@@ -3,11 +3,10 @@ the code in a read-only text area with a working Copy button instead of insertin
 from __future__ import annotations
 
 from typing import Any, Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import LabPage, logged_in_context, running_lab
+from .conftest import LabPage, loaded_lab_page, running_lab
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +23,9 @@ CELLS = [
 def plain_lab(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[LabPage]:
     page_config = {"disabledExtensions": {"jupyter-eo": True}}
     with running_lab(tmp_path_factory.mktemp("plainlab"), page_config=page_config) as server:
-        context = logged_in_context(playwright_browser, server)
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(server.url))
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
-        try:
-            lab = LabPage(context.new_page(), server)
-            lab.load()
+        with loaded_lab_page(playwright_browser, server,
+                             permissions=["clipboard-read", "clipboard-write"]) as lab:
             yield lab
-        finally:
-            context.close()
 
 
 def test_without_labextension_the_code_gets_a_copy_box(plain_lab: LabPage) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.server.fakes import OidcState, Upstream, start_oidc, start_upstream
 
-from .conftest import LabPage, logged_in_context, running_lab
+from .conftest import LabPage, loaded_lab_page, running_lab
 
 pytestmark = pytest.mark.browser
 PANEL = "#jupyter-eo-backends"
@@ -56,13 +56,8 @@ def login_lab(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any,
         "backends": {"fakebasic": {"url": up.url, "title": "Fake basic", "auth": "basic"},
                      "fakeoidc": {"url": up.url, "title": "Fake OIDC", "auth": "oidc"}}}}))
     with running_lab(tmp) as server:
-        context = logged_in_context(playwright_browser, server)
-        try:
-            lab = LabPage(context.new_page(), server)
-            lab.load()
+        with loaded_lab_page(playwright_browser, server) as lab:
             yield lab
-        finally:
-            context.close()
 
 
 def _row(lab: LabPage, backend_id: str) -> Any:

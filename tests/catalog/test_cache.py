@@ -41,3 +41,49 @@ def test_collection_uses_cache(tmp_path):
     assert len(files) == 4  # 2 dates x 2 bands
     again = Sentinel2L2A(cache=cache).load(aoi, ["2021-06-01", "2021-06-11"], ["B04", "SCL"]).values
     assert cache.hits == 4 and np.array_equal(first, again)
+
+
+def test_in_flight_temp_files_are_neither_counted_nor_evicted(tmp_path):
+    """Another writer's dot-prefixed temp file may be renamed away at any moment: size and
+    eviction must not stat or delete it (a CI run once failed on exactly that race)."""
+    cache = ChunkCache(tmp_path, max_bytes=50_000)
+    cache.put(chunk_key("a"), np.zeros((100, 100), np.float32))  # 40 kB
+    tmp = cache._path(chunk_key("b")).parent / ".inflight.1.2.tmp.npy"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    np.save(tmp, np.zeros((100, 100), np.float32))
+    assert cache.size_on_disk() < 41_000
+    cache.put(chunk_key("c"), np.zeros((100, 100), np.float32))  # over the bound: evicts
+    assert tmp.exists()
+    assert cache.size_on_disk() <= 50_000
+
+
+def test_files_vanishing_while_listing_are_skipped(tmp_path, monkeypatch):
+    cache = ChunkCache(tmp_path)
+    cache.put(chunk_key("a"), np.zeros(1000, np.float32))
+    cache.put(chunk_key("b"), np.zeros(1000, np.float32))
+    gone = cache._path(chunk_key("b"))
+    real_glob = type(tmp_path).glob
+
+    def glob_then_delete(self, pattern):
+        found = list(real_glob(self, pattern))
+        gone.unlink()  # evicted by another process between listing and stat
+        return iter(found)
+
+    monkeypatch.setattr(type(tmp_path), "glob", glob_then_delete)
+    assert 4000 <= cache.size_on_disk() < 4300
+
+
+def test_concurrent_writers_under_a_small_bound(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = ChunkCache(tmp_path, max_bytes=200_000)
+
+    def write(i: int) -> None:
+        for j in range(30):
+            cache.put(chunk_key(i, j), np.full((100, 100), j, np.float32))
+            cache.get(chunk_key(i, j // 2))
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(write, range(6)))  # raises if any put/get raised
+    assert cache.size_on_disk() <= 200_000 + 40_200
+    assert not list(tmp_path.glob("*/.*.tmp.npy"))

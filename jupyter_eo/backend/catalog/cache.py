@@ -140,24 +140,32 @@ class ChunkCache:
         if over:
             self.evict()
 
-    def size_on_disk(self) -> int:
+    def _stored_files(self) -> list[tuple[float, int, Path]]:
+        """(mtime, size, path) of every committed chunk file. Temporary files that other
+        threads or processes are still writing (dot-prefixed) are skipped, and files that
+        vanish while listing (evicted or renamed concurrently) are simply left out."""
         if self.root is None or not self.root.exists():
-            return 0
-        return sum(p.stat().st_size for p in self.root.glob("*/*.npy"))
+            return []
+        files = []
+        for p in self.root.glob("*/*.npy"):
+            if p.name.startswith("."):
+                continue
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            files.append((st.st_mtime, st.st_size, p))
+        return files
+
+    def size_on_disk(self) -> int:
+        return sum(size for _, size, _ in self._stored_files())
 
     def evict(self, target_fraction: float = 0.8) -> int:
         """Delete least recently used files until under ``target_fraction * max_bytes``."""
         if self.root is None:
             return 0
         with self._lock:
-            files = []
-            for p in self.root.glob("*/*.npy"):
-                try:
-                    st = p.stat()
-                except OSError:
-                    continue
-                files.append((st.st_mtime, st.st_size, p))
-            files.sort()
+            files = sorted(self._stored_files())
             total = sum(f[1] for f in files)
             removed = 0
             for _, size, path in files:

@@ -114,14 +114,27 @@ def config_from_args(args: argparse.Namespace) -> Any:
                          job_workers=args.job_workers)
 
 
-def serve(args: argparse.Namespace) -> int:
-    """Start the server, print the ready line once listening, run until SIGINT/SIGTERM."""
-    level = getattr(logging, str(args.log_level).upper(), logging.WARNING)
+def configure_logging(level_name: str) -> int:
+    """Console logging at ``level_name`` (unknown names mean WARNING); returns the level.
+
+    The ``jupyter_eo`` logger passes INFO and above (batch-job logs collect those records)
+    and, at DEBUG, everything, so ``--log-level debug`` shows our own debug records too; the
+    console handlers filter to the chosen level.
+    """
+    level = getattr(logging, str(level_name).upper(), None)
+    if not isinstance(level, int):
+        level = logging.WARNING
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        # job logs need INFO records of jupyter_eo loggers; the console shows only --log-level
         handler.setLevel(level)
+    logging.getLogger("jupyter_eo").setLevel(min(level, logging.INFO))
+    return level
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the server, print the ready line once listening, run until SIGINT/SIGTERM."""
+    configure_logging(args.log_level)
     config = config_from_args(args)
     try:
         return asyncio.run(_serve(config, args.host, args.port))

@@ -85,3 +85,43 @@ def test_cli_rejects_malformed_user(tmp_path: Path) -> None:
                              str(tmp_path), "--user", "nopassword"], capture_output=True,
                             text=True, timeout=60, env=clean_env(tmp_path))
     assert result.returncode != 0 and "NAME:PASSWORD" in result.stderr
+
+
+def test_debug_log_level_shows_requests_but_no_secret(tmp_path: Path) -> None:
+    proc, url = start(["--data-dir", str(tmp_path / "d"), "--user", "ann:s3cret-pw",
+                       "--log-level", "debug"], clean_env(tmp_path))
+    try:
+        token = requests.get(url + "credentials/basic", auth=("ann", "s3cret-pw"),
+                             timeout=10).json()["access_token"]
+        me = requests.get(url + "me", timeout=10,
+                          headers={"Authorization": f"Bearer basic//{token}"})
+        assert me.status_code == 200
+    finally:
+        _, err = stop(proc)
+    assert "GET /credentials/basic" in err and "GET /me" in err  # DEBUG really shows requests
+    assert "s3cret-pw" not in err and token not in err
+
+
+def test_configure_logging_levels() -> None:
+    import logging
+
+    from jupyter_eo.backend.__main__ import configure_logging
+
+    package = logging.getLogger("jupyter_eo")
+    root = logging.getLogger()
+    saved = (package.level, root.level, list(root.handlers), [h.level for h in root.handlers])
+    try:
+        assert configure_logging("debug") == logging.DEBUG
+        assert package.getEffectiveLevel() == logging.DEBUG
+        assert configure_logging("warning") == logging.WARNING
+        assert package.getEffectiveLevel() == logging.INFO  # job logs still get INFO records
+        assert all(h.level == logging.WARNING for h in root.handlers)
+        assert configure_logging("no-such-level") == logging.WARNING
+    finally:
+        package.setLevel(saved[0])
+        root.setLevel(saved[1])
+        for handler, level in zip(saved[2], saved[3]):
+            handler.setLevel(level)
+        for handler in root.handlers[:]:
+            if handler not in saved[2]:
+                root.removeHandler(handler)

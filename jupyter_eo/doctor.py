@@ -183,7 +183,8 @@ def check_embedded_backend(app: Any, ctx: Context) -> Finding:
 
     with tempfile.TemporaryDirectory(prefix="jupyter-eo-doctor-") as tmp:
         log_path = Path(tmp) / "backend.log"
-        cmd = serve_command(Path(tmp) / "data", list(app.local_backend_args))
+        cmd = serve_command(Path(tmp) / "data", list(app.local_backend_args),
+                            job_workers=app.local_backend_job_workers)
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
                                     stdin=subprocess.DEVNULL,
@@ -204,8 +205,10 @@ def check_embedded_backend(app: Any, ctx: Context) -> Finding:
                 return Finding("embedded backend", "fail",
                                f"started at {url} but GET / answered HTTP {code}",
                                "run `jupyter-eo serve` by hand and open its URL")
+            workers = app.local_backend_job_workers
             return Finding("embedded backend", "ok",
-                           f"starts and answers (openEO API {body['api_version']})")
+                           f"starts and answers (openEO API {body['api_version']}; "
+                           f"{workers} batch job{'s' if workers != 1 else ''} at once)")
         finally:
             _stop(proc)
 

@@ -101,10 +101,23 @@ def test_healthy_default_install_starts_the_embedded_backend(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not os.environ.get("JUPYTER_EO_CACHE_DIR"):
         monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "jupyter_server_config.json").write_text(
+        json.dumps({"JupyterEOApp": {"local_backend_job_workers": 2}}))
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(cmd: list[str], *args: Any, **kwargs: Any) -> subprocess.Popen:
+        started.append(list(cmd))
+        return real_popen(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
     ctx = Context(config_paths=[str(tmp_path)], backend_timeout=60)
     findings = _by_check(run_checks(ctx))
     assert findings["embedded backend"]["status"] == "ok", findings["embedded backend"]
     assert "openEO API 1.2" in findings["embedded backend"]["message"]
+    assert "2 batch jobs at once" in findings["embedded backend"]["message"]
+    serve = [cmd for cmd in started if "serve" in cmd]
+    assert len(serve) == 1 and serve[0][serve[0].index("--job-workers") + 1] == "2"
     assert findings["base_url"]["status"] == "ok"
 
 

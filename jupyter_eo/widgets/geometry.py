@@ -197,3 +197,53 @@ def spatial_extent(bbox: BBox) -> dict[str, float]:
     """The openEO ``spatial_extent`` dict of a bbox."""
     west, south, east, north = bbox
     return {"west": west, "south": south, "east": east, "north": north}
+
+
+def _continuous_parts(geometry: dict[str, Any], bbox: BBox) -> list[list[list[list[float]]]]:
+    """The polygons of a normalised geometry, parts west of the antimeridian shifted by +360
+    when the bbox wraps (west > east), so that they sit next to the eastern parts."""
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    west, _south, east, _north = bbox
+    if west <= east:
+        return polygons
+    out = []
+    for polygon in polygons:
+        if max(lon for lon, _ in polygon[0]) <= east + 1e-9:
+            polygon = [_shift(ring, 360.0) for ring in polygon]
+        out.append(polygon)
+    return out
+
+
+def is_rectangle(geometry: dict[str, Any], tolerance: float = 1e-9) -> bool:
+    """True when a (normalised) AOI covers exactly its bounding box: an axis-aligned rectangle,
+    also when it was split at the antimeridian into two rectangles. Vertex order, start corner
+    and extra points along the edges do not matter; holes or any slanted edge do."""
+    from shapely.geometry import Polygon, box
+    from shapely.ops import unary_union
+
+    geometry = normalize_geometry(geometry)
+    bbox = geometry_bbox(geometry)
+    west, south, east, north = bbox
+    if east < west:
+        east += 360.0
+    frame = box(west, south, east, north)
+    if frame.area <= 0:
+        return False
+    shape = unary_union([Polygon(p[0], p[1:]).buffer(0) for p in _continuous_parts(geometry, bbox)])
+    return shape.symmetric_difference(frame).area <= tolerance * frame.area
+
+
+def load_extent(geometry: dict[str, Any] | None, bbox_extent: dict[str, Any]) -> dict[str, Any]:
+    """The ``spatial_extent`` for ``load_collection``: ``bbox_extent`` unchanged when there is no
+    AOI geometry or it is a rectangle, else the normalised GeoJSON geometry (openEO then masks
+    the pixels outside the polygons)."""
+    if geometry is None:
+        return dict(bbox_extent)
+    normalised = normalize_geometry(geometry)
+    if is_rectangle(normalised):
+        return dict(bbox_extent)
+    from shapely.geometry import shape
+
+    if shape(normalised).area <= 0:
+        raise AOIInvalid("The AOI polygon has no area.")
+    return normalised

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from jupyter_eo.errors import ProcessParameterInvalid
 from jupyter_eo.graph.builder import Cube, Expr, GraphBuilder, SCL_CLOUD_CLASSES
+from jupyter_eo.widgets.geometry import load_extent
 from jupyter_eo.widgets.metadata import band_names, collection_bands
 
 #: Sentinel-2 band names by common name (fallback when metadata lacks common names).
@@ -76,8 +77,13 @@ class RecipeInputs:
     cloud_mask: bool = True
     reducer: str = "median"
     second_period: tuple[str, str] | None = None  # for "change"
-    geometry: dict[str, Any] | None = None  # the AOI (time series aggregates over it)
+    geometry: dict[str, Any] | None = None  # the AOI (clips loads unless a rectangle; time series aggregate)
     scale: float | None = None  # DN -> reflectance; None: from metadata / Sentinel-2 default
+
+    def load_extent(self) -> dict[str, Any]:
+        """``load_collection``'s ``spatial_extent``: the bbox for rectangular (or no) AOIs, else
+        the AOI's GeoJSON, so that pixels outside the drawn polygon(s) come out as no-data."""
+        return load_extent(self.geometry, self.spatial_extent)
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,7 @@ def _has_scl(meta: dict[str, Any]) -> bool:
 def _load(inputs: RecipeInputs, bands: list[str], period: tuple[str, str] | None = None) -> Cube:
     use_scl = inputs.cloud_mask and _has_scl(inputs.metadata)
     load_bands = bands + (["SCL"] if use_scl and "SCL" not in bands else [])
-    cube = GraphBuilder().load_collection(inputs.collection_id, spatial_extent=dict(inputs.spatial_extent),
+    cube = GraphBuilder().load_collection(inputs.collection_id, spatial_extent=inputs.load_extent(),
                                           temporal_extent=list(period or inputs.temporal_extent),
                                           bands=load_bands)
     if use_scl:
@@ -199,7 +205,7 @@ def _backscatter(inputs: RecipeInputs) -> Cube:
     bands = [b for b in ("VV", "VH") if not names or b in names]
     if not bands:
         raise ProcessParameterInvalid("Backscatter needs a Sentinel-1 collection with VV/VH bands.")
-    cube = GraphBuilder().load_collection(inputs.collection_id, spatial_extent=dict(inputs.spatial_extent),
+    cube = GraphBuilder().load_collection(inputs.collection_id, spatial_extent=inputs.load_extent(),
                                           temporal_extent=list(inputs.temporal_extent), bands=bands)
     reducer = "mean" if inputs.reducer == "median" else inputs.reducer
     return cube.reduce_time(reducer).to_db()  # average linear power first, then dB

@@ -151,7 +151,8 @@ class _GraphRenderer:
             return None
         extent = args["spatial_extent"]
         if extent is not None and not is_parameter_ref(extent) and not (
-                isinstance(extent, dict) and {"west", "south", "east", "north"} <= set(extent)):
+                isinstance(extent, dict) and {"west", "south", "east", "north"} <= set(extent)) \
+                and not _is_load_geojson(extent):
             return None
         temporal = args["temporal_extent"]
         if temporal is not None and not is_parameter_ref(temporal) and not (
@@ -417,6 +418,12 @@ def _is_geojson(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") in (
         "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection",
         "Feature", "FeatureCollection") and not _contains_refs(value)
+
+
+def _is_load_geojson(value: Any) -> bool:
+    """GeoJSON that the client's ``load_collection(spatial_extent=...)`` passes through unchanged."""
+    return _is_geojson(value) and value["type"] in ("Polygon", "MultiPolygon", "Feature", "FeatureCollection") \
+        and not {"west", "south", "east", "north"} & set(value)
 
 
 def _contains_refs(value: Any) -> bool:

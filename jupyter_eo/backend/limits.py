@@ -203,6 +203,7 @@ def _axis_count(dims: dict, axis: str, extent: Any, meta: dict) -> int:
     step = abs(float(dim["step"]))
     crs = dim.get("reference_system", 4326)
     other = (-90.0, 90.0)
+    extent = _geojson_bbox(extent) or extent
     if isinstance(extent, dict) and all(k in extent for k in ("west", "east", "south", "north")):
         try:
             bounds = _extent_in_crs(extent, crs)
@@ -223,6 +224,20 @@ def _axis_count(dims: dict, axis: str, extent: Any, meta: dict) -> int:
             metres *= max(0.05, math.cos(math.radians(min(lat, 89.0))))
         span *= metres
     return int(math.ceil(span / step)) + 1
+
+
+def _geojson_bbox(extent: Any) -> dict | None:
+    """The lon/lat bbox of a GeoJSON ``spatial_extent`` (None for anything else or bad GeoJSON)."""
+    if not (isinstance(extent, dict) and extent.get("type") in (
+            "Polygon", "MultiPolygon", "Feature", "FeatureCollection")):
+        return None
+    from jupyter_eo.backend.catalog.grid import parse_bbox
+
+    try:
+        (west, south, east, north), _crs = parse_bbox(extent)
+    except Exception:  # noqa: BLE001 - invalid GeoJSON is reported by the engine when loading
+        return None
+    return {"west": west, "south": south, "east": east, "north": north}
 
 
 def _is_geographic(crs: Any) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import threading
@@ -115,7 +116,11 @@ class JobStore:
             changes["updated"] = now_iso()
             sets = ", ".join(f"{k} = ?" for k in changes)
             with open_db(self.db_path) as db:
-                db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*changes.values(), job_id))
+                changed = db.execute(f"UPDATE jobs SET {sets} WHERE id = ? AND status NOT IN "
+                                     "('queued', 'running')", (*changes.values(), job_id)).rowcount
+            if not changed:  # started (or deleted) since it was read above
+                self.get(user, job_id)
+                raise JobLocked()
         return self.get(user, job_id)
 
     def set_state(self, job_id: str, **fields: Any) -> None:
@@ -127,6 +132,20 @@ class JobStore:
         with open_db(self.db_path) as db:
             db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*fields.values(), job_id))
 
+    def transition(self, job_id: str, from_status: tuple[str, ...], **fields: Any) -> bool:
+        """Like :meth:`set_state`, but only while the job's status is one of ``from_status``
+        (checked and written in one transaction); False when it was not (or the job is gone)."""
+        for key in ("results", "usage"):
+            if key in fields and fields[key] is not None:
+                fields[key] = json.dumps(fields[key])
+        fields["updated"] = now_iso()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        marks = ", ".join("?" * len(from_status))
+        with open_db(self.db_path) as db:
+            cursor = db.execute(f"UPDATE jobs SET {sets} WHERE id = ? AND status IN ({marks})",
+                                (*fields.values(), job_id, *from_status))
+            return cursor.rowcount == 1
+
     def set_progress(self, job_id: str, fraction: float) -> None:
         self._progress[job_id] = round(max(0.0, min(1.0, float(fraction))) * 100, 1)
 
@@ -137,7 +156,10 @@ class JobStore:
         with open_db(self.db_path) as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             db.execute("DELETE FROM job_logs WHERE job_id = ?", (job_id,))
-        shutil.rmtree(self.results_dir(user, job_id), ignore_errors=True)
+        final = self.results_dir(user, job_id)
+        shutil.rmtree(final, ignore_errors=True)
+        for staging in final.parent.glob(f".{job_id}.run-*"):  # left by a crash mid-run
+            shutil.rmtree(staging, ignore_errors=True)
 
     # -- logs ----------------------------------------------------------------------------
     def add_log(self, job_id: str, level: str, message: str, data: Any = None) -> None:
@@ -225,13 +247,21 @@ Execute = Callable[[dict[str, Any], Path, Callable[[float], None], threading.Eve
 
 
 class JobRunner:
-    """Runs jobs on a small thread pool; ``execute(job, out_dir, progress, cancel)`` -> assets."""
+    """Runs jobs on a small thread pool; ``execute(job, out_dir, progress, cancel)`` -> assets.
+
+    Each run has its own cancel event and writes into its own hidden staging directory,
+    moved into place as the job's results only when the run finishes un-canceled. Status
+    changes are conditional on the current status and, in this process, serialised by one
+    lock, so racing requests (double start, cancel while a worker picks the job up, restart
+    while a canceled run still winds down) cannot leave a job stuck or mix two runs' files.
+    """
 
     def __init__(self, store: JobStore, execute: Execute, workers: int = 1) -> None:
         self.store = store
         self.execute = execute
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="openeo-job")
         self.cancel_events: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
         self._log_handler = _ThreadLogHandler(store)
         package_logger = logging.getLogger("jupyter_eo")
         package_logger.addHandler(self._log_handler)
@@ -239,13 +269,15 @@ class JobRunner:
             package_logger.setLevel(logging.INFO)  # so engine info messages reach job logs
 
     def start(self, user: str, job_id: str) -> None:
-        job = self.store.get(user, job_id)
-        if job["status"] in ACTIVE:
-            return  # spec: starting a queued/running job has no effect
-        self.store.set_state(job_id, status="queued", progress=0.0, results=None, started=None,
-                             finished=None)
-        self.store.add_log(job_id, "info", "Job queued.")
-        self._submit(user, job_id)
+        self.store.get(user, job_id)  # JobNotFound for unknown ids and other users' jobs
+        with self._lock:
+            # spec: starting a queued/running job has no effect
+            if not self.store.transition(job_id, ("created", "finished", "error", "canceled"),
+                                         status="queued", progress=0.0, results=None,
+                                         started=None, finished=None):
+                return
+            self.store.add_log(job_id, "info", "Job queued.")
+            self._submit(user, job_id)
 
     def _submit(self, user: str, job_id: str) -> None:
         event = threading.Event()
@@ -255,43 +287,66 @@ class JobRunner:
     def resume(self, queued: list[tuple[str, str]]) -> None:
         for user, job_id in queued:
             self.store.add_log(job_id, "info", "Backend restarted; job re-queued.")
-            self._submit(user, job_id)
+            with self._lock:
+                self._submit(user, job_id)
 
     def cancel(self, user: str, job_id: str) -> None:
         job = self.store.get(user, job_id)
         if job["status"] not in ACTIVE:
             return
-        event = self.cancel_events.get(job_id)
-        if event is not None:
-            event.set()
-        self.store.set_state(job_id, status="canceled", finished=now_iso())
-        self.store.add_log(job_id, "info", "Job canceled by the user.")
+        with self._lock:
+            event = self.cancel_events.get(job_id)
+            if event is not None:
+                event.set()
+            if self.store.transition(job_id, ACTIVE, status="canceled", finished=now_iso()):
+                self.store.add_log(job_id, "info", "Job canceled by the user.")
+
+    def _progress(self, job_id: str, cancel: threading.Event) -> Callable[[float], None]:
+        def report(fraction: float) -> None:
+            if not cancel.is_set():  # a canceled run must not show in a later run's progress
+                self.store.set_progress(job_id, fraction)
+        return report
 
     def _run(self, user: str, job_id: str, cancel: threading.Event) -> None:
-        if cancel.is_set() or getattr(self, "_stopping", False):
-            return
+        final = self.store.results_dir(user, job_id)
+        staging = final.with_name(f".{job_id}.run-{uuid.uuid4().hex[:12]}")
         try:
-            job = self.store.get(user, job_id)
-        except JobNotFound:
-            return
-        if job["status"] != "queued":
-            return
-        started = time.monotonic()
-        self.store.set_state(job_id, status="running", started=now_iso(), progress=0.0)
-        self.store.add_log(job_id, "info", "Job started.")
-        self._log_handler.threads[threading.get_ident()] = job_id
-        out_dir = self.store.results_dir(user, job_id)
-        shutil.rmtree(out_dir, ignore_errors=True)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            assets = self.execute(job, out_dir, lambda f: self.store.set_progress(job_id, f),
-                                  cancel)
-            if cancel.is_set():
+            with self._lock:
+                if cancel.is_set() or getattr(self, "_stopping", False):
+                    return
+                if not self.store.transition(job_id, ("queued",), status="running",
+                                             started=now_iso(), progress=0.0):
+                    return  # canceled or deleted while queued
+                self.store.add_log(job_id, "info", "Job started.")
+                shutil.rmtree(final, ignore_errors=True)  # a previous run's results
+            try:
+                job = self.store.get(user, job_id)
+            except JobNotFound:
                 return
+            self._execute(job, user, job_id, staging, final, cancel)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            with self._lock:
+                if self.cancel_events.get(job_id) is cancel:
+                    del self.cancel_events[job_id]
+                    self.store._progress.pop(job_id, None)
+
+    def _execute(self, job: dict[str, Any], user: str, job_id: str, staging: Path, final: Path,
+                 cancel: threading.Event) -> None:
+        started = time.monotonic()
+        self._log_handler.threads[threading.get_ident()] = job_id
+        try:
+            staging.mkdir(parents=True)
+            assets = self.execute(job, staging, self._progress(job_id, cancel), cancel)
             usage = {"duration": {"value": round(time.monotonic() - started, 3), "unit": "s"}}
-            self.store.add_log(job_id, "info", f"Job finished: {len(assets)} result file(s).")
-            self.store.set_state(job_id, status="finished", progress=100.0, results=assets,
-                                 finished=now_iso(), usage=usage)
+            with self._lock:
+                if cancel.is_set():
+                    return
+                shutil.rmtree(final, ignore_errors=True)
+                os.replace(staging, final)
+                self.store.add_log(job_id, "info", f"Job finished: {len(assets)} result file(s).")
+                self.store.transition(job_id, ("running",), status="finished", progress=100.0,
+                                      results=assets, finished=now_iso(), usage=usage)
         except Exception as exc:
             if cancel.is_set():
                 return
@@ -300,27 +355,29 @@ class JobRunner:
             else:
                 log.error("job %s crashed: %s", job_id, traceback.format_exc())
                 message, data = f"Internal error: {type(exc).__name__}: {exc}", None
-            self.store.add_log(job_id, "error", message, data)
-            self.store.set_state(job_id, status="error", finished=now_iso())
+            with self._lock:
+                if cancel.is_set():
+                    return
+                self.store.add_log(job_id, "error", message, data)
+                self.store.transition(job_id, ("running",), status="error", finished=now_iso())
         finally:
             self._log_handler.threads.pop(threading.get_ident(), None)
-            self.cancel_events.pop(job_id, None)
-            self.store._progress.pop(job_id, None)
 
     def shutdown(self) -> None:
         """Stop: running jobs are reported as interrupted now; queued ones resume next start."""
         self._stopping = True
-        for job_id, event in list(self.cancel_events.items()):
+        with self._lock:
+            events = list(self.cancel_events.items())
+            for _job_id, event in events:
+                event.set()  # before the status change: a finishing run must not win over it
+        for job_id, _event in events:
             try:
-                with open_db(self.store.db_path) as db:
-                    row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-                if row and row[0] == "running":
-                    self.store.set_state(job_id, status="error", finished=now_iso())
+                if self.store.transition(job_id, ("running",), status="error",
+                                         finished=now_iso()):
                     self.store.add_log(job_id, "error", "Job interrupted: the backend shut down "
                                        "while it was running. Start it again to recompute.",
                                        {"code": "Interrupted"})
             except Exception:  # pragma: no cover - best effort during shutdown
                 log.exception("could not mark job %s interrupted", job_id)
-            event.set()
         logging.getLogger("jupyter_eo").removeHandler(self._log_handler)
         self.pool.shutdown(wait=False, cancel_futures=True)

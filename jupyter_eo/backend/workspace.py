@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -11,6 +12,12 @@ from jupyter_eo.errors import FileNotFound, FilePathInvalid, OpenEOError
 
 MAX_PATH_LENGTH = 1024
 MAX_PART_LENGTH = 255
+
+
+def _ignore_vanished(func: Any, path: str, exc_info: Any) -> None:
+    """``rmtree`` error handler: entries another request removed first are fine."""
+    if not isinstance(exc_info[1], FileNotFoundError):
+        raise exc_info[1]
 
 
 class Workspace:
@@ -61,7 +68,10 @@ class Workspace:
                 full = Path(dirpath) / name
                 if full.is_symlink() or name.endswith(".upload-tmp"):
                     continue
-                out.append(self.describe(full))
+                try:
+                    out.append(self.describe(full))
+                except FileNotFoundError:  # deleted by another request while listing
+                    continue
         return out
 
     def describe(self, target: Path) -> dict[str, Any]:
@@ -83,8 +93,10 @@ class Workspace:
         return sum(f["size"] for f in self.list())
 
     def temp_for(self, target: Path) -> Path:
+        """A fresh temporary next to ``target``: unique, as uploads to one path may overlap, and
+        within the file-name length limit even for a 255-character ``target`` name."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        return target.with_name(target.name + ".upload-tmp")
+        return target.with_name(f".{target.name[:200]}.{secrets.token_hex(6)}.upload-tmp")
 
     def commit(self, tmp: Path, target: Path) -> dict[str, Any]:
         if target.is_dir():
@@ -96,9 +108,13 @@ class Workspace:
 
     def delete(self, path: str) -> None:
         target = self.resolve(path)
-        if target.is_dir():
-            shutil.rmtree(target)
-            return
-        if not target.is_file():
-            raise FileNotFound(f"File {path[:200]!r} does not exist.")
-        target.unlink()
+        missing = FileNotFound(f"File {path[:200]!r} does not exist.")
+        try:
+            if target.is_dir():
+                shutil.rmtree(target, onerror=_ignore_vanished)
+                return
+            if not target.is_file():
+                raise missing
+            target.unlink()
+        except FileNotFoundError:  # another request deleted it first
+            raise missing from None

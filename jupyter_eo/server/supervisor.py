@@ -54,13 +54,29 @@ def child_env(username: str, password: str) -> dict[str, str]:
     return env
 
 
+_LIBC: list[ctypes.CDLL | None] = []
+
+
+def _libc() -> ctypes.CDLL | None:
+    """libc, loaded once in the server process (never after fork: see :func:`_die_with_parent`)."""
+    if not _LIBC:
+        try:
+            _LIBC.append(ctypes.CDLL("libc.so.6", use_errno=True))
+        except OSError:
+            _LIBC.append(None)
+    return _LIBC[0]
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Ask Linux to SIGTERM the child when the server process dies (even by SIGKILL)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    """Ask Linux to SIGTERM the child when the server process dies (even by SIGKILL).
+
+    Only calls into the libc handle :func:`_libc` loaded before the fork: a ``dlopen`` in
+    the forked child of the multi-threaded server can deadlock on a loader lock that another
+    thread held at fork time, and the backend would then never start.
+    """
+    libc = _LIBC[0] if _LIBC else None
+    if libc is not None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class LocalBackendSupervisor:
@@ -117,12 +133,13 @@ class LocalBackendSupervisor:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         cmd = serve_command(self.data_dir, self.extra_args, job_workers=self.job_workers)
         log_path = self.data_dir / "backend.log"
+        linux = sys.platform == "linux" and _libc() is not None
         stderr = open(log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd, stdout=asyncio.subprocess.PIPE, stderr=stderr, stdin=asyncio.subprocess.DEVNULL,
                 env=child_env(LOCAL_USER, self._password),
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                preexec_fn=_die_with_parent if linux else None)
         finally:
             stderr.close()
         self._proc = proc

@@ -1,4 +1,4 @@
-"""Resampling: resample_spatial, resample_cube_spatial (rioxarray), resample_cube_temporal."""
+"""Resampling: resample_spatial and resample_cube_spatial (lazy warp), resample_cube_temporal."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,59 +10,27 @@ import xarray as xr
 
 from jupyter_eo.backend.cube import T, X, Y, get_crs
 from jupyter_eo.backend.engine.plan import BlockPlan
+from jupyter_eo.backend.processes import warp_lazy
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim
 from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
 
-_METHODS = {"near": "nearest", "bilinear": "bilinear", "cubic": "cubic",
-            "cubicspline": "cubic_spline", "lanczos": "lanczos", "average": "average",
-            "mode": "mode", "max": "max", "min": "min", "med": "med", "q1": "q1", "q3": "q3",
-            "sum": "sum", "rms": "rms"}
-
 
 def _resampling(method: str) -> Any:
-    from rasterio.enums import Resampling
-
-    if method not in _METHODS:
-        raise ProcessParameterInvalid(f"Unknown resampling method {method!r}.")
-    return Resampling[_METHODS[method]]
-
-
-def _reproject(cube: xr.DataArray, func: str, **kwargs: Any) -> xr.DataArray:
-    """rioxarray reprojection of a cube with any leading dims (stacked to one)."""
-    import rioxarray  # noqa: F401
-
-    if get_crs(cube) is None:
-        raise ProcessArgumentInvalid("ProcessParameterInvalid", "The cube has no CRS.")
-    lead = [d for d in cube.dims if d not in (Y, X)]
-    work = cube.transpose(*lead, Y, X)
-    dtype = work.dtype if work.dtype.kind == "f" else np.dtype(np.float64)
-    shape = [work.sizes[d] for d in lead]
-    flat = xr.DataArray(np.asarray(work.values, dtype=dtype).reshape(-1, work.sizes[Y],
-                                                                     work.sizes[X]),
-                        dims=("__lead__", Y, X), coords={Y: work[Y], X: work[X]})
-    flat = flat.rio.write_crs(get_crs(cube)).rio.write_nodata(np.nan)
-    res = getattr(flat.rio, func)(**kwargs)
-    out = xr.DataArray(res.values.reshape(*shape, res.sizes[Y], res.sizes[X]),
-                       dims=(*lead, Y, X),
-                       coords={**{d: work[d] for d in lead if d in work.coords},
-                               Y: res[Y], X: res[X]})
-    out = out.rio.write_crs(res.rio.crs)
-    out.attrs = {k: v for k, v in cube.attrs.items() if k not in ("_FillValue",)}
-    out.attrs.pop("nodata", None)
-    return out.transpose(*cube.dims)
+    return warp_lazy.resampling(method)
 
 
 @process("resample_spatial")
 def resample_spatial(data: Any, resolution: Any = 0, projection: Any = None,
                      method: str = "near", align: str = "upper-left") -> Any:
-    """Reproject to another CRS and/or resolution (rasterio warp; computes eagerly).
+    """Reproject to another CRS and/or resolution, lazily: one rasterio warp per output chunk.
 
     Right after ``load_collection`` with ``method="near"`` the collection is read directly at
     the target grid instead (the catalog samples nearest pixels), which stays lazy and fused.
     """
+    _resampling(method)
     if isinstance(data, BlockPlan) and method == "near" and data.can_reload() and \
-            not isinstance(resolution, (list, tuple)):
+            not isinstance(resolution, (list, tuple)) and align == "upper-left":
         fused = _reload(data, resolution, projection)
         if fused is not None:
             return fused
@@ -79,19 +47,29 @@ def resample_spatial(data: Any, resolution: Any = 0, projection: Any = None,
         except Exception as exc:  # noqa: BLE001
             raise ProcessArgumentInvalid("ProcessParameterInvalid",
                                          f"Unknown projection {projection!r}.") from exc
-    kwargs: dict[str, Any] = {"dst_crs": target, "resampling": _resampling(method)}
-    res = resolution
-    if isinstance(res, (list, tuple)):
-        res = tuple(float(r) for r in res) if any(res) else None
-    elif res:
-        res = float(res)
-    else:
-        res = None
-    if res is not None:
-        kwargs["resolution"] = res
+    res = _resolution(resolution)
     if res is None and (target is None or target == crs):
         return cube
-    return _reproject(cube, "reproject", **kwargs)
+    src = warp_lazy.grid_of(cube)
+    dst = warp_lazy.default_grid(src, target, res, align)
+    if dst.same_as(src):
+        return cube
+    return warp_lazy.warp(cube, dst, method)
+
+
+def _resolution(resolution: Any) -> float | tuple[float, float] | None:
+    """``resolution`` as None (unchanged), one number, or (x, y); 0 keeps an axis."""
+    values = list(resolution) if isinstance(resolution, (list, tuple)) else [resolution]
+    if len(values) not in (1, 2) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ProcessParameterInvalid("resolution must be a number or two numbers.")
+    if any(v < 0 or not np.isfinite(v) for v in values):
+        raise ProcessParameterInvalid("resolution must not be negative.")
+    if not any(values):
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return float(values[0]), float(values[1])
 
 
 def _reload(data: BlockPlan, resolution: Any, projection: Any) -> BlockPlan | None:
@@ -114,18 +92,18 @@ def _reload(data: BlockPlan, resolution: Any, projection: Any) -> BlockPlan | No
 
 @process("resample_cube_spatial")
 def resample_cube_spatial(data: Any, target: Any, method: str = "near") -> Any:
-    """Resample to the grid (CRS, resolution, extent) of ``target``."""
+    """Resample to the grid (CRS, resolution, extent) of ``target``, lazily per output chunk."""
+    _resampling(method)
     cube = as_cube(data)
     ref = as_cube(target, "target")
-    if get_crs(ref) is None:
-        raise ProcessArgumentInvalid("ProcessParameterInvalid", "The target cube has no CRS.")
+    require_dim(cube, X)
+    require_dim(cube, Y)
+    dst = warp_lazy.grid_of(ref, "The target cube")
     if cube.sizes.get(X) == ref.sizes.get(X) and cube.sizes.get(Y) == ref.sizes.get(Y) and \
             np.allclose(cube[X].values, ref[X].values) and \
             np.allclose(cube[Y].values, ref[Y].values) and get_crs(cube) == get_crs(ref):
         return cube
-    template = ref.isel({d: 0 for d in ref.dims if d not in (X, Y)}, drop=True)
-    out = _reproject(cube, "reproject_match", match_data_array=template,
-                     resampling=_resampling(method))
+    out = warp_lazy.warp(cube, dst, method)
     return out.assign_coords({X: ref[X].values, Y: ref[Y].values})
 
 

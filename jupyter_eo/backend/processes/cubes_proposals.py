@@ -214,7 +214,7 @@ def unflatten_dimension(data: Any, dimension: str, target_dimensions: list,
     index = np.array([position.get(tuple(uniques[i][c] for i, c in enumerate(combo)), -1)
                       for combo in combos])
     values = cube.drop_vars([c for c in cube.coords if dimension in cube[c].dims])
-    if (index == np.arange(len(split))).all() and len(index) == len(split):
+    if len(index) == len(split) and (index == np.arange(len(split))).all():
         picked = values  # labels already in row-major order: a pure reshape
     else:  # missing combinations become no-data
         if values.dtype.kind != "f":

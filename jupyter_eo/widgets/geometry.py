@@ -76,8 +76,9 @@ def _split_at_dateline(polygon: list[list[list[float]]]) -> list[list[list[list[
         for geom in geoms:
             if geom.geom_type != "Polygon" or geom.area == 0:
                 continue
-            rings = mapping(geom)["coordinates"]
-            parts.append([_shift([list(p) for p in r], delta) for r in rings])
+            rings = mapping(geom)["coordinates"]  # cut points get float noise: round to ~0.1 mm
+            parts.append([[[round(lon, 9), round(lat, 9)] for lon, lat in _shift([list(p) for p in r], delta)]
+                          for r in rings])
     return parts
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from jupyter_eo.backend.cube import BANDS, T, X, Y
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.registry import ARRAY_DIM, PLAN_AWARE, process
 from jupyter_eo.errors import ProcessParameterInvalid
@@ -38,13 +39,31 @@ def _dimension_summary(cube: xr.DataArray, dim: str) -> dict[str, Any]:
     return entry
 
 
+def _labels_entry(labels: list[Any]) -> dict[str, Any]:
+    shown = [_label(v) for v in labels[:MAX_LABELS]]
+    return {"size": len(labels), "labels": shown + (["..."] if len(labels) > MAX_LABELS else [])}
+
+
+def _plan_summary(plan: BlockPlan) -> dict[str, Any]:
+    """Describe a fused plan from its source and steps, without building its dask graph."""
+    src = plan.source
+    dims: dict[str, Any] = {}
+    if plan.t_out is not None:
+        times = (list(src.coords[T].values[list(plan.t_index)]) if plan.groups is None
+                 else list(plan.group_labels))
+        dims[T] = _labels_entry(times)
+    if plan.bands is not None:
+        dims[BANDS] = _labels_entry(list(plan.bands))
+    for dim in (Y, X):
+        dims[dim] = _dimension_summary(src, dim)
+    return {"type": "datacube", "dtype": str(np.dtype(plan.out_dtype)), "lazy": True,
+            "dimensions": dims}
+
+
 def summary(data: Any) -> Any:
     """A small JSON-able description of ``data``; cubes are described, never computed."""
     if isinstance(data, BlockPlan):
-        dims = {d: {} for d in data.dims}
-        if data.bands is not None:
-            dims["bands"] = {"size": len(data.bands), "labels": list(data.bands)}
-        return {"type": "datacube", "dimensions": dims, "lazy": True}
+        return _plan_summary(data)
     if isinstance(data, xr.DataArray):
         kind = "array (per pixel)" if ARRAY_DIM in data.dims else "datacube"
         return {"type": kind, "dtype": str(data.dtype), "lazy": data.chunks is not None,

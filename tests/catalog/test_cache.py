@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -87,3 +88,37 @@ def test_concurrent_writers_under_a_small_bound(tmp_path):
         list(pool.map(write, range(6)))  # raises if any put/get raised
     assert cache.size_on_disk() <= 200_000 + 40_200
     assert not list(tmp_path.glob("*/.*.tmp.npy"))
+
+
+def test_a_chunk_evicted_right_after_reading_is_still_a_hit(tmp_path, monkeypatch):
+    """Another thread evicting the file between the read and the LRU touch must not turn
+    a successful read into a miss (and a recomputation)."""
+    cache = ChunkCache(tmp_path)
+    key = chunk_key("evicted")
+    cache.put(key, np.arange(10, dtype=np.float32))
+    import jupyter_eo.backend.catalog.cache as cache_module
+
+    real_load = cache_module.load_npy
+
+    def load_then_evict(path):
+        arr = real_load(path)
+        path.unlink()  # eviction by another thread right after our read
+        return arr
+
+    monkeypatch.setattr(cache_module, "load_npy", load_then_evict)
+    got = cache.get(key)
+    assert got is not None and np.array_equal(got, np.arange(10, dtype=np.float32))
+    assert (cache.hits, cache.misses) == (1, 0)
+
+
+def test_a_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
+    cache = ChunkCache(tmp_path)
+    import jupyter_eo.backend.catalog.cache as cache_module
+
+    def disk_full(path, arr, allow_pickle=False):
+        Path(path).write_bytes(b"\x93NUMPY partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_module.np, "save", disk_full)
+    cache.put(chunk_key("full"), np.zeros(10, np.float32))  # logged, not raised
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -92,12 +92,20 @@ class ChunkCache:
         path = self._path(key)
         try:
             arr = load_npy(path)
-            os.utime(path)
         except (OSError, ValueError, EOFError):  # missing, truncated or empty: a miss
             self.misses += 1
             return None
+        self._touch(path)
         self.hits += 1
         return arr
+
+    @staticmethod
+    def _touch(path: Path) -> None:
+        """Mark ``path`` recently used; a file evicted right after it was read is still a hit."""
+        try:
+            os.utime(path)
+        except OSError:
+            pass
 
     def get_into(self, key: str, out: np.ndarray) -> bool:
         """Like :meth:`get` but fills ``out`` (same shape; values cast like ``astype``)
@@ -112,10 +120,10 @@ class ChunkCache:
                     self.hits += 1  # like get(): a readable file of another shape
                     return False
                 out[...] = arr
-            os.utime(path)
         except (OSError, ValueError, EOFError):
             self.misses += 1
             return False
+        self._touch(path)
         self.hits += 1
         return True
 
@@ -123,13 +131,17 @@ class ChunkCache:
         if not self.enabled:
             return
         path = self._path(key)
+        tmp = path.parent / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
             np.save(tmp, np.ascontiguousarray(arr), allow_pickle=False)
             os.replace(tmp, path)
         except OSError as exc:
             log.warning("chunk cache write failed (%s); continuing without caching", exc)
+            try:
+                tmp.unlink(missing_ok=True)  # e.g. disk full mid-write: no partial temp left
+            except OSError:
+                pass
             return
         with self._lock:
             if self._size is None:

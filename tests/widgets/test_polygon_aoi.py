@@ -164,29 +164,31 @@ def explorer(connection) -> Any:
     return ex
 
 
+def sides(field: Any, xs: np.ndarray, ys: np.ndarray, margin: float) -> np.ndarray:
+    """+1 for points more than ``margin`` inside ``field``, -1 more than ``margin`` outside, else 0."""
+    import shapely
+
+    inside = shapely.contains_xy(field, xs, ys)
+    far = shapely.distance(field.boundary, shapely.points(xs, ys)) > margin
+    return np.where(far, np.where(inside, 1, -1), 0)
+
+
 def decode_geotiff(payload: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(first band with NaN for no-data, mask of pixel centres inside TRIANGLE with a 1.5-pixel margin:
-    +1 well inside, -1 well outside, 0 near the edge)."""
+    """(first band with NaN for no-data, :func:`sides` of the pixel centres for TRIANGLE with a
+    1.5-pixel margin)."""
     import rasterio
     from pyproj import Transformer
-    from shapely.geometry import Point, shape
+    from shapely.geometry import shape
     from shapely.ops import transform
 
     with rasterio.MemoryFile(payload) as memfile, memfile.open() as src:
         data = src.read(1, masked=True).astype("float64").filled(np.nan)
         to_crs = Transformer.from_crs(4326, src.crs, always_xy=True).transform
         field = transform(to_crs, shape(TRIANGLE))
-        margin = 1.5 * abs(src.transform.a)
-        side = np.zeros(data.shape, dtype=int)
-        for row in range(data.shape[0]):
-            for col in range(data.shape[1]):
-                x, y = src.xy(row, col)
-                point = Point(x, y)
-                if field.contains(point.buffer(margin)):
-                    side[row, col] = 1
-                elif not field.intersects(point.buffer(margin)):
-                    side[row, col] = -1
-    return data, side
+        rows, cols = np.meshgrid(np.arange(data.shape[0]), np.arange(data.shape[1]), indexing="ij")
+        xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
+        side = sides(field, np.asarray(xs), np.asarray(ys), 1.5 * abs(src.transform.a))
+    return data, side.reshape(data.shape)
 
 
 def assert_clipped(data: np.ndarray, side: np.ndarray) -> None:
@@ -285,7 +287,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 def test_xyz_tile_preview_is_transparent_outside_the_polygon(explorer, connection):
     from PIL import Image
     from pyproj import Transformer
-    from shapely.geometry import Point, shape
+    from shapely.geometry import shape
 
     from jupyter_eo.widgets.preview import Preview
 
@@ -309,18 +311,12 @@ def test_xyz_tile_preview_is_transparent_outside_the_polygon(explorer, connectio
         world = 2 * 20037508.342789244
         span = world / 2 ** z
         to_lonlat = Transformer.from_crs(3857, 4326, always_xy=True).transform
-        field = shape(TRIANGLE)
         margin = 3 * (span / size) / 111_320  # 3 tile pixels in degrees of longitude (>= 2 in latitude)
-        side = np.zeros(alpha.shape, dtype=int)
-        in_box = np.zeros(alpha.shape, dtype=bool)
-        for row in range(size):
-            for col in range(size):
-                mx = -world / 2 + (x + (col + 0.5) / size) * span
-                my = world / 2 - (y + (row + 0.5) / size) * span
-                lon, lat = to_lonlat(mx, my)
-                point = Point(lon, lat).buffer(margin)
-                side[row, col] = 1 if field.contains(point) else (-1 if not field.intersects(point) else 0)
-                in_box[row, col] = BOX[0] < lon < BOX[2] and BOX[1] < lat < BOX[3]
+        rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+        lons, lats = to_lonlat(-world / 2 + (x + (cols + 0.5) / size) * span,
+                               world / 2 - (y + (rows + 0.5) / size) * span)
+        side = sides(shape(TRIANGLE), lons, lats, margin)
+        in_box = (BOX[0] < lons) & (lons < BOX[2]) & (BOX[1] < lats) & (lats < BOX[3])
         # the tile holds pixels inside the triangle and pixels inside its bbox but outside it
         assert (side == 1).sum() > 1000 and ((side == -1) & in_box).sum() > 1000
         assert alpha[side == -1].max() == 0
@@ -330,3 +326,45 @@ def test_xyz_tile_preview_is_transparent_outside_the_polygon(explorer, connectio
     finally:
         preview.cancel()
         preview._drop_tiles()
+
+
+@pytest.mark.parametrize("recipe_id", ["true_colour", "NDVI"])
+def test_backend_png_is_transparent_outside_the_polygon(explorer, connection, recipe_id):
+    from PIL import Image
+
+    graph = RECIPES[recipe_id].graph(explorer.inputs(), save_format="PNG")
+    (load,) = loads(graph)
+    assert load["arguments"]["spatial_extent"] == TRIANGLE
+    png = np.asarray(Image.open(io.BytesIO(connection.download(graph))).convert("RGBA"))
+    data, side = decode_geotiff(connection.download(RECIPES[recipe_id].graph(explorer.inputs(), save_format="GTiff")))
+    assert png.shape[:2] == data.shape
+    assert png[..., 3][side == -1].max() == 0
+    assert (png[..., 3][side == 1] == 255).mean() > 0.9
+
+
+def test_rgb_preview_overlay_is_transparent_outside_the_polygon(explorer):
+    try:
+        explorer.recipe.value = "true_colour"
+        assert explorer.preview.wait(240)
+        result = explorer.preview.result
+        assert result is not None and result.data.shape[0] == 3, explorer.preview.status.value
+        alpha = png_alpha(explorer.preview.overlay.url)
+        np.testing.assert_array_equal(alpha == 0, ~np.isfinite(result.data).all(axis=0))
+        rows, cols = alpha.shape
+        assert alpha[int(rows * 0.7):int(rows * 0.9), int(cols * 0.1):int(cols * 0.3)].min() == 255
+        assert alpha[:int(rows * 0.3), int(cols * 0.7):].max() == 0
+    finally:
+        explorer.recipe.value = "NDVI"
+        assert explorer.preview.wait(240)
+
+
+def test_polygon_time_series_runs(explorer, connection):
+    from jupyter_eo.widgets.charts import parse_timeseries
+    from jupyter_eo.widgets.preview import _with_json_save
+
+    graph = RECIPES["ndvi_timeseries"].graph(explorer.inputs())
+    (load,) = loads(graph)
+    assert load["arguments"]["spatial_extent"] == TRIANGLE
+    series = parse_timeseries(connection.execute(_with_json_save(graph)))
+    values = [v for _, v in series if v == v]
+    assert len(values) >= 3 and all(-1 <= v <= 1 for v in values)

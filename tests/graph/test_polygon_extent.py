@@ -12,6 +12,7 @@ import pytest
 from jupyter_eo.graph.builder import GraphBuilder, Param
 from jupyter_eo.graph.codegen import to_python
 from jupyter_eo.graph.model import canonical
+from jupyter_eo.graph.parse import from_python
 
 from .fake_connection import run_code
 
@@ -82,6 +83,8 @@ def test_golden_code(name: str) -> None:
     assert all(len(line) <= 100 for line in code.splitlines())
     cube, _ = run_code(lab_code(code) if options.get("flavour") == "portable" else code)
     assert canonical(cube.flat_graph()) == canonical(graph)
+    # and the code cell loads back into the same graph (the widgets' "load from code")
+    assert canonical(from_python(code)["process_graph"]) == canonical(graph)
 
 
 @pytest.mark.parametrize("extent", [FIELD, HOLE, TWO_FIELDS, FEATURE, COLLECTION],

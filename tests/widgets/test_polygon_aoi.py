@@ -368,3 +368,14 @@ def test_polygon_time_series_runs(explorer, connection):
     series = parse_timeseries(connection.execute(_with_json_save(graph)))
     values = [v for _, v in series if v == v]
     assert len(values) >= 3 and all(-1 <= v <= 1 for v in values)
+
+
+def test_saved_udp_keeps_the_polygon_as_default_extent(explorer, connection):
+    doc = explorer.save_udp("polygon_ndvi")
+    assert doc is not None, explorer.message.value
+    stored = connection.user_defined_process("polygon_ndvi").describe()
+    assert stored["parameters"][0]["name"] == "spatial_extent"
+    assert stored["parameters"][0]["default"] == TRIANGLE
+    cube = connection.datacube_from_process("polygon_ndvi", namespace="user")
+    data, side = decode_geotiff(cube.save_result("GTiff").download())
+    assert_clipped(data, side)

@@ -213,7 +213,9 @@ def _fit_block(values: np.ndarray, *, x: np.ndarray, p0: np.ndarray, model: Any,
 def fit_chunks(da: xr.DataArray) -> xr.DataArray:
     """``da`` with :data:`ARRAY_DIM` in one chunk and other chunks bounded in size."""
     if da.chunks is None:
-        return da
+        if da.size <= CHUNK_VALUES:
+            return da
+        da = da.chunk()  # big in-memory input: fit it in bounded blocks on the thread pool
     sizes = {d: max(c) for d, c in zip(da.dims, da.chunks)}
     sizes[ARRAY_DIM] = da.sizes[ARRAY_DIM]
     while math.prod(sizes.values()) > CHUNK_VALUES:

@@ -22,9 +22,8 @@ METHODS = {"near": "nearest", "bilinear": "bilinear", "cubic": "cubic",
            "sum": "sum", "rms": "rms"}
 # Kernel radius in source pixels at scale 1 (widened by the downsampling factor, as GDAL does).
 _RADIUS = {"near": 1, "bilinear": 1, "cubic": 2, "cubicspline": 2, "lanczos": 3}
-BLOCK_BYTES = 32 * 2 ** 20  # target size of one output chunk plus its source window
+BLOCK_BYTES = 16 * 2 ** 20  # target size of one output chunk plus its source window
 _SAMPLES = 17  # points per block edge used to find the source window
-_EXTRA: dict = {}
 _MARGIN_EXTRA = 4  # beyond GDAL's own padding, so a window edge never clips it
 
 
@@ -172,7 +171,7 @@ class _Windows:
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.any():
             return None
-        cols, rows = self.inv * (x[ok], y[ok])
+        cols, rows = self.inv @ (x[ok], y[ok])
         lo_c, hi_c = float(np.min(cols)), float(np.max(cols))
         lo_r, hi_r = float(np.min(rows)), float(np.max(rows))
         # margin: the kernel radius widened by the downsampling factor, plus one pixel
@@ -219,7 +218,7 @@ def _warp_block(parts: list[list[np.ndarray]], row_slices: list[slice],
         reproject(np.ascontiguousarray(src), out, src_transform=src_transform,
                   src_crs=src_crs, src_nodata=np.nan, dst_transform=dst_transform,
                   dst_crs=dst_crs, dst_nodata=np.nan, resampling=resampling(method),
-                  init_dest_nodata=True, num_threads=1, **_EXTRA)
+                  init_dest_nodata=True, num_threads=1)
     return out.reshape(lead + tuple(out_shape))
 
 
@@ -234,12 +233,12 @@ def _block_side(lead_elems: int, itemsize: int, area_ratio: float, budget: int) 
     """Side of a square output chunk so that it and its source window fit ``budget`` bytes."""
     per_px = max(1, lead_elems) * itemsize * (1.0 + max(area_ratio, 0.0))
     side = int(math.sqrt(budget / per_px))
-    side = max(128, min(2048, side))
+    side = max(64, min(2048, side))
     return side - side % 64 if side >= 256 else side
 
 
 def warp(cube: xr.DataArray, dst: Grid, method: str = "near",
-         budget: int = BLOCK_BYTES, block: int | None = None) -> xr.DataArray:
+         budget: int | None = None, block: int | None = None) -> xr.DataArray:
     """Reproject ``cube`` onto ``dst`` lazily: a dask graph with one warp task per output chunk.
 
     Each task receives only the source chunks its window (output block footprint plus the
@@ -265,7 +264,7 @@ def warp(cube: xr.DataArray, dst: Grid, method: str = "near",
         whole = windows.window(0, dst.height, 0, dst.width)
         area = 0.0 if whole is None else \
             (whole[1] - whole[0]) * (whole[3] - whole[2]) / max(1, dst.width * dst.height)
-        block = _block_side(lead_elems, dtype.itemsize, area, budget)
+        block = _block_side(lead_elems, dtype.itemsize, area, budget or BLOCK_BYTES)
     out_rows = tuple(min(block, dst.height - r) for r in range(0, dst.height, block))
     out_cols = tuple(min(block, dst.width - c) for c in range(0, dst.width, block))
     src_r, src_c = _edges(src.chunks[-2]), _edges(src.chunks[-1])
@@ -276,7 +275,7 @@ def warp(cube: xr.DataArray, dst: Grid, method: str = "near",
     for i, j in itertools.product(range(len(out_rows)), range(len(out_cols))):
         r0, r1, c0, c1 = r_edges[i], r_edges[i + 1], c_edges[j], c_edges[j + 1]
         win = windows.window(r0, r1, c0, c1)
-        dst_tf = dst.transform * Affine.translation(c0, r0)
+        dst_tf = dst.transform @ Affine.translation(c0, r0)
         for lead_idx in itertools.product(*[range(len(c)) for c in lead_chunks]):
             lead_shape = tuple(lead_chunks[k][n] for k, n in enumerate(lead_idx))
             key = (name, *lead_idx, i, j)
@@ -291,7 +290,7 @@ def warp(cube: xr.DataArray, dst: Grid, method: str = "near",
             col_slices = [slice(max(w0, src_c[b]) - src_c[b], min(w1, src_c[b + 1]) - src_c[b])
                           for b in bxs]
             parts = [[(src.name, *lead_idx, by, bx) for bx in bxs] for by in bys]
-            src_tf = src_grid.transform * Affine.translation(w0, h0)
+            src_tf = src_grid.transform @ Affine.translation(w0, h0)
             dsk[key] = (_warp_block, parts, row_slices, col_slices, src_tf, src_crs, dst_tf,
                         dst_crs, (r1 - r0, c1 - c0), method, dtype, nodata)
     from dask.highlevelgraph import HighLevelGraph

@@ -261,3 +261,39 @@ def test_solver_handles_many_series_and_degenerate_rows() -> None:
     got = fit_series(y, np.zeros(2), lambda p: p[..., :1] + p[..., 1:2] * x**3)
     assert np.isnan(got[:2]).all()
     assert np.abs(got[2:] - true[2:]).max() < 5e-3
+
+
+def test_model_stored_as_user_defined_process_fits_and_predicts() -> None:
+    udp = {"id": "harmonic", "parameters": [{"name": "x"}, {"name": "parameters"}],
+           "process_graph": HARMONIC["process_graph"]}
+    model = {"process_graph": {"u": {"process_id": "harmonic", "namespace": "user",
+                                     "arguments": {"x": _p("x"),
+                                                   "parameters": _p("parameters")},
+                                     "result": True}}}
+    fit = _fit_node(_p("data"))
+    fit["arguments"]["process"]["process_graph"]["f"]["arguments"]["function"] = model
+    graph = {"fit": fit, "pred": {"process_id": "predict_curve", "arguments": {
+        "parameters": _n("fit"), "function": model, "dimension": "t",
+        "labels": ["2020-05-05"]}, "result": True}}
+    ctx = engine.EvalContext(udp_resolver=lambda pid, ns: udp if pid == "harmonic" else None)
+    truth = _truth()
+    cube = _cube(truth, noise=0.0).chunk({"t": 2, "y": 6})
+    pred = engine.evaluate(graph, ctx, parameters={"data": cube}).compute()
+    want = _harmonic(truth, seconds_since_epoch(["2020-05-05"]))[..., 0]
+    got = pred.isel(t=0, bands=0).values
+    ok = np.isfinite(got)
+    assert ok.sum() == NY * NX - 2
+    np.testing.assert_allclose(got[ok], want[ok], atol=1e-4)
+
+
+def test_cancelling_the_run_stops_a_lazy_fit() -> None:
+    import threading
+
+    cancel = threading.Event()
+    ctx = engine.EvalContext(cancel_event=cancel)
+    lazy = engine.evaluate({"fit": {**_fit_node(_p("data")), "result": True}}, ctx,
+                           parameters={"data": _cube(_truth()).chunk({"y": 4})})
+    cancel.set()
+    with pytest.raises(OpenEOError) as info:
+        lazy.compute()
+    assert info.value.code == "Cancelled"

@@ -101,8 +101,11 @@ class ModelFunction:
     def _lookup(self, process_id: str, namespace: str | None) -> dict | None:
         return self.udps.get((process_id, namespace))
 
-    def cancelled(self) -> bool:
-        return self._cancel is not None and self._cancel.is_set()
+    def check_cancel(self) -> None:
+        """Raise openEO ``Cancelled`` when the run that built this model was cancelled."""
+        from jupyter_eo.backend.engine.context import EvalContext
+
+        EvalContext(cancel_event=self._cancel).check_cancel()
 
     def __call__(self, **params: Any) -> Any:
         from jupyter_eo.backend.engine.context import EvalContext
@@ -205,8 +208,8 @@ def _fit_block(values: np.ndarray, *, x: np.ndarray, p0: np.ndarray, model: Any,
     if not ignore_nodata:  # no-data is not ignored: a series with any no-data has no fit
         y = np.where(np.isnan(y).any(axis=1, keepdims=True), np.nan, y)
     xs = np.where(bad_x, 0.0, x)
-    cancelled = getattr(model, "cancelled", None)
-    out = fit_series(y, p0, lambda p: _evaluate(model, xs, p), cancelled=cancelled)
+    out = fit_series(y, p0, lambda p: _evaluate(model, xs, p),
+                     check=getattr(model, "check_cancel", None))
     return out.reshape(*lead, len(p0))
 
 

@@ -24,11 +24,12 @@ BATCH_VALUES = 8_000_000
 
 
 def fit_series(y: np.ndarray, p0: np.ndarray, model: Model, *,
-               cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+               check: Callable[[], None] | None = None) -> np.ndarray:
     """Least-squares parameters for every row of ``y`` (shape ``(P, n)``), shape ``(P, k)``.
 
     Missing values (NaN) are left out of a row's error. Rows with fewer valid values than
-    parameters, or whose fit gives no finite error, get NaN parameters.
+    parameters, or whose fit gives no finite error, get NaN parameters. ``check()`` runs
+    before each batch (it raises to stop, e.g. on cancellation).
     """
     y = np.asarray(y, dtype=np.float64)
     p0 = np.asarray(p0, dtype=np.float64)
@@ -37,8 +38,8 @@ def fit_series(y: np.ndarray, p0: np.ndarray, model: Model, *,
     out = np.full((rows, k), np.nan)
     batch = max(1, BATCH_VALUES // max(1, n * (k + 2)))
     for start in range(0, rows, batch):
-        if cancelled is not None and cancelled():
-            raise InterruptedError("fit cancelled")
+        if check is not None:
+            check()
         stop = min(rows, start + batch)
         out[start:stop] = _fit_batch(y[start:stop], p0, model)
     return out

@@ -1,6 +1,7 @@
 """netCDF writer: CF conventions, one variable per band, time coordinate, CRS grid mapping."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,12 @@ from jupyter_eo.backend.formats.common import (WrittenFile, drop_single_extra_di
 
 MEDIA_TYPE = "application/x-netcdf"
 PARAMETERS: dict[str, Any] = {}
+
+# The netCDF-C/HDF5 libraries behind the netCDF4 engine are not thread-safe, and xarray's
+# own per-operation locks leave gaps (e.g. variable creation): two results written at once
+# (parallel batch jobs, sync requests) crashed the whole backend with SIGSEGV/SIGBUS.
+# Every netCDF write in this process holds this lock for the file's whole lifetime.
+NETCDF_WRITE_LOCK = threading.Lock()
 
 
 def _netcdf_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -79,5 +86,6 @@ def write(cube: xr.DataArray, path: Path, options: dict[str, Any]) -> WrittenFil
     """Write ``cube`` as a CF netCDF-4 file."""
     cube = drop_single_extra_dims(cube, "netCDF")
     ds = to_dataset(cube)
-    ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")
+    with NETCDF_WRITE_LOCK:  # also covers computing dask inputs: streamed, memory-bounded
+        ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")
     return WrittenFile(path, MEDIA_TYPE, raster_metadata(cube))

@@ -250,3 +250,29 @@ def test_graph_size_grows_with_chunks_not_pixels():
     assert out.data.numblocks == (1, 4, 4)
     with dask.config.set(scheduler="sync"):
         assert np.isfinite(out.values).all()
+
+
+def test_apply_neighborhood_metres_and_time_tiles():
+    from jupyter_eo.backend.processes.cubes_apply import apply_neighborhood
+
+    cube = _cube(_field(), None)
+    calls: list[dict] = []
+
+    def process(data, context=None):
+        calls.append(dict(data.sizes))
+        return data * 2
+
+    size = [{"dimension": "x", "value": 640, "unit": "m"},  # 64 px of 10 m
+            {"dimension": "y", "value": 500, "unit": None},  # CRS units: 50 px
+            {"dimension": "t", "value": 1, "unit": "px"}]
+    overlap = [{"dimension": "x", "value": 4, "unit": "px"}]
+    out = apply_neighborhood(cube, process, size, overlap)
+    np.testing.assert_array_equal(out.values, cube.values * 2)
+    assert out.dims == cube.dims and list(out.t.values) == list(cube.t.values)
+    assert all(c["t"] == 1 and c["y"] == 50 and c["x"] <= 72 for c in calls)
+    assert len(calls) == 2 * 3 * 4  # t x y x x tiles
+    with pytest.raises(OpenEOError):
+        apply_neighborhood(cube, process, [{"dimension": "t", "value": "P5D"}])
+    geo = resample_spatial(cube, projection=4326)
+    with pytest.raises(OpenEOError):
+        apply_neighborhood(geo, process, [{"dimension": "x", "value": 100, "unit": "m"}])

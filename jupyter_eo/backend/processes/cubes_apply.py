@@ -1,6 +1,7 @@
 """Pixel-wise cube processes: apply and ndvi (fused when possible)."""
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -158,51 +159,96 @@ def apply_kernel(data: Any, kernel: list, factor: float = 1, border: Any = 0,
     return out.astype(cube.dtype if cube.dtype.kind == "f" else np.float64)
 
 
-def _size_px(entries: list[dict], dim: str, default: int) -> int:
+def _size_px(entries: list[dict], dim: str, default: int, cube: xr.DataArray | None = None) -> int:
+    """A neighbourhood size/overlap along ``dim`` in pixels.
+
+    ``unit`` "px" (or no ``unit`` key) counts pixels; "m" and an explicit null (the unit of the
+    reference system) are converted with the cube's pixel size along x/y.
+    """
     for entry in entries or []:
-        if entry.get("dimension") == dim:
-            value = entry.get("value")
-            if value is None:
-                return default
-            if entry.get("unit", "px") != "px" or not isinstance(value, (int, float)):
-                raise ProcessArgumentInvalid(
-                    "ProcessParameterInvalid",
-                    "apply_neighborhood supports pixel sizes for x and y only.")
-            return int(value)
+        if entry.get("dimension") != dim:
+            continue
+        value = entry.get("value")
+        if value is None:
+            return default
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ProcessArgumentInvalid(
+                "ProcessParameterInvalid",
+                f"apply_neighborhood: the size of {dim!r} must be a non-negative number "
+                "(durations are not supported).")
+        unit = entry["unit"] if "unit" in entry else "px"
+        if unit == "px":
+            return int(round(value))
+        if unit not in ("m", None) or cube is None or dim not in cube.dims or \
+                cube.sizes[dim] < 2 or dim not in cube.coords:
+            raise ProcessArgumentInvalid(
+                "ProcessParameterInvalid",
+                f"apply_neighborhood: unit {unit!r} is not supported for {dim!r}.")
+        from jupyter_eo.backend.cube import get_crs
+
+        crs = get_crs(cube)
+        if unit == "m" and (crs is None or not crs.axis_info
+                            or crs.axis_info[0].unit_name not in ("metre", "meter")):
+            raise ProcessArgumentInvalid(
+                "ProcessParameterInvalid",
+                "apply_neighborhood: sizes in metres need a cube in a metric projection.")
+        coords = np.asarray(cube[dim].values, dtype=float)
+        step = abs(coords[-1] - coords[0]) / (len(coords) - 1)
+        return int(round(value / step))
     return default
+
+
+def _tiles(n: int, size: int, overlap: int) -> list[tuple[slice, slice]]:
+    """(window with overlap, core within that window) along one dimension of length ``n``."""
+    out = []
+    for start in range(0, n, size):
+        win = slice(max(0, start - overlap), min(n, start + size + overlap))
+        out.append((win, slice(start - win.start, min(start + size, n) - win.start)))
+    return out
 
 
 @process("apply_neighborhood")
 def apply_neighborhood(data: Any, process: Callback, size: list, overlap: list | None = None,
                        context: Any = None) -> Any:
-    """Run ``process`` on spatial tiles (with overlap) and stitch the tile cores together."""
-    from jupyter_eo.backend.cube import X, Y
-
+    """Run ``process`` on tiles (x/y/t/... in px, m or CRS units, with overlap); stitch the cores."""
     cube = as_cube(data)
-    for entry in size or []:
-        if entry.get("dimension") not in (X, Y) and entry.get("value") is not None:
-            dim = entry.get("dimension")
-            if dim not in cube.dims:
-                raise ProcessArgumentInvalid("DimensionNotAvailable", f"No dimension {dim!r}.")
-    ty, tx = _size_px(size, Y, cube.sizes[Y]), _size_px(size, X, cube.sizes[X])
-    oy, ox = _size_px(overlap or [], Y, 0), _size_px(overlap or [], X, 0)
-    if ty <= 0 or tx <= 0:
+    for entry in [*(size or []), *(overlap or [])]:
+        dim = entry.get("dimension")
+        if dim not in cube.dims and entry.get("value") is not None:
+            raise ProcessArgumentInvalid("DimensionNotAvailable", f"No dimension {dim!r}.")
+    # every dimension can be tiled; unnamed ones come whole (spec: "all values")
+    sizes = {d: _size_px(size, d, cube.sizes[d], cube) for d in cube.dims}
+    overlaps = {d: _size_px(overlap or [], d, 0, cube) for d in cube.dims}
+    if any(v <= 0 for v in sizes.values() if v is not None) and cube.size:
         raise ProcessArgumentInvalid("ProcessParameterInvalid", "Sizes must be positive.")
-    rows = []
-    for y0 in range(0, cube.sizes[Y], ty):
-        row = []
-        for x0 in range(0, cube.sizes[X], tx):
-            ys = slice(max(0, y0 - oy), min(cube.sizes[Y], y0 + ty + oy))
-            xs = slice(max(0, x0 - ox), min(cube.sizes[X], x0 + tx + ox))
-            tile = process(data=cube.isel({Y: ys, X: xs}), context=context)
-            if not isinstance(tile, xr.DataArray) or tile.sizes.get(Y) != ys.stop - ys.start \
-                    or tile.sizes.get(X) != xs.stop - xs.start:
-                raise ProcessArgumentInvalid("DataCubePropertiesImmutable",
-                                             "The process must keep the tile's size.")
-            core = tile.isel({Y: slice(y0 - ys.start, y0 - ys.start + ty),
-                              X: slice(x0 - xs.start, x0 - xs.start + tx)})
-            row.append(core)
-        rows.append(xr.concat(row, dim=X))
-    out = xr.concat(rows, dim=Y)
+    tiled = [d for d in cube.dims if sizes[d] < cube.sizes[d] or overlaps[d]]
+    per_dim = [_tiles(cube.sizes[d], sizes[d], overlaps[d]) for d in tiled]
+    cores: dict[tuple[int, ...], xr.DataArray] = {}
+    for combo in itertools.product(*[range(len(p)) for p in per_dim]):
+        window = {d: per_dim[k][combo[k]][0] for k, d in enumerate(tiled)}
+        core = {d: per_dim[k][combo[k]][1] for k, d in enumerate(tiled)}
+        piece = cube.isel(window)
+        tile = process(data=piece, context=context)
+        if not isinstance(tile, xr.DataArray) or \
+                any(tile.sizes.get(d) != piece.sizes[d] for d in piece.dims):
+            raise ProcessArgumentInvalid("DataCubePropertiesImmutable",
+                                         "The process must keep the tile's size.")
+        cores[combo] = tile.isel(core)
+    out = _stitch(cores, [len(p) for p in per_dim], tiled)
     out.attrs = cube.attrs
     return out.transpose(*cube.dims)
+
+
+def _stitch(cores: dict[tuple[int, ...], xr.DataArray], counts: list[int],
+            dims: list[str]) -> xr.DataArray:
+    """Concatenate tile cores back together, last tiled dimension first."""
+    if not dims:
+        return cores[()]
+    level = cores
+    for k in range(len(dims) - 1, -1, -1):
+        grouped: dict[tuple[int, ...], list[xr.DataArray]] = {}
+        for combo in sorted(level):
+            grouped.setdefault(combo[:k], []).append(level[combo])
+        level = {key: xr.concat(parts, dim=dims[k]) if len(parts) > 1 else parts[0]
+                 for key, parts in grouped.items()}
+    return level[()]

@@ -17,6 +17,7 @@ from jupyter_eo.graph._callback_code import _render_callback, _spec_callback_par
 from jupyter_eo.graph._pycode import (_ARITHMETIC, _BASE_NAMES, _CLIENT_PARENTS, _COMPARISON, _LOGICAL, _PRECEDENCE,
                                       MAX_LINE, _assign, _binary, _call, _Code, _identifier, _is_number,
                                       _kwarg_name_ok, _literal, _py, _ROLE_NAMES, _wrap, _Writer)
+from jupyter_eo.graph.codegen_geojson import geojson_literal, is_load_geojson
 from jupyter_eo.graph.model import (FlatGraph, is_callback, is_node_ref, is_parameter_ref, iter_parameter_refs,
                                     post_order, reference_counts, result_node_id, unwrap)
 
@@ -152,14 +153,15 @@ class _GraphRenderer:
         extent = args["spatial_extent"]
         if extent is not None and not is_parameter_ref(extent) and not (
                 isinstance(extent, dict) and {"west", "south", "east", "north"} <= set(extent)) \
-                and not _is_load_geojson(extent):
+                and not is_load_geojson(extent):
             return None
         temporal = args["temporal_extent"]
         if temporal is not None and not is_parameter_ref(temporal) and not (
                 isinstance(temporal, list) and len(temporal) == 2
                 and all(t is None or _is_iso_date(t) for t in temporal)):
             return None
-        keywords = [(k, self.arg(args[k])) for k in ("spatial_extent", "temporal_extent", "bands")
+        keywords = [(k, geojson_literal(args[k]) if k == "spatial_extent" and is_load_geojson(args[k])
+                     else self.arg(args[k])) for k in ("spatial_extent", "temporal_extent", "bands")
                     if args.get(k) is not None]
         if "properties" in args:
             props = args["properties"]
@@ -418,12 +420,6 @@ def _is_geojson(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") in (
         "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection",
         "Feature", "FeatureCollection") and not _contains_refs(value)
-
-
-def _is_load_geojson(value: Any) -> bool:
-    """GeoJSON that the client's ``load_collection(spatial_extent=...)`` passes through unchanged."""
-    return _is_geojson(value) and value["type"] in ("Polygon", "MultiPolygon", "Feature", "FeatureCollection") \
-        and not {"west", "south", "east", "north"} & set(value)
 
 
 def _contains_refs(value: Any) -> bool:

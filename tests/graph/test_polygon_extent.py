@@ -132,3 +132,18 @@ def regenerate() -> None:
 
 if __name__ == "__main__":
     regenerate()
+
+
+def test_long_rings_are_packed_several_positions_to_a_line() -> None:
+    import math
+
+    ring = [[round(5.1 + 0.04 * math.cos(a * math.pi / 20), 6), round(51.24 + 0.03 * math.sin(a * math.pi / 20), 6)]
+            for a in range(40)]
+    extent = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]}}
+    graph = GraphBuilder().load_collection("SENTINEL2_L2A", spatial_extent=extent, temporal_extent=SUMMER).to_dict()
+    code = to_python(graph)
+    lines = code.splitlines()
+    assert len(lines) < 41 and max(len(line) for line in lines) <= 100  # one per line: > 41
+    assert sum(line.count("], [") for line in lines) >= 25  # 41 positions on few lines
+    built, _ = run_code(code)
+    assert canonical(built.flat_graph()) == canonical(graph)

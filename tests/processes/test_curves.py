@@ -297,3 +297,11 @@ def test_cancelling_the_run_stops_a_lazy_fit() -> None:
     with pytest.raises(OpenEOError) as info:
         lazy.compute()
     assert info.value.code == "Cancelled"
+
+
+def test_a_model_using_more_parameters_than_given_fails_before_computing() -> None:
+    node = _fit_node(_p("data"))
+    node["arguments"]["process"]["process_graph"]["f"]["arguments"]["parameters"] = [0, 0]
+    with pytest.raises(OpenEOError) as info:
+        _run({"fit": {**node, "result": True}}, _cube(_truth()).chunk({"y": 4}))
+    assert info.value.code == "ArrayElementNotAvailable"

@@ -254,6 +254,7 @@ def fit_curve(data: Any, parameters: Any, function: Any, ignore_nodata: bool = T
     if data.dtype.kind not in "iuf":
         raise ProcessParameterInvalid("fit_curve: 'data' must hold numbers.")
     x = _array_x(data)
+    _evaluate(model, np.nan_to_num(x[:2]), p0[None])  # a broken model fails now, not in a task
     series = fit_chunks(data.drop_vars([c for c in data.coords if c == ARRAY_DIM]))
     out = xr.apply_ufunc(
         _fit_block, series, input_core_dims=[[ARRAY_DIM]], output_core_dims=[["__param__"]],

@@ -379,3 +379,22 @@ def test_saved_udp_keeps_the_polygon_as_default_extent(explorer, connection):
     cube = connection.datacube_from_process("polygon_ndvi", namespace="user")
     data, side = decode_geotiff(cube.save_result("GTiff").download())
     assert_clipped(data, side)
+
+
+def test_backend_size_estimate_of_a_polygon_load_is_that_of_its_bbox(connection):
+    from jupyter_eo.backend.limits import estimate_pixels
+
+    meta = connection.describe_collection("SENTINEL2_L2A")
+
+    class Catalog:  # the one collection, with the metadata the backend publishes
+        def get(self, collection_id: str) -> Any:
+            return type("Collection", (), {"metadata": staticmethod(lambda: meta)})()
+
+    def estimate(geometry: dict) -> int:
+        inputs = RecipeInputs("SENTINEL2_L2A", spatial_extent(BOX), PERIOD, meta, geometry=geometry)
+        return estimate_pixels([RECIPES["NDVI"].graph(inputs)], Catalog())
+
+    by_bbox = estimate(bbox_geometry(*BOX))
+    assert 0 < by_bbox < 10_000_000  # ~1.2 km x 1.3 km, a month, 3 bands at 10 m
+    assert estimate(TRIANGLE) == by_bbox
+    assert estimate({"type": "Feature", "properties": {}, "geometry": TRIANGLE}) == by_bbox

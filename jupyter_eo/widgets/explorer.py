@@ -7,7 +7,7 @@ import ipywidgets as w
 
 from jupyter_eo.widgets.aoi_map import AOIMap
 from jupyter_eo.widgets.export import CodeExport, save_udp
-from jupyter_eo.widgets.geometry import spatial_extent
+from jupyter_eo.widgets.geometry import is_rectangle, spatial_extent
 from jupyter_eo.widgets.jobs import JobsPanel
 from jupyter_eo.widgets.pickers import CollectionPicker, TemporalExtentPicker
 from jupyter_eo.widgets.preview import Preview, describe_error
@@ -86,6 +86,11 @@ class Explorer(w.VBox):
                             cloud_mask=self.recipe.cloud_mask, reducer=self.recipe.reducer,
                             second_period=self.recipe.second_period, geometry=self.map.aoi)
 
+    def clipped(self) -> bool:
+        """True when the AOI is not a rectangle: loads then use its GeoJSON and the result has
+        no-data outside the polygon(s) (previews still cover the bounding box)."""
+        return self.map.aoi is not None and not is_rectangle(self.map.aoi)
+
     def graph(self, save_format: str | None = "GTiff") -> dict[str, Any] | None:
         """The flat process graph of the current choices (None when incomplete)."""
         inputs = self.inputs()
@@ -107,7 +112,8 @@ class Explorer(w.VBox):
         if graph is None:
             self.message.value = muted_html("Draw an area of interest on the map to see a preview.")
             return False
-        self.message.value = ""
+        self.message.value = (muted_html("Clipped to the drawn polygon: outside it the result has no data.")
+                              if self.clipped() else "")
         recipe = RECIPES[self.recipe.value]
         from jupyter_eo.widgets.preview_run import native_resolution
 

@@ -398,3 +398,18 @@ def test_backend_size_estimate_of_a_polygon_load_is_that_of_its_bbox(connection)
     assert 0 < by_bbox < 10_000_000  # ~1.2 km x 1.3 km, a month, 3 bands at 10 m
     assert estimate(TRIANGLE) == by_bbox
     assert estimate({"type": "Feature", "properties": {}, "geometry": TRIANGLE}) == by_bbox
+
+
+def test_explorer_says_the_result_is_clipped(explorer):
+    assert explorer.clipped() and explorer.run_preview()
+    assert "Clipped to the drawn polygon" in explorer.message.value
+    assert explorer.preview.wait(240)
+    from jupyter_eo.widgets.explorer import Explorer
+
+    other = Explorer(explorer.connection, temporal_extent=PERIOD, basemap_url=None, auto_preview=False)
+    other.map.set_aoi(BOX)  # a rectangle: bbox graph, no note
+    assert not other.clipped()
+    assert other.run_preview() and other.message.value == ""
+    other.preview.cancel()
+    (load,) = loads(other.graph())
+    assert load["arguments"]["spatial_extent"] == spatial_extent(BOX)

@@ -230,21 +230,37 @@ def is_rectangle(geometry: dict[str, Any], tolerance: float = 1e-9) -> bool:
     frame = box(west, south, east, north)
     if frame.area <= 0:
         return False
-    shape = unary_union([Polygon(p[0], p[1:]).buffer(0) for p in _continuous_parts(geometry, bbox)])
+    shape = unary_union([Polygon(p[0], p[1:]) for p in _continuous_parts(_repaired(geometry), bbox)])
     return shape.symmetric_difference(frame).area <= tolerance * frame.area
+
+
+def _repaired(geometry: dict[str, Any]) -> dict[str, Any]:
+    """A normalised geometry with self-intersections (e.g. a "bow tie" drawn with the polygon
+    tool) resolved into the polygons it encloses; valid geometries come back unchanged."""
+    import json
+
+    from shapely.geometry import MultiPolygon, mapping, shape
+    from shapely.validation import make_valid
+
+    shp = shape(geometry)
+    if shp.is_valid:
+        return geometry
+    fixed = make_valid(shp)
+    polygons = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    parts = [p for g in polygons for p in getattr(g, "geoms", [g]) if p.area > 0]
+    if not parts:
+        raise AOIInvalid("The AOI polygon has no area.")
+    merged = parts[0] if len(parts) == 1 else MultiPolygon(parts)
+    return normalize_geometry(json.loads(json.dumps(mapping(merged))))  # tuples -> lists
 
 
 def load_extent(geometry: dict[str, Any] | None, bbox_extent: dict[str, Any]) -> dict[str, Any]:
     """The ``spatial_extent`` for ``load_collection``: ``bbox_extent`` unchanged when there is no
     AOI geometry or it is a rectangle, else the normalised GeoJSON geometry (openEO then masks
-    the pixels outside the polygons)."""
+    the pixels outside the polygons; self-intersecting outlines are resolved first)."""
     if geometry is None:
         return dict(bbox_extent)
-    normalised = normalize_geometry(geometry)
+    normalised = _repaired(normalize_geometry(geometry))
     if is_rectangle(normalised):
         return dict(bbox_extent)
-    from shapely.geometry import shape
-
-    if shape(normalised).area <= 0:
-        raise AOIInvalid("The AOI polygon has no area.")
     return normalised

@@ -84,6 +84,11 @@ def test_load_extent_keeps_the_bbox_for_rectangles_and_gives_geojson_otherwise()
     assert load_extent(FIELD, bbox) == normalize_geometry(FIELD)
     feature = {"type": "Feature", "properties": {}, "geometry": polygon([[371, 0], [372, 0], [371.5, 1], [371, 0]])}
     assert load_extent(feature, bbox) == polygon([[11.0, 0.0], [12.0, 0.0], [11.5, 1.0], [11.0, 0.0]])
+    bow_tie = polygon([[11.0, 46.0], [11.1, 46.1], [11.1, 46.0], [11.0, 46.1], [11.0, 46.0]])  # crossing edges
+    repaired = load_extent(bow_tie, bbox)
+    assert repaired["type"] == "MultiPolygon" and len(repaired["coordinates"]) == 2
+    from shapely.geometry import shape
+    assert shape(repaired).is_valid and abs(shape(repaired).area - 0.005) < 1e-9
     with pytest.raises(AOIInvalid, match="no area"):
         load_extent(polygon([[0, 0], [1, 1], [2, 2], [0, 0]]), bbox)
     with pytest.raises(AOIInvalid):

@@ -418,3 +418,25 @@ def test_explorer_says_the_result_is_clipped(explorer):
     other.preview.cancel()
     (load,) = loads(other.graph())
     assert load["arguments"]["spatial_extent"] == spatial_extent(BOX)
+
+
+def test_resampled_preview_keeps_the_polygon_mask(explorer, connection):
+    from jupyter_eo.widgets.colormaps import render
+    from jupyter_eo.widgets.preview_run import preview_graph, run_preview
+
+    graph = explorer.graph(save_format=None)
+    extent = spatial_extent(BOX)
+    cheap = preview_graph(graph, extent, max_pixels=48)
+    assert any(n["process_id"] == "resample_spatial" for n in cheap.values())
+    result = run_preview(connection, graph, extent, max_pixels=48)  # no native resolution: resampled
+    assert result.crs.endswith("3857") and max(result.data.shape[-2:]) <= 52
+    data = result.data[0]
+    rows, cols = data.shape
+    assert np.isfinite(data[int(rows * 0.7):int(rows * 0.9), int(cols * 0.1):int(cols * 0.3)]).all()
+    assert not np.isfinite(data[:int(rows * 0.3), int(cols * 0.7):]).any()
+    assert 0.3 < np.isfinite(data).mean() < 0.7  # about half of the bbox
+    from PIL import Image
+
+    png, _ = render(data, cmap="RdYlGn", vmin=-1, vmax=1)
+    alpha = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[..., 3]
+    np.testing.assert_array_equal(alpha == 0, ~np.isfinite(data))

@@ -21,7 +21,7 @@ from jupyter_eo.errors import OpenEOError
 ALL = ["near", "bilinear", "cubic", "cubicspline", "lanczos", "average", "mode", "max", "min",
        "med", "q1", "q3", "sum", "rms"]
 PICKERS = {"near", "mode", "max", "min", "med", "q1", "q3"}  # return one source value
-NY, NX = 150, 200
+NY, NX = 120, 160
 
 
 def _field() -> np.ndarray:
@@ -61,7 +61,7 @@ def _run(cube: xr.DataArray, method: str, block: int | None, **kwargs) -> tuple:
     return src, dst, out
 
 
-@pytest.mark.parametrize("chunks,block", [({"y": 40, "x": 64}, 48), ({"y": 150, "x": 200}, None),
+@pytest.mark.parametrize("chunks,block", [({"y": 40, "x": 64}, 48), ({"y": 120, "x": 160}, None),
                                           ({"t": 1, "y": 64, "x": 50}, 64)])
 @pytest.mark.parametrize("resolution", [25.0, 7.0])
 def test_resolution_change_equals_eager_warp(chunks, block, resolution):
@@ -73,16 +73,10 @@ def test_resolution_change_equals_eager_warp(chunks, block, resolution):
         expected = _eager(data, src, dst, method)
         got = out.values
         assert got.shape == expected.shape
-        if method == "sum":  # GDAL's sum weights depend a little on the warped window
-            same_nan = np.isnan(got) == np.isnan(expected)
-            assert same_nan.mean() > 0.99
-            ok = ~np.isnan(got) & ~np.isnan(expected)
-            np.testing.assert_allclose(got[ok], expected[ok], rtol=0.05, atol=0.05)
-        else:
-            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, err_msg=method)
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, err_msg=method)
 
 
-@pytest.mark.parametrize("chunks,block", [({"y": 40, "x": 64}, 48), ({"y": 64, "x": 200}, 100)])
+@pytest.mark.parametrize("chunks,block", [({"y": 40, "x": 64}, 48), ({"y": 64, "x": 160}, 100)])
 def test_utm_to_wgs84_matches_eager_warp(chunks, block):
     """Across a CRS change GDAL approximates the transform (1/8 pixel) per warped region, so
     tiles and the whole warp may pick a neighbouring source pixel now and then."""
@@ -101,8 +95,8 @@ def test_utm_to_wgs84_matches_eager_warp(chunks, block):
             assert diff.max() < 0.5, method  # a neighbour's value, never garbage
         elif method != "sum":
             assert diff.max() < 0.05, method
-        else:
-            assert np.median(diff / np.maximum(np.abs(expected[both]), 1)) < 0.05
+        else:  # GDAL's sum weights also depend on the warped region's overall scale
+            assert np.percentile(diff / np.maximum(np.abs(expected[both]), 1), 99) < 0.03
 
 
 def test_resample_spatial_process_is_lazy_keeps_dims_and_nodata():
@@ -110,13 +104,27 @@ def test_resample_spatial_process_is_lazy_keeps_dims_and_nodata():
     cube = _cube(data, {"y": 50, "x": 50})
     out = resample_spatial(cube, resolution=20, method="bilinear")
     assert isinstance(out.data, da.Array)
-    assert out.dims == ("t", "bands", "y", "x") and out.sizes["x"] == 100
+    assert out.dims == ("t", "bands", "y", "x") and out.sizes["x"] == 80
     assert list(out.bands.values) == ["B04", "B08"]
     values = out.values
     assert np.isnan(values[:, :, 22, 35]).all()  # inside the hole: NaN, not 0
     assert np.isfinite(values[:, :, 0, 0]).all()
     assert out.rio.crs.to_epsg() == 32633
     assert resample_spatial(cube, resolution=10) is cube  # same grid: unchanged
+
+
+def test_south_up_and_two_dimensional_cubes():
+    cube = _cube(_field(), {"y": 40, "x": 64})
+    flip = cube.isel(y=slice(None, None, -1))
+    for kwargs in ({"resolution": 25, "method": "bilinear"},
+                   {"projection": 4326, "method": "average"}):
+        a, b = resample_spatial(cube, **kwargs), resample_spatial(flip, **kwargs)
+        np.testing.assert_array_equal(a.y.values, b.y.values)
+        np.testing.assert_allclose(a.values, b.values, atol=1e-9)
+    plane = resample_spatial(cube.isel(t=0, bands=0), resolution=25, method="cubic")
+    assert plane.dims == ("y", "x")
+    whole = resample_spatial(cube, resolution=25, method="cubic").isel(t=0, bands=0)
+    np.testing.assert_array_equal(plane.values, whole.values)
 
 
 def test_integer_cube_nodata_attribute_becomes_nan():
@@ -133,17 +141,17 @@ def test_integer_cube_nodata_attribute_becomes_nan():
 
 
 def test_align_corners():
-    cube = _cube(_field(), {"y": 50, "x": 50})  # 2000 m x 1500 m
+    cube = _cube(_field(), {"y": 50, "x": 50})  # 1600 m x 1200 m
     left, top = 400_000.0, 5_000_000.0
-    right, bottom = left + 2000, top - 1500
+    right, bottom = left + 1600, top - 1200
     ul = resample_spatial(cube, resolution=300, align="upper-left")
     lr = resample_spatial(cube, resolution=300, align="lower-right")
-    assert ul.sizes["x"] == lr.sizes["x"] == 7 and ul.sizes["y"] == lr.sizes["y"] == 5
+    assert ul.sizes["x"] == lr.sizes["x"] == 6 and ul.sizes["y"] == lr.sizes["y"] == 4
     assert float(ul.x[0]) == left + 150 and float(ul.y[0]) == top - 150
     assert float(lr.x[-1]) == right - 150 and float(lr.y[-1]) == bottom + 150
     ll = resample_spatial(cube, resolution=[300, 250], align="lower-left")
     assert float(ll.x[0]) == left + 150 and float(ll.y[-1]) == bottom + 125
-    assert ll.sizes["y"] == 6
+    assert ll.sizes["y"] == 5
     with pytest.raises(OpenEOError):
         resample_spatial(cube, resolution=300, align="middle")
     with pytest.raises(OpenEOError):
@@ -269,8 +277,9 @@ def test_apply_neighborhood_metres_and_time_tiles():
     out = apply_neighborhood(cube, process, size, overlap)
     np.testing.assert_array_equal(out.values, cube.values * 2)
     assert out.dims == cube.dims and list(out.t.values) == list(cube.t.values)
-    assert all(c["t"] == 1 and c["y"] == 50 and c["x"] <= 72 for c in calls)
-    assert len(calls) == 2 * 3 * 4  # t x y x x tiles
+    assert all(c["t"] == 1 and c["y"] <= 50 and c["x"] <= 72 for c in calls)
+    assert max(c["y"] for c in calls) == 50 and max(c["x"] for c in calls) == 72
+    assert len(calls) == 2 * -(-NY // 50) * -(-NX // 64)  # t x y x x tiles
     with pytest.raises(OpenEOError):
         apply_neighborhood(cube, process, [{"dimension": "t", "value": "P5D"}])
     geo = resample_spatial(cube, projection=4326)

@@ -159,7 +159,8 @@ def apply_kernel(data: Any, kernel: list, factor: float = 1, border: Any = 0,
     return out.astype(cube.dtype if cube.dtype.kind == "f" else np.float64)
 
 
-def _size_px(entries: list[dict], dim: str, default: int, cube: xr.DataArray | None = None) -> int:
+def _size_px(entries: list[dict], dim: str, default: int,
+             cube: xr.DataArray | None = None) -> int:
     """A neighbourhood size/overlap along ``dim`` in pixels.
 
     ``unit`` "px" (or no ``unit`` key) counts pixels; "m" and an explicit null (the unit of the

@@ -24,7 +24,7 @@ METHODS = {"near": "nearest", "bilinear": "bilinear", "cubic": "cubic",
 _RADIUS = {"near": 1, "bilinear": 1, "cubic": 2, "cubicspline": 2, "lanczos": 3}
 BLOCK_BYTES = 16 * 2 ** 20  # target size of one output chunk plus its source window
 _SAMPLES = 17  # points per block edge used to find the source window
-_MARGIN_EXTRA = 4  # beyond GDAL's own padding, so a window edge never clips it
+_MARGIN_EXTRA = 4  # pixels beyond the kernel and GDAL's padding (4 per downsampling step)
 
 
 def resampling(method: str) -> Any:
@@ -174,7 +174,8 @@ class _Windows:
         cols, rows = self.inv @ (x[ok], y[ok])
         lo_c, hi_c = float(np.min(cols)), float(np.max(cols))
         lo_r, hi_r = float(np.min(rows)), float(np.max(rows))
-        # margin: the kernel radius widened by the downsampling factor, plus one pixel
+        # margin: the kernel radius widened by the downsampling factor, plus room for GDAL's
+        # own padding (a window edge that clips it changes GDAL's scale, hence sum/average)
         scale_c = max(1.0, (hi_c - lo_c) / max(c1 - c0, 1))
         scale_r = max(1.0, (hi_r - lo_r) / max(r1 - r0, 1))
         mc = math.ceil((self.radius + 1) * scale_c) + _MARGIN_EXTRA + 4 * math.ceil(scale_c)

@@ -93,12 +93,16 @@ def test_client_disconnect_cancels_sync_result(tmp_path: Path, caplog) -> None:
             started = time.monotonic()
             post_and_hang_up(url, token, {"process": {"process_graph": graph(True)}}, 0.3)
             hung_up = time.monotonic()
-            for _ in range(100):  # the handler sees the close and sets the cancel event
+            deadline = hung_up + 10
+            while time.monotonic() < deadline:  # the handler sees the close, sets the event
                 cancel = getattr(events[0], "_cancel", None) if events else None
                 if cancel is not None and cancel.is_set():
                     break
                 time.sleep(0.02)
             assert cancel is not None and cancel.is_set()
+            # measured from here, not from the hang-up: how soon the server thread notices a
+            # closed socket depends on the machine's load, the loads stopping must not
+            canceled = time.monotonic()
             # the sync pool is free again: a small request answers quickly
             catalog.collection.delay = 0.0
             small = dict(graph(False))
@@ -109,18 +113,19 @@ def test_client_disconnect_cancels_sync_result(tmp_path: Path, caplog) -> None:
                                      timeout=30)
             assert response.status_code == 200, response.text
             assert time.monotonic() - t0 < 3.0
-            time.sleep(max(0.0, hung_up + 1.5 - time.monotonic()))
+            time.sleep(max(0.0, canceled + 1.5 - time.monotonic()))
         finally:
             results.ResultHandler.post = original  # type: ignore[method-assign]
-        loaded_before = sum(1 for t in catalog.collection.loads if t <= hung_up)
-        after = [t for t in catalog.collection.loads if t > hung_up]
-        # at most the loads already running or queued on the pool finish after the hang-up,
+        loaded_before = sum(1 for t in catalog.collection.loads if t <= canceled)
+        after = [t for t in catalog.collection.loads if t > canceled]
+        # at most the loads already running or queued on the pool finish after the cancel,
         # never the remaining ~300 (16 s) of the full graph
-        print("chunk loads before, after the hang-up:", loaded_before, len(after),
-              "last one %.2f s after" % (max(after, default=hung_up) - hung_up))
+        print("chunk loads before, after the cancel:", loaded_before, len(after),
+              "last one %.2f s after;" % (max(after, default=canceled) - canceled),
+              "cancel seen %.2f s after the hang-up" % (canceled - hung_up))
         assert len(after) < 30, (loaded_before, len(after))
         # nothing loaded in the last second (without the cancellation: ~20 loads a second)
-        assert max(after, default=hung_up) - hung_up < 0.5
+        assert max(after, default=canceled) - canceled < 0.5
         assert hung_up - started < 1.0
         assert any("cancelled" in r.getMessage() and r.levelno == logging.INFO
                    for r in caplog.records)

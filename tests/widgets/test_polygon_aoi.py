@@ -412,7 +412,7 @@ def test_explorer_says_the_result_is_clipped(explorer):
     from jupyter_eo.widgets.explorer import Explorer
 
     other = Explorer(explorer.connection, temporal_extent=PERIOD, basemap_url=None, auto_preview=False)
-    other.map.set_aoi(BOX)  # a rectangle: bbox graph, no note
+    other.map.aoi = bbox_geometry(*BOX)  # a rectangle: bbox graph, no note
     assert not other.clipped()
     assert other.run_preview() and other.message.value == ""
     other.preview.cancel()

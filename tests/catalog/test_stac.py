@@ -41,13 +41,15 @@ def test_register_stac_makes_a_collection(tmp_path, cache_dir, make_stac):
 
 def test_unreachable_remote_stac_fails_fast(catalog):
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()  # nothing listens there now
-    start = time.monotonic()
-    with pytest.raises(OpenEOError) as err:
-        catalog.load_stac(f"http://127.0.0.1:{port}/collections/S2", None, None, None, None)
-    assert time.monotonic() - start < 10
+    sock.bind(("127.0.0.1", 0))  # kept bound but never listening: connections are refused,
+    port = sock.getsockname()[1]  # and no other process can take the port meanwhile
+    try:
+        start = time.monotonic()
+        with pytest.raises(OpenEOError) as err:
+            catalog.load_stac(f"http://127.0.0.1:{port}/collections/S2", None, None, None, None)
+        assert time.monotonic() - start < 10
+    finally:
+        sock.close()
     assert err.value.code == "StacUnreachable" and "not reachable" in err.value.message
     assert err.value.to_dict()["code"] == "StacUnreachable"
 

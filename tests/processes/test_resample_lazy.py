@@ -285,3 +285,18 @@ def test_apply_neighborhood_metres_and_time_tiles():
     geo = resample_spatial(cube, projection=4326)
     with pytest.raises(OpenEOError):
         apply_neighborhood(geo, process, [{"dimension": "x", "value": 100, "unit": "m"}])
+
+
+def test_many_time_steps_in_one_chunk_are_split_not_tiny_tiles(monkeypatch):
+    monkeypatch.setattr(warp_lazy, "BLOCK_BYTES", 2**22)
+    rng = np.random.default_rng(3)
+    data = rng.random((40, 2, 300, 300)).astype("float32")
+    cube = xr.DataArray(data, dims=("t", "bands", "y", "x"),
+                        coords={"t": np.arange(40), "bands": ["a", "b"],
+                                "y": 100.0 - 5 - 10 * np.arange(300), "x": 5 + 10 * np.arange(300)})
+    cube = set_crs(cube, "EPSG:32633").chunk({"t": 40, "y": 150, "x": 300})
+    out = resample_spatial(cube, resolution=20, method="average")
+    assert out.data.chunks[0] == (1,) * 40 and out.data.chunksize[2] == 150
+    src = warp_lazy.grid_of(cube)
+    dst = warp_lazy.grid_of(out)
+    np.testing.assert_allclose(out.values, _eager(data, src, dst, "average"), rtol=1e-6)

@@ -238,6 +238,25 @@ def _block_side(lead_elems: int, itemsize: int, area_ratio: float, budget: int) 
     return side - side % 64 if side >= 256 else side
 
 
+def _lead_elems(src: da.Array) -> int:
+    return int(np.prod([max(c) if c else 1 for c in src.chunks[:-2]]))
+
+
+def _fit_chunks(src: da.Array, itemsize: int, area: float, budget: int) -> tuple[da.Array, int]:
+    """The source (lead dims split if needed) and the output chunk side that fit ``budget``.
+
+    Many time steps or bands in one source chunk would force tiny output chunks; splitting the
+    leading dimensions (first ones first) keeps output chunks at least 256 pixels wide.
+    """
+    side = _block_side(_lead_elems(src), itemsize, area, budget)
+    for axis in range(src.ndim - 2):
+        if side >= 256:
+            break
+        src = src.rechunk({axis: 1})
+        side = _block_side(_lead_elems(src), itemsize, area, budget)
+    return src, side
+
+
 def warp(cube: xr.DataArray, dst: Grid, method: str = "near",
          budget: int | None = None, block: int | None = None) -> xr.DataArray:
     """Reproject ``cube`` onto ``dst`` lazily: a dask graph with one warp task per output chunk.
@@ -259,13 +278,12 @@ def warp(cube: xr.DataArray, dst: Grid, method: str = "near",
         except (TypeError, ValueError):
             nodata = None
     windows = _Windows(src_grid, dst, method)
-    lead_chunks = src.chunks[:-2]
-    lead_elems = int(np.prod([max(c) if c else 1 for c in lead_chunks])) if lead_chunks else 1
     if block is None:
         whole = windows.window(0, dst.height, 0, dst.width)
         area = 0.0 if whole is None else \
             (whole[1] - whole[0]) * (whole[3] - whole[2]) / max(1, dst.width * dst.height)
-        block = _block_side(lead_elems, dtype.itemsize, area, budget or BLOCK_BYTES)
+        src, block = _fit_chunks(src, dtype.itemsize, area, budget or BLOCK_BYTES)
+    lead_chunks = src.chunks[:-2]
     out_rows = tuple(min(block, dst.height - r) for r in range(0, dst.height, block))
     out_cols = tuple(min(block, dst.width - c) for c in range(0, dst.width, block))
     src_r, src_c = _edges(src.chunks[-2]), _edges(src.chunks[-1])

@@ -300,3 +300,16 @@ def test_many_time_steps_in_one_chunk_are_split_not_tiny_tiles(monkeypatch):
     src = warp_lazy.grid_of(cube)
     dst = warp_lazy.grid_of(out)
     np.testing.assert_allclose(out.values, _eager(data, src, dst, "average"), rtol=1e-6)
+
+
+def test_unprojectable_extent_is_an_openeo_error():
+    world = xr.DataArray(np.zeros((90, 180)), dims=("y", "x"),
+                         coords={"y": 89.5 - np.arange(90) * 2, "x": -179 + np.arange(180) * 2})
+    world = set_crs(world, "EPSG:4326")
+    with pytest.raises(OpenEOError) as info:
+        resample_spatial(world, projection=3031)  # Antarctic polar stereographic
+    assert info.value.code == "ProcessParameterInvalid"
+    with pytest.raises(OpenEOError):
+        resample_spatial(world, projection="EPSG:9999999")
+    with pytest.raises(OpenEOError):
+        resample_spatial(world, resolution=-1)

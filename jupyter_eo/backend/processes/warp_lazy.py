@@ -115,8 +115,19 @@ def default_grid(src: Grid, dst_crs: CRS, resolution: float | tuple[float, float
     if align not in ("upper-left", "upper-right", "lower-left", "lower-right"):
         raise ProcessParameterInvalid(f"Unknown align {align!r}.")
     left, bottom, right, top = src.bounds()
-    aff, width, height = calculate_default_transform(
-        _rio_crs(src.crs), _rio_crs(dst_crs), src.width, src.height, left, bottom, right, top)
+    try:
+        aff, width, height = calculate_default_transform(
+            _rio_crs(src.crs), _rio_crs(dst_crs), src.width, src.height, left, bottom, right,
+            top)
+    except Exception as exc:  # noqa: BLE001  (GDAL cannot map the extent into that CRS)
+        raise ProcessArgumentInvalid(
+            "ProcessParameterInvalid",
+            f"The cube's extent cannot be projected to {dst_crs.to_string()}: {exc}") from exc
+    if width < 1 or height < 1:
+        raise ProcessArgumentInvalid(
+            "ProcessParameterInvalid",
+            f"No output grid in {dst_crs.to_string()} could be derived for the cube's extent; "
+            "crop it first (e.g. filter_bbox).")
     if src.crs == dst_crs:  # keep the source grid itself (GDAL may round it)
         aff, width, height = src.transform, src.width, src.height
     if resolution is None:

@@ -193,6 +193,10 @@ class AOIMap(w.VBox):
             self.status.value = ("<span class='jeo-muted'>Draw a rectangle or polygon "
                                  "(toolbar on the map) or type an AOI.</span>")
             return
+        from jupyter_eo.widgets.geometry import is_rectangle
+
         west, south, east, north = self.bbox
-        self.status.value = (f"<span class='jeo-muted'>AOI bbox: W {west:.4f}, S {south:.4f}, "
+        kind = "AOI bbox" if self.aoi is None or is_rectangle(self.aoi) else \
+            "Polygon AOI (results are clipped to it), bbox"
+        self.status.value = (f"<span class='jeo-muted'>{kind}: W {west:.4f}, S {south:.4f}, "
                              f"E {east:.4f}, N {north:.4f}</span>")

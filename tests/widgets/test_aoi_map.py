@@ -23,7 +23,15 @@ def test_drawing_a_rectangle_updates_aoi_and_bbox():
     assert m.aoi["type"] == "Polygon"
     assert m.bbox == (11.0, 46.0, 11.5, 46.5)
     assert seen and seen[-1] == m.aoi
-    assert "W 11.0000" in m.status.value
+    assert "W 11.0000" in m.status.value and "AOI bbox" in m.status.value
+
+
+def test_status_says_when_a_polygon_clips_results():
+    m = AOIMap(basemap_url=None)
+    m.draw.data = [feature([[11.0, 46.0], [11.5, 46.1], [11.2, 46.5], [11.0, 46.0]])]
+    assert "clipped" in m.status.value and "W 11.0000" in m.status.value
+    m.draw.data = [feature(RECT)]
+    assert "clipped" not in m.status.value
 
 
 def test_editing_and_deleting_keep_aoi_in_sync():

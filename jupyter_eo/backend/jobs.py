@@ -168,7 +168,7 @@ class JobStore:
                              (job_id,)).fetchone()[0]
             db.execute("INSERT INTO job_logs VALUES (?, ?, ?, ?, ?, ?)",
                        (job_id, seq, level, message[:10_000], now_iso(),
-                        json.dumps(data) if data is not None else None))
+                        json.dumps(data, default=str) if data is not None else None))
 
     def logs(self, user: str, job_id: str, offset: str | None = None, level: str | None = None,
              limit: int | None = None) -> list[dict[str, Any]]:
@@ -238,7 +238,8 @@ class _ThreadLogHandler(logging.Handler):
             return
         try:
             self.store.add_log(job_id, record.levelname.lower() if record.levelname.lower()
-                               in LEVELS else "info", record.getMessage())
+                               in LEVELS else "info", record.getMessage(),
+                               getattr(record, "openeo_data", None))  # set by ``inspect``
         except Exception:  # pragma: no cover - never let logging break a job
             pass
 

@@ -118,5 +118,6 @@ def test_inspect_writes_to_the_batch_job_log(seasonal) -> None:
     assert first["level"] == "warning"
     assert first["message"].startswith("[check] loaded cube: ")
     assert '"t": {"size": 30' in first["message"]
+    assert first["data"]["dimensions"]["t"]["size"] == 30  # the summary, structured
     assert any("[User] per-pixel series" in e["message"] and e["level"] == "info"
                for e in entries)

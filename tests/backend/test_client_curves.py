@@ -85,6 +85,7 @@ def test_fit_and_predict_curve_with_the_openeo_client(seasonal, tmp_path: Path) 
     fitted.download(path, format="netCDF")
     with xr.open_dataset(path) as ds:
         got = ds["data"].transpose("t", "y", "x").values                 # (3 parameters, y, x)
+        assert list(ds["t"].values) == [0, 1, 2]  # parameter indices, not times since 1970
     truth = _truth()
     assert np.abs(got - truth).max() < 15                                # noise sd is 5
 

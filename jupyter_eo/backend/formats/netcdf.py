@@ -54,7 +54,7 @@ def to_dataset(cube: xr.DataArray) -> xr.Dataset:
     ds = xr.Dataset(variables)
     order = [d for d in (T, Y, X) if d in ds.dims]
     ds = ds.transpose(*order, ...)
-    if T in ds.coords:
+    if T in ds.coords and _labels_are_times(ds[T].values):
         times = pd.to_datetime(np.asarray(ds[T].values))
         if getattr(times, "tz", None) is not None:
             times = times.tz_convert("UTC").tz_localize(None)
@@ -89,3 +89,18 @@ def write(cube: xr.DataArray, path: Path, options: dict[str, Any]) -> WrittenFil
     with NETCDF_WRITE_LOCK:  # also covers computing dask inputs: streamed, memory-bounded
         ds.to_netcdf(path, engine="netcdf4", format="NETCDF4")
     return WrittenFile(path, MEDIA_TYPE, raster_metadata(cube))
+
+
+def _labels_are_times(labels: np.ndarray) -> bool:
+    """True for datetime labels (or date strings); numeric labels, e.g. the parameter index
+    ``apply_dimension`` leaves on ``t`` after ``fit_curve``, stay numbers in the file."""
+    values = np.asarray(labels)
+    if np.issubdtype(values.dtype, np.datetime64):
+        return True
+    if np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.bool_):
+        return False
+    try:
+        pd.to_datetime(values, format="ISO8601")
+    except (ValueError, TypeError):
+        return False
+    return True

@@ -180,12 +180,25 @@ class Backend:
 
     async def run_sync(self, func: Callable[..., Any], *args: Any,
                        timeout: float | None = None, cancel_event: threading.Event | None = None,
-                       pool: str = "sync", **kwargs: Any) -> Any:
+                       pool: str = "sync", on_done: Callable[[], None] | None = None,
+                       **kwargs: Any) -> Any:
         """Run ``func`` off the event loop on ``pool`` ("sync", "tiles" or "light"),
-        optionally with a wall-clock limit (RequestTimeout)."""
+        optionally with a wall-clock limit (RequestTimeout).
+
+        ``on_done`` is called (in the worker thread) once ``func`` has really finished, also
+        after a timeout was already reported: the place to release what ``func`` writes to.
+        """
         executor = {"sync": self.executor, "tiles": self.tile_executor,
                     "light": self.light_executor}[pool]
-        future = asyncio.wrap_future(executor.submit(func, *args, **kwargs))
+        try:
+            work = executor.submit(func, *args, **kwargs)
+        except BaseException:
+            if on_done is not None:
+                on_done()
+            raise
+        if on_done is not None:
+            work.add_done_callback(lambda _: on_done())
+        future = asyncio.wrap_future(work)
         if timeout is None:
             return await future
         try:

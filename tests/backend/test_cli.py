@@ -125,3 +125,12 @@ def test_configure_logging_levels() -> None:
         for handler in root.handlers[:]:
             if handler not in saved[2]:
                 root.removeHandler(handler)
+
+
+def test_gdal_block_cache_is_capped_unless_the_user_chose() -> None:
+    from jupyter_eo.backend.__main__ import GDAL_CACHE_MB, limit_gdal_cache
+
+    env: dict[str, str] = {}
+    assert limit_gdal_cache(env) == str(GDAL_CACHE_MB) and env["GDAL_CACHEMAX"] == "128"
+    chosen = {"GDAL_CACHEMAX": "2048"}
+    assert limit_gdal_cache(chosen) == "2048"

@@ -5,9 +5,11 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from .server.channel import ENV_SECRET, ENV_URL, SECRET_HEADER
@@ -162,6 +164,40 @@ def _alive(info: dict[str, Any]) -> bool:
         return False
 
 
+_STANDALONE_THREADS = threading.Lock()
+
+
+@contextmanager
+def _standalone_lock(data_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the standalone backend's start/stop lock (threads of this process and other
+    processes alike): an ``fcntl.flock`` on ``standalone.lock`` next to the state."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    if not _STANDALONE_THREADS.acquire(timeout=max(timeout, 0.0)):
+        raise RuntimeError("timed out waiting for another thread starting the standalone "
+                           "backend")
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # O_CLOEXEC (Python's default): the server started under the lock does not inherit it
+        fd = os.open(data_dir.parent / "standalone.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise RuntimeError("timed out waiting for another process starting "
+                                           "the standalone backend") from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+    finally:
+        _STANDALONE_THREADS.release()
+
+
 def ensure_standalone(timeout: float = 120.0) -> dict[str, Any]:
     """Start (or reuse) the standalone embedded backend; returns {url, user, password, pid}.
 
@@ -169,11 +205,18 @@ def ensure_standalone(timeout: float = 120.0) -> dict[str, Any]:
     Jupyter data dir; the backend keeps running for later scripts until
     :func:`stop_standalone`.
     """
+    data_dir, store = _standalone_dirs()
+    # one caller at a time (threads or processes): a second one reuses the first one's server
+    # instead of starting another (leaked) one and truncating its log
+    with _standalone_lock(data_dir, timeout):
+        return _ensure_standalone_locked(data_dir, store, timeout)
+
+
+def _ensure_standalone_locked(data_dir: Path, store: Any, timeout: float) -> dict[str, Any]:
     import secrets
 
     from .server.supervisor import BANNER_RE, child_env, serve_command
 
-    data_dir, store = _standalone_dirs()
     info = store.load(STANDALONE_STATE_ID)
     if info and _alive(info):
         return info
@@ -206,9 +249,10 @@ def ensure_standalone(timeout: float = 120.0) -> dict[str, Any]:
 
 def stop_standalone(timeout: float = 10.0) -> bool:
     """Stop the standalone backend started by :func:`ensure_standalone`; True if one ran."""
-    _, store = _standalone_dirs()
-    info = store.load(STANDALONE_STATE_ID)
-    store.delete(STANDALONE_STATE_ID)
+    data_dir, store = _standalone_dirs()
+    with _standalone_lock(data_dir, 30.0):
+        info = store.load(STANDALONE_STATE_ID)
+        store.delete(STANDALONE_STATE_ID)
     if not info:
         return False
     try:

@@ -1,7 +1,9 @@
 """Child-process side of run_udf: read a cube, run the UDF with openeo.udf, write the result.
 
 Run as ``python -m jupyter_eo.backend.engine.udf_runner <workdir>``; the work directory holds
-``udf.py``, ``context.json`` and ``input.nc`` and receives ``output.nc`` or ``output.json``.
+``udf.py``, ``context.json`` and the cube ``input_cube.npy``/``.json`` and receives the cube
+``output_cube.npy``/``.json`` or ``output.json`` (see :mod:`.udf_runner_exchange`; no netCDF,
+whose libraries are not thread-safe in the backend process).
 """
 from __future__ import annotations
 
@@ -9,32 +11,37 @@ import json
 import sys
 from pathlib import Path
 
+INPUT_STEM = "input_cube"
+OUTPUT_STEM = "output_cube"
+
 
 def main(workdir: str) -> int:
     import xarray as xr
     from openeo.udf import UdfData, XarrayDataCube
     from openeo.udf.run_code import run_udf_code
 
+    from jupyter_eo.backend.engine.udf_runner_exchange import load_cube, save_cube
+
     folder = Path(workdir)
     code = (folder / "udf.py").read_text("utf-8")
     context = json.loads((folder / "context.json").read_text("utf-8"))
-    cube = xr.open_dataarray(folder / "input.nc").load()
+    cube, _ = load_cube(folder, INPUT_STEM)
     data = UdfData(datacube_list=[XarrayDataCube(cube)], user_context=context)
     result = run_udf_code(code=code, data=data)
     if isinstance(result, UdfData):
         cubes = result.get_datacube_list() or []
         if cubes:
-            cubes[0].get_array().to_netcdf(folder / "output.nc")
+            save_cube(cubes[0].get_array(), folder, OUTPUT_STEM)
             return 0
         structured = result.get_structured_data_list() or []
         value = structured[0].data if structured else None
         (folder / "output.json").write_text(json.dumps(value), "utf-8")
         return 0
     if isinstance(result, XarrayDataCube):
-        result.get_array().to_netcdf(folder / "output.nc")
+        save_cube(result.get_array(), folder, OUTPUT_STEM)
         return 0
     if isinstance(result, xr.DataArray):
-        result.to_netcdf(folder / "output.nc")
+        save_cube(result, folder, OUTPUT_STEM)
         return 0
     (folder / "output.json").write_text(json.dumps(result), "utf-8")
     return 0

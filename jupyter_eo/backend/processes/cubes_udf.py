@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
+from jupyter_eo.backend.cube import X, Y, get_crs, set_crs
+from jupyter_eo.backend.engine.udf_runner import INPUT_STEM, OUTPUT_STEM
+from jupyter_eo.backend.engine.udf_runner_exchange import load_cube, save_cube
 from jupyter_eo.backend.processes.cubes_common import as_cube
 from jupyter_eo.backend.processes.registry import ARRAY_DIM, ARRAY_SOURCE_ATTR, process
 from jupyter_eo.errors import FeatureUnsupported, OpenEOError, ProcessParameterInvalid
@@ -58,6 +60,7 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
     renamed = ARRAY_DIM in cube.dims
     if renamed:
         cube = cube.rename({ARRAY_DIM: dim_name})
+    crs = get_crs(cube)
     cube = cube.drop_vars([c for c in cube.coords if c == "spatial_ref"]).compute()
     cube.attrs = {k: v for k, v in cube.attrs.items()
                   if isinstance(v, (str, int, float, np.number)) and k != ARRAY_SOURCE_ATTR}
@@ -65,7 +68,9 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
         folder = Path(tmp)
         (folder / "udf.py").write_text(code, "utf-8")
         (folder / "context.json").write_text(json.dumps(context or {}, default=str), "utf-8")
-        cube.rename(cube.name or "data").to_netcdf(folder / "input.nc")
+        # .npy + JSON, not netCDF: HDF5 is not thread-safe and other threads of this process
+        # may be writing netCDF results meanwhile
+        save_cube(cube.rename(cube.name or "data"), folder, INPUT_STEM)
         env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
         try:
             proc = subprocess.run(
@@ -79,10 +84,13 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
             tail = (proc.stderr or "").strip().splitlines()[-3:]
             raise OpenEOError("The UDF failed: " + " | ".join(tail), code="UdfError",
                               status=400)
-        if (folder / "output.nc").exists():
-            out = xr.open_dataarray(folder / "output.nc").load()
+        if (folder / f"{OUTPUT_STEM}.json").exists():
+            out, out_crs = load_cube(folder, OUTPUT_STEM)
             if renamed and dim_name in out.dims:
                 out = out.rename({dim_name: ARRAY_DIM})
             out.name = None
+            crs = out_crs or crs  # the UDF's own CRS, else the input's for a raster result
+            if crs is not None and X in out.dims and Y in out.dims:
+                out = set_crs(out, crs)
             return out
         return json.loads((folder / "output.json").read_text("utf-8"))

@@ -135,3 +135,17 @@ def test_udf_running_next_to_netcdf_result_writes(ctx, cube, tmp_path: Path,
     assert errors == []
     assert written[0] > 0
     assert threading.get_ident() not in netcdf_threads
+
+
+def test_unreadable_udf_output_is_an_openeo_error(ctx) -> None:
+    """A UDF that leaves a broken result cube behind gets UdfError, not a server error."""
+    from jupyter_eo.errors import OpenEOError
+
+    ctx.udf_enabled = True
+    broken = UDF.replace('    return XarrayDataCube(array * context["factor"])',
+                         '    import sys\n'
+                         '    Path("output_cube.json").write_text("{not json")\n'
+                         '    sys.exit(0)')
+    with pytest.raises(OpenEOError) as info:
+        evaluate(graph(broken), ctx)
+    assert info.value.code == "UdfError" and "could not be read" in info.value.message

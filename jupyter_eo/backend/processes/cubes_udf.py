@@ -85,7 +85,11 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
             raise OpenEOError("The UDF failed: " + " | ".join(tail), code="UdfError",
                               status=400)
         if (folder / f"{OUTPUT_STEM}.json").exists():
-            out, out_crs = load_cube(folder, OUTPUT_STEM)
+            try:
+                out, out_crs = load_cube(folder, OUTPUT_STEM)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise OpenEOError(f"The UDF's result cube could not be read: {exc}",
+                                  code="UdfError", status=400) from exc
             if renamed and dim_name in out.dims:
                 out = out.rename({dim_name: ARRAY_DIM})
             out.name = None

@@ -6,17 +6,20 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from jupyter_eo.specs.overrides import apply_overrides
+
 
 @lru_cache(maxsize=1)
 def process_specs() -> dict[str, dict[str, Any]]:
-    """All packaged process specs by process id (core and proposals)."""
+    """All packaged process specs by process id (core and proposals), with the documented
+    backward-compatible additions of :mod:`jupyter_eo.specs.overrides` applied."""
     folder = resources.files(__name__).joinpath("processes")
     specs: dict[str, dict[str, Any]] = {}
     for entry in folder.iterdir():
         name = entry.name
         if not name.endswith(".json") or name == "subtype-schemas.json":
             continue
-        spec = json.loads(entry.read_text("utf-8"))
+        spec = apply_overrides(json.loads(entry.read_text("utf-8")))  # see overrides.py
         specs[spec["id"]] = spec
     return specs
 

@@ -1,4 +1,5 @@
-"""The official openeo client against the embedded backend: fit_curve/predict_curve and inspect."""
+"""The official openeo client against the embedded backend: fit_curve/predict_curve (array
+form in apply_dimension and the client's cube methods) and inspect."""
 from __future__ import annotations
 
 import math
@@ -102,6 +103,54 @@ def test_fit_and_predict_curve_with_the_openeo_client(seasonal, tmp_path: Path) 
         want = _harmonic(truth, pd.DatetimeIndex(pd.to_datetime(labels, utc=True, format="ISO8601")
                                                  .tz_localize(None)))
         np.testing.assert_allclose(pred.values, want, atol=25)
+
+
+def _download(cube, path: Path) -> xr.DataArray:
+    cube.download(path, format="netCDF")
+    with xr.open_dataset(path) as ds:
+        return ds["data"].transpose("t", "y", "x").load()
+
+
+def test_client_cube_methods_fit_and_predict_like_the_array_form(seasonal, tmp_path: Path) -> None:
+    """DataCube.fit_curve / predict_curve send the openEO processes 1.x form (with `data`)."""
+    import openeo.processes as processes
+    from openeo.rest.datacube import DataCube
+
+    cube = seasonal.load_collection("TEST_S2", bands=["B08"]).band("B08")
+    fitted = cube.fit_curve(parameters=[0, 0, 0], function=_model, dimension="t")
+    node = next(n for n in fitted.flat_graph().values() if n["process_id"] == "fit_curve")
+    assert "from_node" in node["arguments"]["data"] and node["arguments"]["dimension"] == "t"
+    params = _download(fitted, tmp_path / "legacy_params.nc")
+    assert params["t"].values.tolist() == [0, 1, 2]
+    array_form = _download(_fitted(seasonal), tmp_path / "params.nc")
+    np.testing.assert_array_equal(params.values, array_form.values)
+
+    filled = cube.predict_curve(fitted, function=_model, dimension="t")      # labels None
+    node = next(n for n in filled.flat_graph().values() if n["process_id"] == "predict_curve")
+    assert node["arguments"]["labels"] is None and "from_node" in node["arguments"]["data"]
+    got = _download(filled, tmp_path / "filled.nc")
+    np.testing.assert_array_equal(got["t"].values, DATES.values)            # the cube's dates
+    original = _seasonal_cube().sel(bands="B08").transpose("t", "y", "x").values
+    valid = np.isfinite(original)
+    assert 0.1 < (~valid).mean() < 0.3
+    np.testing.assert_array_equal(got.values[valid], original[valid])      # data kept
+    labels = [str(t)[:10] for t in DATES]
+    at_dates = processes.predict_curve(parameters=_fitted(seasonal), function=_model,
+                                       dimension="t", labels=labels)
+    want = _download(DataCube(graph=at_dates.pgnode, connection=seasonal),
+                     tmp_path / "at_dates.nc")
+    np.testing.assert_allclose(got.values[~valid], want.values[~valid], rtol=1e-12)
+    assert np.isfinite(got.values).all()                                   # gaps filled
+
+    new = ["2024-03-01", "2024-09-15T12:00:00Z"]
+    pred = _download(cube.predict_curve(fitted, function=_model, dimension="t", labels=new),
+                     tmp_path / "pred_labels.nc")
+    plain = processes.predict_curve(parameters=_fitted(seasonal), function=_model,
+                                    dimension="t", labels=new)
+    want = _download(DataCube(graph=plain.pgnode, connection=seasonal), tmp_path / "plain.nc")
+    assert [str(t)[:19] for t in pred["t"].values] == ["2024-03-01T00:00:00",
+                                                       "2024-09-15T12:00:00"]
+    np.testing.assert_array_equal(pred.values, want.values)
 
 
 def test_inspect_writes_to_the_batch_job_log(seasonal) -> None:

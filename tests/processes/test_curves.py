@@ -305,3 +305,118 @@ def test_a_model_using_more_parameters_than_given_fails_before_computing() -> No
     with pytest.raises(OpenEOError) as info:
         _run({"fit": {**node, "result": True}}, _cube(_truth()).chunk({"y": 4}))
     assert info.value.code == "ArrayElementNotAvailable"
+
+
+# --- the openEO processes 1.x cube-level form (what DataCube.fit_curve/predict_curve send) ---
+
+def _legacy_fit(data: dict, **extra) -> dict:
+    return {"process_id": "fit_curve", "arguments": {
+        "data": data, "parameters": [0, 0, 0], "function": HARMONIC, "dimension": "t", **extra}}
+
+
+def _legacy_predict(fit: str, **extra) -> dict:
+    return {"process_id": "predict_curve", "arguments": {
+        "data": _p("data"), "parameters": _n(fit), "function": HARMONIC, "dimension": "t",
+        "labels": None, **extra}}
+
+
+@pytest.mark.parametrize("ignore_nodata", [None, False])
+def test_cube_level_fit_curve_equals_the_apply_dimension_form(ignore_nodata) -> None:
+    cube = _cube(_truth()).chunk({"t": 7, "y": 5})
+    extra = {} if ignore_nodata is None else {"ignore_nodata": ignore_nodata}
+    legacy = _run({"f": {**_legacy_fit(_p("data"), **extra), "result": True}}, cube)
+    assert legacy.chunks is not None                                     # still lazy
+    array_form = _fit(cube, ignore_nodata=ignore_nodata)
+    assert legacy.dims == array_form.dims == ("t", "bands", "y", "x")
+    assert legacy["t"].values.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(legacy.values, array_form.values)
+    assert legacy.rio.crs.to_epsg() == 32633
+
+
+def test_cube_level_fit_labels_parameters_by_index_even_with_as_many_dates() -> None:
+    cube = _cube(_truth(), missing=0.0).isel(t=slice(0, 3))               # 3 dates, 3 params
+    legacy = _run({"f": {**_legacy_fit(_p("data")), "result": True}}, cube)
+    assert legacy["t"].values.tolist() == [0, 1, 2]
+
+
+def test_cube_level_predict_curve_without_labels_fills_the_gaps_of_data() -> None:
+    truth = _truth()
+    cube = _cube(truth, noise=0.0)
+    graph = {"fit": _legacy_fit(_p("data")),
+             "pred": {**_legacy_predict("fit"), "result": True}}
+    filled = _run(graph, cube.chunk({"t": 10, "y": 6}))
+    assert filled.dims == cube.dims and filled.chunks is not None
+    np.testing.assert_array_equal(filled["t"].values, cube["t"].values)
+    assert filled.rio.crs.to_epsg() == 32633
+    got, orig = filled.values, cube.values
+    valid = np.isfinite(orig)
+    np.testing.assert_array_equal(got[valid], orig[valid])              # data kept as is
+    labels = [str(t)[:19] for t in cube["t"].values]
+    at_dates = _run({"fit": _fit_node(_p("data")), "pred": {
+        "process_id": "predict_curve", "arguments": {
+            "parameters": _n("fit"), "function": HARMONIC, "dimension": "t", "labels": labels},
+        "result": True}}, cube)
+    np.testing.assert_allclose(got[~valid], at_dates.values[~valid], rtol=1e-12)
+    gaps = ~valid
+    gaps[:, :, 0, 0] = gaps[:, :, 1, 1] = False                         # pixels without a fit
+    assert gaps.sum() > 100 and np.isfinite(got[gaps]).all()
+    want = np.moveaxis(_harmonic(truth, seconds_since_epoch(DATES.values)), -1, 0)[:, None]
+    np.testing.assert_allclose(got[gaps], want[gaps], atol=1e-4)
+
+
+def test_cube_level_predict_curve_with_labels_ignores_data_values() -> None:
+    labels = ["2020-02-10", "2021-07-01T06:00:00Z"]
+    cube = _cube(_truth())
+    legacy = _run({"fit": _legacy_fit(_p("data")),
+                   "pred": {**_legacy_predict("fit", labels=labels), "result": True}}, cube)
+    plain = _run({"fit": _fit_node(_p("data")), "pred": {
+        "process_id": "predict_curve", "arguments": {
+            "parameters": _n("fit"), "function": HARMONIC, "dimension": "t", "labels": labels},
+        "result": True}}, cube)
+    assert legacy.dims == plain.dims
+    np.testing.assert_array_equal(legacy["t"].values, plain["t"].values)
+    np.testing.assert_array_equal(legacy.values, plain.values)
+
+
+def test_cube_level_forms_report_bad_dimensions_and_mismatched_cubes() -> None:
+    cube = _cube(_truth())
+    with pytest.raises(OpenEOError) as info:
+        _run({"f": {**_legacy_fit(_p("data"), dimension="time"), "result": True}}, cube)
+    assert info.value.code == "DimensionNotAvailable"
+    inside = _fit_node(_p("data"))
+    inside["arguments"]["process"]["process_graph"]["f"]["arguments"]["dimension"] = "t"
+    with pytest.raises(OpenEOError, match="apply_dimension"):
+        _run({"f": {**inside, "result": True}}, cube)
+    graph = {"fit": _legacy_fit(_p("data")),
+             "pred": {**_legacy_predict("fit", dimension="time"), "result": True}}
+    with pytest.raises(OpenEOError) as info:
+        _run(graph, cube)
+    assert info.value.code == "DimensionNotAvailable"
+    shifted = {"fit": _legacy_fit(_p("data")),
+               "cut": {"process_id": "filter_bbox", "arguments": {"data": _p("data"), "extent": {
+                   "west": 400_000, "east": 400_060, "south": 4_999_880, "north": 5_000_000,
+                   "crs": "EPSG:32633"}}},
+               "pred": {**_legacy_predict("fit", data=_n("cut")), "result": True}}
+    with pytest.raises(OpenEOError, match="same labels"):
+        _run(shifted, cube)
+
+
+def test_descriptions_advertise_both_forms_and_the_packaged_json_is_untouched() -> None:
+    import json
+    from importlib import resources
+
+    from jupyter_eo.specs import process_spec
+
+    by_id = {d["id"]: d for d in engine.process_descriptions()}
+    fit = {p["name"]: p for p in by_id["fit_curve"]["parameters"]}
+    assert fit["dimension"]["optional"] and fit["dimension"]["default"] is None
+    assert {"type": "object", "subtype": "datacube"} in fit["data"]["schema"]
+    pred = {p["name"]: p for p in by_id["predict_curve"]["parameters"]}
+    assert pred["data"]["optional"] and "labels" in pred
+    assert by_id["predict_curve"] == process_spec("predict_curve")
+    folder = resources.files("jupyter_eo.specs").joinpath("processes")
+    for pid, added in (("fit_curve", "dimension"), ("predict_curve", "data")):
+        raw = json.loads(folder.joinpath(f"{pid}.json").read_text("utf-8"))
+        assert added not in [p["name"] for p in raw["parameters"]]
+        assert [p["name"] for p in by_id[pid]["parameters"]] == [
+            p["name"] for p in raw["parameters"]] + [added]

@@ -9,6 +9,13 @@ The independent variable ``x`` is the array's labels: numbers as they are, tempo
 (datetimes or date/date-time strings) as **seconds since 1970-01-01T00:00:00Z** (a model with a
 yearly period therefore uses ``2π·x / 31557600``). ``predict_curve`` converts its ``labels`` the
 same way. Arrays without labels use their indices 0, 1, ... as ``x``.
+
+Both processes also accept the openEO processes 1.x cube-level form that the official
+``openeo`` client sends (``DataCube.fit_curve`` / ``DataCube.predict_curve``, see
+:mod:`jupyter_eo.specs.overrides`): ``fit_curve(data=cube, ..., dimension=...)`` fits along
+``dimension`` exactly as ``apply_dimension`` with the array form does, and
+``predict_curve(data=cube, ...)`` without ``labels`` fills ``data``'s no-data values along
+``dimension`` with the model's predictions.
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from jupyter_eo.backend.cube import BANDS, X, Y
-from jupyter_eo.backend.processes.cubes_common import as_cube
+from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim
 from jupyter_eo.backend.processes.curves_solver import fit_series
 from jupyter_eo.backend.processes.registry import ARRAY_DIM, as_array, process
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
@@ -232,10 +239,35 @@ def fit_chunks(da: xr.DataArray) -> xr.DataArray:
     return da.chunk(target)
 
 
+def _fit_cube(data: Any, parameters: Any, function: Any, ignore_nodata: Any, dimension: Any,
+              ctx: Any) -> xr.DataArray:
+    """The 1.x form: fit along ``dimension`` of a cube, which becomes the parameter index."""
+    from jupyter_eo.backend.processes.cubes_apply import apply_dimension
+
+    if not isinstance(dimension, str):
+        raise ProcessParameterInvalid("fit_curve: 'dimension' must be a dimension name.")
+    if isinstance(data, xr.DataArray) and ARRAY_DIM in data.dims:
+        raise ProcessParameterInvalid(
+            "fit_curve: 'dimension' applies to a data cube only; inside apply_dimension "
+            "leave it out (the array is already the series along the dimension).")
+    cube = as_cube(data, "data")
+    require_dim(cube, dimension)
+
+    def per_series(data: Any, context: Any = None) -> Any:
+        return fit_curve(data, parameters, function, ignore_nodata, ctx=ctx)
+
+    fitted = apply_dimension(cube, per_series, dimension)
+    # parameter indices even when there happen to be as many parameters as labels
+    return fitted.assign_coords({dimension: np.arange(fitted.sizes[dimension])})
+
+
 @process("fit_curve")
-def fit_curve(data: Any, parameters: Any, function: Any, ignore_nodata: bool = True, *,
-              ctx: Any = None) -> Any:
-    """Least-squares fit of ``function(x, parameters)`` to a labeled array (vectorised)."""
+def fit_curve(data: Any, parameters: Any, function: Any, ignore_nodata: bool = True,
+              dimension: str | None = None, *, ctx: Any = None) -> Any:
+    """Least-squares fit of ``function(x, parameters)`` to a labeled array (vectorised), or
+    along ``dimension`` of a data cube (openEO processes 1.x form)."""
+    if dimension is not None:
+        return _fit_cube(data, parameters, function, ignore_nodata, dimension, ctx)
     p0 = _check_parameters(parameters)
     if not isinstance(ignore_nodata, bool):
         raise ProcessParameterInvalid("fit_curve: 'ignore_nodata' must be a boolean.")
@@ -250,7 +282,7 @@ def fit_curve(data: Any, parameters: Any, function: Any, ignore_nodata: bool = T
     if ARRAY_DIM not in data.dims:
         raise ProcessParameterInvalid(
             "fit_curve: 'data' must be an array; on a data cube use it as the process of "
-            "apply_dimension (e.g. over dimension 't').")
+            "apply_dimension (e.g. over dimension 't'), or give the 'dimension' to fit along.")
     if data.dtype.kind not in "iuf":
         raise ProcessParameterInvalid("fit_curve: 'data' must hold numbers.")
     x = _array_x(data)
@@ -295,18 +327,10 @@ def _prediction_labels(labels: Any) -> tuple[Any, np.ndarray]:
         "predict_curve: labels must all be numbers or all be dates / date-times.")
 
 
-@process("predict_curve")
-def predict_curve(parameters: Any, function: Any, dimension: str, labels: Any = None, *,
-                  ctx: Any = None) -> Any:
-    """Evaluate ``function`` with each pixel's fitted parameters at the ``labels`` of
-    ``dimension`` (which replaces the parameter dimension)."""
-    cube = as_cube(parameters, "parameters")
-    if labels is None:
-        raise ProcessParameterInvalid(
-            "predict_curve: 'labels' are required here; predicting only the no-data values of "
-            "a data cube needs that cube, which this process has no parameter for.")
+def _predict(cube: xr.DataArray, function: Any, dimension: str, coord: Any, x: np.ndarray,
+             ctx: Any) -> xr.DataArray:
+    """``function`` with each pixel's parameters (of ``cube``) at ``x``, labelled ``coord``."""
     pdim = _parameter_dimension(cube, dimension)
-    coord, x = _prediction_labels(labels)
     model = model_caller(function, ctx)
     params = cube.rename({pdim: ARRAY_DIM})
     params = params.drop_vars([c for c in params.coords if c == ARRAY_DIM])
@@ -331,3 +355,49 @@ def predict_curve(parameters: Any, function: Any, dimension: str, labels: Any = 
         if name not in result.coords and pdim not in coord_value.dims:
             result = result.assign_coords({name: coord_value})
     return result.assign_attrs({k: v for k, v in cube.attrs.items() if k != "nodata"})
+
+
+def _fill_gaps(data: xr.DataArray, predicted: xr.DataArray) -> xr.DataArray:
+    """``data`` with its no-data values replaced by ``predicted`` (same labels required)."""
+    extra = [d for d in predicted.dims if d not in data.dims]
+    if extra:
+        raise ProcessParameterInvalid(
+            f"predict_curve: 'parameters' has dimensions {extra} that 'data' lacks.")
+    try:
+        filled = xr.where(data.notnull(), data, predicted)
+    except ValueError as exc:
+        raise ProcessParameterInvalid(
+            "predict_curve: 'data' and 'parameters' must have the same labels on their other "
+            f"dimensions (fit the parameters on this data cube): {exc}") from exc
+    filled = filled.transpose(*data.dims)
+    for name, coord_value in data.coords.items():
+        if name not in filled.coords:
+            filled = filled.assign_coords({name: coord_value})
+    return filled.assign_attrs({k: v for k, v in data.attrs.items() if k != "nodata"})
+
+
+@process("predict_curve")
+def predict_curve(parameters: Any, function: Any, dimension: str, labels: Any = None,
+                  data: Any = None, *, ctx: Any = None) -> Any:
+    """Evaluate ``function`` with each pixel's fitted parameters at the ``labels`` of
+    ``dimension`` (which replaces the parameter dimension). With a data cube ``data`` and no
+    ``labels`` (openEO processes 1.x form), fill ``data``'s no-data values along
+    ``dimension`` with predictions at its own labels."""
+    cube = as_cube(parameters, "parameters")
+    if not isinstance(dimension, str):
+        raise ProcessParameterInvalid("predict_curve: 'dimension' must be a dimension name.")
+    target = None
+    if data is not None:
+        target = as_cube(data, "data")
+        require_dim(target, dimension)
+    if labels is None:
+        if target is None:
+            raise ProcessParameterInvalid(
+                "predict_curve: 'labels' are required, unless a data cube 'data' is given "
+                "whose no-data values along 'dimension' are to be predicted.")
+        coord = (target[dimension].values if dimension in target.coords
+                 else np.arange(target.sizes[dimension]))
+        return _fill_gaps(target, _predict(cube, function, dimension, coord, x_values(coord),
+                                           ctx))
+    coord, x = _prediction_labels(labels)
+    return _predict(cube, function, dimension, coord, x, ctx)

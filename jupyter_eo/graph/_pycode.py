@@ -18,6 +18,8 @@ _CLIENT_PARENTS: dict[tuple[str, str], list[str]] = {
     ("aggregate_temporal_period", "reducer"): ["data"],
     ("merge_cubes", "overlap_resolver"): ["x", "y"],
     ("load_collection", "properties"): ["value"],
+    ("fit_curve", "function"): ["x", "parameters"],
+    ("predict_curve", "function"): ["x", "parameters"],
 }
 _ARITHMETIC = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 _COMPARISON = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "==", "neq": "!="}

@@ -87,6 +87,8 @@ class _GraphRenderer:
             return self.ref(value)
         if is_parameter_ref(value):
             return self.w.parameter(value["from_parameter"])
+        if is_callback(value):  # a callback no renderer took: passed through as its JSON
+            return _literal(value, indent)
         if isinstance(value, (dict, list)) and _contains_refs(value):
             if isinstance(value, list):
                 return "[" + ", ".join(self.arg(v, indent) for v in value) + "]"
@@ -276,6 +278,30 @@ class _GraphRenderer:
         keywords = [("process", self.callback(node_id, "process")), ("dimension", _py(args["dimension"]))]
         keywords += [(k, self.arg(args[k])) for k in ("target_dimension", "context") if k in args]
         return self.method(self.ref(args["data"]), "apply_dimension", [], keywords, target)
+
+    def _r_fit_curve(self, node_id: str, args: dict, target: str) -> str | None:
+        """The client's ``DataCube.fit_curve`` (cube form: data, parameters, function, dimension)."""
+        if set(args) != {"data", "parameters", "function", "dimension"} or \
+                not is_node_ref(args["data"]) or not isinstance(args["dimension"], str) or \
+                not self.callback_ok(node_id, "function"):
+            return None
+        keywords = [("parameters", self.arg(args["parameters"])),
+                    ("function", self.callback(node_id, "function")),
+                    ("dimension", _py(args["dimension"]))]
+        return self.method(self.ref(args["data"]), "fit_curve", [], keywords, target)
+
+    def _r_predict_curve(self, node_id: str, args: dict, target: str) -> str | None:
+        """The client's ``DataCube.predict_curve`` (it always sends ``labels``, null or not)."""
+        if set(args) != {"data", "parameters", "function", "dimension", "labels"} or \
+                not is_node_ref(args["data"]) or not isinstance(args["dimension"], str) or \
+                not self.callback_ok(node_id, "function"):
+            return None
+        keywords = [("function", self.callback(node_id, "function")),
+                    ("dimension", _py(args["dimension"]))]
+        if args["labels"] is not None:
+            keywords.append(("labels", self.arg(args["labels"])))
+        return self.method(self.ref(args["data"]), "predict_curve", [self.arg(args["parameters"])],
+                           keywords, target)
 
     def _r_mask(self, node_id: str, args: dict, target: str) -> str | None:
         if not set(args) <= {"data", "mask", "replacement"} or not is_node_ref(args.get("data")) or \

@@ -98,7 +98,24 @@ class LabServer:
 
 
 def _start_lab(tmp: Path, base_url: str = "/", page_config: dict[str, Any] | None = None) -> LabServer:
-    """Start ``jupyter lab``; ``page_config`` goes to the temp config dir (e.g. disabledExtensions)."""
+    """Start ``jupyter lab``; ``page_config`` goes to the temp config dir (e.g. disabledExtensions).
+
+    The free port is found before the server binds it, so another process may take it in
+    between; that start is retried on a new port (at most 3 attempts)."""
+    for attempt in range(3):
+        try:
+            return _start_lab_once(tmp, base_url, page_config)
+        except _PortTaken:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    """jupyter lab exited because its port was taken after we picked it."""
+
+
+def _start_lab_once(tmp: Path, base_url: str, page_config: dict[str, Any] | None) -> LabServer:
     root = tmp / "root"
     config_dir, data_dir, runtime_dir, settings = (tmp / n for n in ("config", "data", "runtime", "settings"))
     for d in (root, config_dir, data_dir, runtime_dir, settings):
@@ -138,6 +155,8 @@ def _start_lab(tmp: Path, base_url: str = "/", page_config: dict[str, Any] | Non
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if "already in use" in server.log():
+                raise _PortTaken(server.log())
             raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{server.log()}")
         try:
             server.api("api/status")

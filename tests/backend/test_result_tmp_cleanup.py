@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -34,7 +35,12 @@ def _post(url: str, token: str) -> requests.Response:
 
 
 def _leftovers(tmp_root: Path) -> list[Path]:
-    return sorted(tmp_root.rglob("*")) if tmp_root.exists() else []
+    """Everything under ``tmp_root``. The server may be deleting it while we look: os.walk
+    skips folders that vanish mid-listing (rglob raised FileNotFoundError there once in CI)."""
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(tmp_root):
+        found += [Path(folder) / name for name in subfolders + files]
+    return sorted(found)
 
 
 def _wait_empty(tmp_root: Path, seconds: float = 5.0) -> list[Path]:

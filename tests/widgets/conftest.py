@@ -1,7 +1,12 @@
-"""Fixtures for widget tests: collection metadata dicts shaped like the catalog's STAC output."""
+"""Fixtures for widget tests: collection metadata dicts shaped like the catalog's STAC output,
+and an embedded backend with a logged-in openeo connection per test module."""
 from __future__ import annotations
 
+from typing import Any, Iterator
+
 import pytest
+
+BACKEND_USER, BACKEND_PASSWORD = "ann", "widgets-test-pw"
 
 S2_BANDS = [("B01", "coastal", 0.443), ("B02", "blue", 0.490), ("B03", "green", 0.560),
             ("B04", "red", 0.665), ("B05", "rededge", 0.705), ("B06", "rededge", 0.740),
@@ -37,3 +42,26 @@ def s1_metadata() -> dict:
 @pytest.fixture
 def collections() -> list[dict]:
     return [s2_metadata(), s1_metadata()]
+
+
+@pytest.fixture
+def backend_password() -> str:
+    """The password of the ``connection`` fixture's user (to check it leaks nowhere)."""
+    return BACKEND_PASSWORD
+
+
+@pytest.fixture(scope="module")
+def connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The official client, logged in to an embedded backend started for this test module
+    (the client's config home is isolated, and restored when the module is done)."""
+    import openeo
+
+    from jupyter_eo.backend.config import BackendConfig
+    from jupyter_eo.backend.testing import serve_in_thread
+
+    root = tmp_path_factory.mktemp("widgets-backend")
+    config = BackendConfig(data_dir=root / "state", users={BACKEND_USER: BACKEND_PASSWORD})
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OPENEO_CONFIG_HOME", str(root / "openeo-config"))
+        with serve_in_thread(config) as url:
+            yield openeo.connect(url).authenticate_basic(BACKEND_USER, BACKEND_PASSWORD)

@@ -5,32 +5,15 @@ from __future__ import annotations
 import base64
 import io
 import time
-from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 
-from jupyter_eo.backend.config import BackendConfig
-from jupyter_eo.backend.testing import serve_in_thread
 from jupyter_eo.graph.model import graphs_equal
 from jupyter_eo.widgets.explorer import Explorer
 from jupyter_eo.widgets.preview_run import read_geotiff
 
-USER, PASSWORD = "ann", "widgets-test-pw"
 AOI = [[11.0, 46.0], [11.0, 46.012], [11.015, 46.012], [11.015, 46.0], [11.0, 46.0]]
-
-
-@pytest.fixture(scope="module")
-def connection(tmp_path_factory) -> Iterator[object]:
-    import os
-
-    import openeo
-
-    root = tmp_path_factory.mktemp("explorer-backend")
-    os.environ["OPENEO_CONFIG_HOME"] = str(root / "openeo-config")
-    with serve_in_thread(BackendConfig(data_dir=root / "state", users={USER: PASSWORD})) as url:
-        yield openeo.connect(url).authenticate_basic(USER, PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +134,7 @@ def test_timeseries_recipe_shows_a_chart(explorer):
     assert explorer.preview.wait(240)
 
 
-def test_no_credentials_in_widget_state(explorer, connection):
+def test_no_credentials_in_widget_state(explorer, connection, backend_password):
     import json
 
     from ipywidgets.widgets.widget import _instances
@@ -160,7 +143,7 @@ def test_no_credentials_in_widget_state(explorer, connection):
     assert bearer  # the connection (kernel side) is authenticated ...
     for widget in list(_instances.values()):  # ... but nothing synced to the browser holds it
         state = json.dumps(widget.get_state(), default=str)
-        assert PASSWORD not in state and bearer not in state
+        assert backend_password not in state and bearer not in state
 
 
 PLAUSIBLE = {"true_colour": (0, 10_000), "false_colour": (0, 10_000), "s1_backscatter": (-40, 10),

@@ -8,7 +8,7 @@ import io
 import math
 import time
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -138,25 +138,9 @@ def test_dateline_multipolygon_is_loaded_as_multipolygon():
 
 
 # -- end to end on the embedded backend ----------------------------------------------------------
-USER, PASSWORD = "polly", "polygon-test-pw"
 BOX = (11.0, 46.0, 11.015, 46.012)  # ~1.2 km: native 10 m previews, no resampling
 TRIANGLE = polygon([[11.0, 46.0], [11.015, 46.0], [11.0, 46.012], [11.0, 46.0]])  # south-west half
 PERIOD = ("2023-06-01", "2023-07-01")
-
-
-@pytest.fixture(scope="module")
-def connection(tmp_path_factory) -> Iterator[Any]:
-    import os
-
-    import openeo
-
-    from jupyter_eo.backend.config import BackendConfig
-    from jupyter_eo.backend.testing import serve_in_thread
-
-    root = tmp_path_factory.mktemp("polygon-backend")
-    os.environ["OPENEO_CONFIG_HOME"] = str(root / "openeo-config")
-    with serve_in_thread(BackendConfig(data_dir=root / "state", users={USER: PASSWORD})) as url:
-        yield openeo.connect(url).authenticate_basic(USER, PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from jupyter_eo.errors import ProcessGraphInvalid, ProcessGraphMissing
+from jupyter_eo.graph.walk import is_callback  # noqa: F401 - one definition, re-exported here
 
 FlatGraph = dict[str, dict[str, Any]]
 
@@ -38,11 +39,6 @@ def is_node_ref(value: Any) -> bool:
 def is_parameter_ref(value: Any) -> bool:
     """True for ``{"from_parameter": ...}``."""
     return isinstance(value, dict) and "from_parameter" in value and len(value) == 1
-
-
-def is_callback(value: Any) -> bool:
-    """True for a callback argument ``{"process_graph": {...}}``."""
-    return isinstance(value, dict) and isinstance(value.get("process_graph"), dict)
 
 
 class NodeIdGenerator:

@@ -15,6 +15,7 @@ from typing import Any
 from jupyter_eo.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphMissing
 from jupyter_eo.graph.model import (FlatGraph, is_callback, is_node_ref, post_order, result_node_id,
                                     unwrap)
+from jupyter_eo.graph.walk import child_graphs
 
 __all__ = ["from_json", "from_python", "to_builder", "summarize", "validation_errors", "CONNECTION_NAME"]
 
@@ -42,21 +43,11 @@ def from_json(source: str | bytes | dict | Path) -> dict[str, Any]:
 def _check_callbacks(graph: FlatGraph) -> None:
     for node in graph.values():
         for value in node.get("arguments", {}).values():
-            for callback in _callbacks_in(value):
+            for callback in child_graphs(value):
                 if not callback:
                     raise ProcessGraphInvalid(f"Empty callback in process {node['process_id']!r}.")
                 post_order(callback)
                 _check_callbacks(callback)
-
-
-def _callbacks_in(value: Any) -> list[FlatGraph]:
-    if is_callback(value):
-        return [value["process_graph"]]
-    if isinstance(value, dict):
-        return [cb for item in value.values() for cb in _callbacks_in(item)]
-    if isinstance(value, list):
-        return [cb for item in value for cb in _callbacks_in(item)]
-    return []
 
 
 class _ConnectCalls(ast.NodeTransformer):

@@ -24,6 +24,7 @@ from typing import Any
 
 from jupyter_eo.errors import OpenEOError, ProcessGraphInvalid, ProcessGraphNotFound
 from jupyter_eo.graph.model import FlatGraph, is_callback, iter_parameter_refs, unwrap
+from jupyter_eo.graph.walk import child_graphs
 
 __all__ = ["spatial_extent_parameter", "temporal_extent_parameter", "bands_parameter", "number_parameter",
            "string_parameter", "parameterize", "make_udp", "save_udp", "namespace_url", "load_udp", "use_udp",
@@ -127,7 +128,7 @@ def make_udp(graph: Any, process_id: str, parameters: list[dict[str, Any]] | Non
 def _free_parameters(arguments: Any, bound: frozenset[str] = frozenset()) -> set[str]:
     """Parameter names referenced but not bound by an enclosing callback (callback params per spec)."""
     free = {name for name in iter_parameter_refs(arguments, deep=False) if name not in bound}
-    for callback in _callbacks(arguments):
+    for callback in child_graphs(arguments):
         names = set()
         for node in callback.values():
             names |= _free_parameters(node.get("arguments", {}), bound | _CALLBACK_NAMES)
@@ -137,16 +138,6 @@ def _free_parameters(arguments: Any, bound: frozenset[str] = frozenset()) -> set
 
 # Names a callback may receive from its parent process (union over the core processes).
 _CALLBACK_NAMES = frozenset({"x", "y", "data", "context", "value", "index", "label", "dimension", "parameters"})
-
-
-def _callbacks(value: Any) -> list[FlatGraph]:
-    if is_callback(value):
-        return [value["process_graph"]]
-    if isinstance(value, dict):
-        return [cb for v in value.values() for cb in _callbacks(v)]
-    if isinstance(value, list):
-        return [cb for v in value for cb in _callbacks(v)]
-    return []
 
 
 def save_udp(connection: Any, document: dict[str, Any], *, public: bool = False) -> Any:

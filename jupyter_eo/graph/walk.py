@@ -44,6 +44,12 @@ def iter_references(value: Any) -> Iterator[tuple[str, Any]]:
             stack.extend(item)
 
 
+def child_graphs(value: Any) -> list[dict[str, Any]]:
+    """The callbacks' process graphs directly in an argument value (not those nested inside
+    them)."""
+    return [ref for kind, ref in iter_references(value) if kind == "callback"]
+
+
 def node_dependencies(node: dict[str, Any]) -> list[str]:
     """Ids of the nodes whose results ``node`` uses (``from_node`` in its arguments)."""
     args = node.get("arguments") if isinstance(node, dict) else None

@@ -228,16 +228,12 @@ def _axis_count(dims: dict, axis: str, extent: Any, meta: dict) -> int:
 
 def _geojson_bbox(extent: Any) -> dict | None:
     """The lon/lat bbox of a GeoJSON ``spatial_extent`` (None for anything else or bad GeoJSON)."""
-    if not (isinstance(extent, dict) and extent.get("type") in (
-            "Polygon", "MultiPolygon", "Feature", "FeatureCollection")):
-        return None
-    from jupyter_eo.backend.catalog.grid import parse_bbox
+    from jupyter_eo.backend.catalog.grid import geojson_extent_bbox
 
     try:
-        (west, south, east, north), _crs = parse_bbox(extent)
+        return geojson_extent_bbox(extent)
     except Exception:  # noqa: BLE001 - invalid GeoJSON is reported by the engine when loading
         return None
-    return {"west": west, "south": south, "east": east, "north": north}
 
 
 def _is_geographic(crs: Any) -> bool:

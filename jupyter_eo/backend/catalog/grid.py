@@ -82,6 +82,23 @@ def parse_bbox(spatial_extent: dict | None) -> tuple[tuple[float, float, float, 
     return (west, south, east, north), crs
 
 
+GEOJSON_EXTENT_TYPES = ("Polygon", "MultiPolygon", "Feature", "FeatureCollection")
+
+
+def is_geojson_extent(spatial_extent: Any) -> bool:
+    """True for a GeoJSON ``spatial_extent`` (polygons: data outside them is masked)."""
+    return isinstance(spatial_extent, dict) and spatial_extent.get("type") in GEOJSON_EXTENT_TYPES
+
+
+def geojson_extent_bbox(spatial_extent: Any) -> dict[str, float] | None:
+    """The WGS84 bbox object (west/south/east/north, crs 4326) of a GeoJSON ``spatial_extent``;
+    None for anything else. Broken GeoJSON raises ProcessParameterInvalid (``parse_bbox``)."""
+    if not is_geojson_extent(spatial_extent):
+        return None
+    (west, south, east, north), _ = parse_bbox(spatial_extent)  # type: ignore[misc]
+    return {"west": west, "south": south, "east": east, "north": north, "crs": 4326}
+
+
 def bbox_to_lonlat(bbox: tuple[float, float, float, float], crs: CRS) -> tuple[float, float, float, float]:
     """A bbox transformed to WGS84 lon/lat bounds."""
     wgs = to_crs(4326)

@@ -196,9 +196,6 @@ class _TileCatalog:
         return _TileCollection(self._catalog.get(collection_id), self._bounds)
 
 
-_GEOJSON_TYPES = ("Polygon", "MultiPolygon", "Feature", "FeatureCollection")
-
-
 class _TileCollection:
     def __init__(self, collection: Any, bounds: tuple[float, float, float, float]) -> None:
         self._collection = collection
@@ -210,14 +207,10 @@ class _TileCollection:
     def load(self, spatial_extent: Any = None, temporal_extent: Any = None, bands: Any = None,
              property_filter: Any = None, **kwargs: Any) -> Any:
         west, south, east, north = self._bounds
-        if isinstance(spatial_extent, dict) and spatial_extent.get("type") in _GEOJSON_TYPES:
-            # a polygon AOI: crop the tile to the polygons' bbox (masking happens after loading)
-            from jupyter_eo.backend.catalog.grid import parse_bbox
+        from jupyter_eo.backend.catalog.grid import geojson_extent_bbox
 
-            parsed = parse_bbox(spatial_extent)
-            if parsed is not None:
-                (w, s, e, n), _ = parsed  # GeoJSON is always WGS84 lon/lat
-                spatial_extent = {"west": w, "south": s, "east": e, "north": n, "crs": 4326}
+        # a polygon AOI: crop the tile to the polygons' bbox (masking happens after loading)
+        spatial_extent = geojson_extent_bbox(spatial_extent) or spatial_extent
         if isinstance(spatial_extent, dict) and all(
                 k in spatial_extent for k in ("west", "south", "east", "north")):
             from pyproj import CRS, Transformer

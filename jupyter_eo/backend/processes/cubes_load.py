@@ -101,8 +101,9 @@ def load_collection(id: str, spatial_extent: Any = None, temporal_extent: Any = 
 
 def _mask_geojson(cube: Any, spatial_extent: Any) -> Any:
     """GeoJSON extents keep only pixels whose centre intersects the polygons (spec)."""
-    if isinstance(spatial_extent, dict) and spatial_extent.get("type") in (
-            "Polygon", "MultiPolygon", "Feature", "FeatureCollection"):
+    from jupyter_eo.backend.catalog.grid import is_geojson_extent
+
+    if is_geojson_extent(spatial_extent):
         from jupyter_eo.backend.processes.cubes_mask import mask_polygon
 
         return mask_polygon(cube, spatial_extent)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jupyter_eo.atomic_files import replacing
+
 log = logging.getLogger(__name__)
 
 
@@ -131,17 +133,12 @@ class ChunkCache:
         if not self.enabled:
             return
         path = self._path(key)
-        tmp = path.parent / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp.npy"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(tmp, np.ascontiguousarray(arr), allow_pickle=False)
-            os.replace(tmp, path)
+            with replacing(path, ".tmp.npy") as tmp:  # disk full mid-write: no temp left
+                np.save(tmp, np.ascontiguousarray(arr), allow_pickle=False)
         except OSError as exc:
             log.warning("chunk cache write failed (%s); continuing without caching", exc)
-            try:
-                tmp.unlink(missing_ok=True)  # e.g. disk full mid-write: no partial temp left
-            except OSError:
-                pass
             return
         with self._lock:
             if self._size is None:

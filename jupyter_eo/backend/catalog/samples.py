@@ -11,12 +11,13 @@ import datetime as _dt
 import logging
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from jupyter_eo.atomic_files import replacing
 
 from .metadata import eo_band
 from .raster_stack import RasterItem, RasterStackCollection
@@ -57,12 +58,8 @@ def find_samples_dir(cache_root: Path | None = None) -> Path:
 def _write_atomic(target: Path, data: bytes) -> None:
     """Write via a unique temporary and a rename: a backend reading ``target`` while another
     set-up run extracts again never sees it truncated, and two set-up runs never collide."""
-    tmp = target.with_name(f".{target.name[:200]}.{secrets.token_hex(6)}.part")
-    try:
+    with replacing(target, ".part") as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def extract_wheel(wheel: Path, dest: Path) -> Path:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import threading
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from jupyter_eo.atomic_files import replacing
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,10 @@ def _build_land_bits(path: Path) -> None:
     log.info("building land-mask bit file %s from global-land-mask (one-off, ~10 s)", path)
     bits = _land_bits_from_package()
     path.parent.mkdir(parents=True, exist_ok=True)
-    # unique even for processes of equal pid (containers sharing a cache volume)
-    tmp = path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(6)}.tmp.npy"
-    try:
+    # unique even for processes of equal pid (containers sharing a cache volume); a failed or
+    # interrupted write leaves no 117 MB temp
+    with replacing(path, ".tmp.npy") as tmp:
         np.save(tmp, bits)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed or interrupted write leaves no 117 MB temp
 
 
 @lru_cache(maxsize=1)

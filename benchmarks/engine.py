@@ -24,7 +24,6 @@ import gc
 import json
 import statistics
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,6 +36,7 @@ import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.memory import PeakRSS  # noqa: E402
 from jupyter_eo.backend.cube import set_crs  # noqa: E402
 from jupyter_eo.backend.engine import EvalContext, evaluate, materialize  # noqa: E402
 
@@ -166,34 +166,6 @@ def openeo_processes_dask(cube: xr.DataArray) -> np.ndarray | None:
     pg = OpenEOProcessGraph(pg_data={"process_graph": graph})
     result = pg.to_callable(process_registry=registry)()
     return np.asarray(result.compute() if hasattr(result, "compute") else result)
-
-
-class PeakRSS:
-    """Samples resident memory in a thread; ``extra`` = peak minus the level at start."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.base = self.peak = self.proc.memory_info().rss
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.001)
-
-    def __enter__(self) -> "PeakRSS":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    @property
-    def extra(self) -> int:
-        return self.peak - self.base
 
 
 def measure(func: Callable[[], Any], repeats: int) -> tuple[float, int, Any]:

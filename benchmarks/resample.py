@@ -22,7 +22,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -30,11 +29,11 @@ from pathlib import Path  # noqa: E402
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
 import xarray as xr  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.memory import PeakRSS  # noqa: E402
 from jupyter_eo.backend.cube import set_crs  # noqa: E402
 from jupyter_eo.backend.formats import write_result  # noqa: E402
 from jupyter_eo.backend.processes.cubes_resample import resample_spatial  # noqa: E402
@@ -58,32 +57,6 @@ def make_cube(nt: int, nb: int, size: int, chunk: int) -> xr.DataArray:
                                 "y": 5_000_000 - 5.0 - 10.0 * np.arange(size),
                                 "x": 400_000 + 5.0 + 10.0 * np.arange(size)})
     return set_crs(cube, "EPSG:32633")
-
-
-class PeakRSS:
-    """Samples the process RSS in a thread; ``extra`` is the peak above the starting level."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.base = self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def __enter__(self) -> "PeakRSS":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def extra(self) -> int:
-        return self.peak - self.base
 
 
 def main() -> None:
@@ -110,7 +83,7 @@ def main() -> None:
     out = resample_spatial(cube, resolution=args.resolution, projection=projection,
                            method=args.method)
     build = time.perf_counter() - t0
-    with PeakRSS() as rss, tempfile.TemporaryDirectory() as tmp:
+    with PeakRSS(interval=0.005) as rss, tempfile.TemporaryDirectory() as tmp:
         t1 = time.perf_counter()
         if args.write:
             with dask.config.set(scheduler="threads", num_workers=args.workers):

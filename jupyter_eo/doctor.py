@@ -1,4 +1,4 @@
-"""``jupyter-eo doctor``: check an installation (extensions, embedded backend, backends, logins) and say how to fix it."""
+"""``jupyter-eo doctor``: check an installation (JupyterLab, extensions, embedded backend, backends, logins) and say how to fix it."""
 from __future__ import annotations
 
 import argparse
@@ -118,6 +118,77 @@ def check_labextension(ctx: Context) -> Finding:
                            f"the {LABEXTENSION_NAME} labextension is disabled in {page_config}",
                            f"jupyter labextension enable {LABEXTENSION_NAME}")
     return Finding("labextension", "ok", f"installed at {installed}")
+
+
+MIN_JUPYTERLAB = (4, 6)
+
+
+def _same_version(npm_version: str, python_version: str) -> bool:
+    """npm's ``1.2.0-alpha.1`` and Python's ``1.2.0a1`` name the same release."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(npm_version) == Version(python_version.split("+")[0])
+    except InvalidVersion:
+        return npm_version == python_version
+
+
+def check_jupyterlab() -> Finding:
+    """JupyterLab itself: installed in this environment, new enough, with its ``jupyter-lab`` command."""
+    fix = (f"pip install 'jupyterlab>={MIN_JUPYTERLAB[0]}.{MIN_JUPYTERLAB[1]},<5' into this "
+           f"environment ({sys.prefix}), or reinstall jupyter_eo there: pip install jupyter_eo")
+    try:
+        version = metadata.version("jupyterlab")
+    except metadata.PackageNotFoundError:
+        return Finding("jupyterlab", "fail", f"JupyterLab is not installed in {sys.prefix}", fix)
+    from packaging.version import Version
+
+    if Version(version).release[:2] < MIN_JUPYTERLAB:
+        return Finding("jupyterlab", "fail", f"JupyterLab {version} is too old for the "
+                       "jupyter-eo labextension (built for 4.x, >= "
+                       f"{MIN_JUPYTERLAB[0]}.{MIN_JUPYTERLAB[1]})", fix)
+    command = Path(sys.executable).parent / "jupyter-lab"
+    if not command.exists():
+        return Finding("jupyterlab", "warn", f"JupyterLab {version} is importable but "
+                       f"{command} is missing (a partial install)",
+                       "pip install --force-reinstall --no-deps jupyterlab")
+    return Finding("jupyterlab", "ok", f"JupyterLab {version} ({command})")
+
+
+def check_kernel() -> Finding:
+    """A Python kernel for notebooks (ipykernel, with a kernelspec JupyterLab can list)."""
+    try:
+        metadata.version("ipykernel")
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager().find_kernel_specs()
+    except Exception as exc:  # ipykernel or jupyter_client missing/broken
+        return Finding("python kernel", "fail", f"no usable Python kernel: {exc}",
+                       "pip install ipykernel into this environment")
+    if "python3" not in specs:
+        return Finding("python kernel", "fail", "ipykernel is installed but no 'python3' "
+                       "kernelspec is found", "python -m ipykernel install --sys-prefix")
+    return Finding("python kernel", "ok", f"python3 kernel at {specs['python3']}")
+
+
+def check_labextension_version(ctx: Context) -> Finding | None:
+    """The labextension found first must be this package's build, not a stale copy elsewhere."""
+    from jupyter_eo import __version__
+
+    for directory in ctx.data_paths:
+        package = Path(directory) / "labextensions" / LABEXTENSION_NAME / "package.json"
+        try:
+            found = json.loads(package.read_text()).get("version", "")
+        except (OSError, ValueError):
+            continue
+        if found and not __version__.startswith("0.0.0") and not _same_version(found,
+                                                                              __version__):
+            return Finding("labextension version", "warn",
+                           f"{package.parent} is version {found}, the Python package is "
+                           f"{__version__}: JupyterLab loads the stale copy",
+                           f"remove {package.parent} (an old install), or reinstall jupyter_eo")
+        return None
+    return None
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -381,7 +452,11 @@ def _login_fix(auth: str) -> str:
 def run_checks(ctx: Context | None = None) -> list[Finding]:
     """All checks in order; never raises for a broken installation (that is a finding)."""
     ctx = ctx or Context()
-    findings = [check_versions(), check_server_extension(ctx), check_labextension(ctx)]
+    findings = [check_versions(), check_jupyterlab(), check_kernel(),
+                check_server_extension(ctx), check_labextension(ctx)]
+    stale = check_labextension_version(ctx)
+    if stale is not None:
+        findings.append(stale)
     try:
         app, server_config = load_app_config(ctx)
     except Exception as exc:  # a broken config file or invalid trait value

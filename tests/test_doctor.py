@@ -193,3 +193,70 @@ def test_running_server_check_reports_a_dead_server(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("JUPYTER_EO_KERNEL_SECRET", "not-used")
     finding = check_running_server(Context(http_timeout=2))
     assert finding.status == "fail" and "HTTP 599" in finding.message
+
+
+# -- the JupyterLab side: lab installed and new enough, a kernel, no stale labextension ---------------
+def test_missing_jupyterlab_is_a_failure_with_a_fix(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from jupyter_eo import doctor
+
+    real_version = metadata.version
+
+    def without_lab(name: str) -> str:
+        if name == "jupyterlab":
+            raise metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(doctor.metadata, "version", without_lab)
+    findings = _by_check(run_checks(Context(config_paths=[str(tmp_path)], start_backend=False)))
+    lab = findings["jupyterlab"]
+    assert lab["status"] == "fail" and "not installed" in lab["message"]
+    assert "pip install" in lab["fix"]
+    assert "No problems found" not in doctor.render(run_checks(
+        Context(config_paths=[str(tmp_path)], start_backend=False)))
+
+
+def test_too_old_jupyterlab_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from jupyter_eo import doctor
+
+    real_version = metadata.version
+    monkeypatch.setattr(doctor.metadata, "version",
+                        lambda name: "3.6.8" if name == "jupyterlab" else real_version(name))
+    finding = doctor.check_jupyterlab()
+    assert finding.status == "fail" and "3.6.8 is too old" in finding.message
+
+
+def test_this_environment_has_lab_and_kernel() -> None:
+    from jupyter_eo import doctor
+
+    lab, kernel = doctor.check_jupyterlab(), doctor.check_kernel()
+    assert lab.status == "ok" and str(Path(sys.executable).parent) in lab.message
+    assert kernel.status == "ok" and "python3" in kernel.message
+
+
+def test_missing_python_kernelspec_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from jupyter_eo import doctor
+
+    monkeypatch.setattr(KernelSpecManager, "find_kernel_specs", lambda self: {"ir": "/x"})
+    finding = doctor.check_kernel()
+    assert finding.status == "fail" and "ipykernel install" in finding.fix
+
+
+def test_stale_labextension_copy_is_reported(tmp_path: Path) -> None:
+    from jupyter_eo import __version__, doctor
+
+    stale = tmp_path / "user" / "labextensions" / "jupyter-eo"
+    stale.mkdir(parents=True)
+    (stale / "package.json").write_text(json.dumps({"name": "jupyter-eo", "version": "0.0.1"}))
+    ctx = Context(config_paths=[str(tmp_path / "etc")], data_paths=[str(tmp_path / "user")])
+    finding = doctor.check_labextension_version(ctx)
+    assert finding is not None and finding.status == "warn"
+    assert "0.0.1" in finding.message and __version__ in finding.message
+    (stale / "package.json").write_text(json.dumps({"version": __version__}))
+    assert doctor.check_labextension_version(ctx) is None

@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     from jupyter_eo.doctor import add_doctor_parser
 
     add_doctor_parser(sub)
+    from jupyter_eo.notebooks_cmd import add_notebooks_parser
+
+    add_notebooks_parser(sub)
     return parser
 
 

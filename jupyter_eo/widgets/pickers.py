@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from typing import Any, Callable, Iterable
 
 import ipywidgets as w
@@ -10,7 +11,7 @@ import traitlets as t
 
 from jupyter_eo.widgets.metadata import (band_label, collection_bands, spatial_bbox,
                                          temporal_bounds)
-from jupyter_eo.widgets.style import css_style
+from jupyter_eo.widgets.style import css_style, error_html
 
 MetadataSource = Callable[[str], dict[str, Any]]
 
@@ -129,11 +130,44 @@ def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _parse_iso(text: str) -> dt.date | None:
+    """A typed date as ``YYYY-MM-DD`` (None when it is not one)."""
+    text = (text or "").strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def clamp_range(start: dt.date, end: dt.date, low: dt.date | None,
+                high: dt.date | None) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` moved into a collection's ``[low, high]`` (inclusive last day): cut where
+    it overlaps, otherwise the same length placed at the nearer end of the collection."""
+    limit = high + dt.timedelta(days=1) if high else None
+    length = max(end - start, dt.timedelta(days=1))
+    if limit is not None and start >= limit:
+        start, end = limit - length, limit
+    elif low is not None and end <= low:
+        start, end = low, low + length
+    if low is not None:
+        start = max(start, low)
+    if limit is not None:
+        end = min(end, limit)
+    return start, end
+
+
 class TemporalExtentPicker(w.VBox):
     """Pick a time range ``value = (start, end)`` (ISO dates, end exclusive as in openEO).
 
-    ``bounds`` (first, last) comes from the collection; picked dates are clamped into them.
-    Presets: last month, last 3 months, a season (last summer), last year, whole extent.
+    ``value`` is the one source of truth: the From/To fields always show it and the recipes
+    use it. Dates are typed as ``YYYY-MM-DD`` and committed on Enter or when the field loses
+    focus; a date that is not one gets an inline message and changes nothing. ``bounds``
+    (first, last) comes from the collection: a range outside it is clamped, with a visible
+    note, and the range the user asked for (``requested``) is kept, so switching to a
+    collection that covers it restores it. Presets: last month, last 3 months, a season
+    (last summer), last year, whole extent.
     """
 
     value = t.Tuple(t.Unicode(), t.Unicode(), default_value=("2023-06-01", "2023-09-01"))
@@ -144,33 +178,37 @@ class TemporalExtentPicker(w.VBox):
     def __init__(self, value: tuple[str, str] | None = None, *,
                  today: dt.date | None = None, **kwargs: Any) -> None:
         self._today = today
-        self._updating = False
-        self.start = w.DatePicker(description="From", layout=w.Layout(width="auto"))
-        self.end = w.DatePicker(description="To", layout=w.Layout(width="auto"))
+        self._updating = False  # the kernel is writing the fields: not a user's commit
+        self._internal = False  # re-clamping the requested range: not a user's request
+        self.requested: tuple[str, str] = tuple(self.value)  # type: ignore[assignment]
+        field = {"description_width": "initial"}
+        self.start = w.Text(description="From", placeholder="YYYY-MM-DD", continuous_update=False,
+                            style=field, layout=w.Layout(width="11.5em"))
+        self.end = w.Text(description="To", placeholder="YYYY-MM-DD", continuous_update=False,
+                          style=field, layout=w.Layout(width="10em"))
         self.preset = w.Dropdown(options=[("Preset…", "")] + [(p, p) for p in self.PRESETS],
                                  value="", description="Range", layout=w.Layout(width="auto"))
         self.info = w.HTML()
-        self.start.observe(self._on_dates, names="value")
-        self.end.observe(self._on_dates, names="value")
+        self.note = w.HTML()
+        self.start.observe(self._on_text, names="value")
+        self.end.observe(self._on_text, names="value")
         self.preset.observe(self._on_preset, names="value")
         super().__init__([w.HBox([self.start, self.end, self.preset],
-                                 layout=w.Layout(flex_flow="row wrap")), self.info], **kwargs)
+                                 layout=w.Layout(flex_flow="row wrap")), self.note, self.info], **kwargs)
         self.add_class("jeo-temporal-picker")
         if value is not None:
             self.value = tuple(value)
-        else:
-            self._sync_pickers(self.value)
+        self._sync_fields(self.value)
 
     def set_collection(self, meta: dict[str, Any] | None) -> None:
-        """Bound the picker by a collection's temporal extent (keeps the range when inside)."""
-        if meta is None:
-            self.bounds = (None, None)
-            return
-        start, end = temporal_bounds(meta)
+        """Bound the picker by a collection's temporal extent: the requested range, clamped."""
+        start, end = temporal_bounds(meta) if meta else (None, None)
         self.bounds = (_iso(start), _iso(end))
-        self.value = self.value  # re-validate into the new bounds
-        if start and dt.date.fromisoformat(self.value[0]) >= dt.date.fromisoformat(self.value[1]):
-            self.apply_preset("Last 3 months")
+        self._internal = True
+        try:
+            self.value = self.requested
+        finally:
+            self._internal = False
 
     def bind(self, picker: CollectionPicker) -> None:
         """Follow a CollectionPicker's choice."""
@@ -213,46 +251,48 @@ class TemporalExtentPicker(w.VBox):
             start, end = dt.date.fromisoformat(start_s[:10]), dt.date.fromisoformat(end_s[:10])
         except (TypeError, ValueError):
             raise t.TraitError(f"Dates must be ISO 'YYYY-MM-DD', got {proposal['value']!r}.") from None
-        low, high = self.bounds or (None, None)
-        if low:
-            start = max(start, dt.date.fromisoformat(low))
-            end = max(end, dt.date.fromisoformat(low) + dt.timedelta(days=1))
-        if high:
-            limit = dt.date.fromisoformat(high) + dt.timedelta(days=1)
-            end = min(end, limit)
-            start = min(start, limit - dt.timedelta(days=1))
         if end <= start:
             raise t.TraitError(f"The end {end} must be after the start {start}.")
-        return start.isoformat(), end.isoformat()
+        if not self._internal:
+            self.requested = (start.isoformat(), end.isoformat())
+        low, high = (dt.date.fromisoformat(b) if b else None for b in (self.bounds or (None, None)))
+        used = clamp_range(start, end, low, high)
+        if used != (start, end):
+            self.note.value = error_html(
+                f"{start} … {end} is outside this collection's time range ({low or 'open'} … "
+                f"{high or 'ongoing'}): using {used[0]} … {used[1]}.")
+        else:
+            self.note.value = ""
+        return used[0].isoformat(), used[1].isoformat()
 
     @t.observe("value")
     def _value_changed(self, change: dict) -> None:
-        self._sync_pickers(change["new"])
+        self._sync_fields(change["new"])
 
     @t.observe("bounds")
     def _bounds_changed(self, change: dict) -> None:
         low, high = change["new"] or (None, None)
         self.info.value = (f"<span class='jeo-muted'>Available: {low or 'open'} … {high or 'ongoing'}"
                            "</span>")
-        try:  # ipywidgets >= 8.1 DatePicker supports min/max
-            self.start.min = self.end.min = dt.date.fromisoformat(low) if low else None
-            self.start.max = self.end.max = (dt.date.fromisoformat(high) + dt.timedelta(days=1)
-                                             if high else None)
-        except (AttributeError, t.TraitError):
-            pass
 
-    def _sync_pickers(self, value: tuple[str, str]) -> None:
+    def _sync_fields(self, value: tuple[str, str]) -> None:
         self._updating = True
         try:
-            self.start.value = dt.date.fromisoformat(value[0])
-            self.end.value = dt.date.fromisoformat(value[1])
+            self.start.value, self.end.value = value[0], value[1]
         finally:
             self._updating = False
 
-    def _on_dates(self, change: dict) -> None:
-        if self._updating or self.start.value is None or self.end.value is None:
+    def _on_text(self, change: dict) -> None:
+        """A date committed in a field (Enter or blur): validate, then apply or explain."""
+        if self._updating:
             return
-        start, end = self.start.value, self.end.value
+        start, end = _parse_iso(self.start.value), _parse_iso(self.end.value)
+        bad = [(f.description, f.value) for f, d in ((self.start, start), (self.end, end)) if d is None]
+        if bad:
+            name, text = bad[0]
+            self.note.value = error_html(f"{name}: type a date as YYYY-MM-DD (got {text!r}); "
+                                         f"still using {self.value[0]} … {self.value[1]}.")
+            return
         if start >= end:  # keep the range's length: move the other end along
             old_start, old_end = (dt.date.fromisoformat(v) for v in self.value)
             length = max(old_end - old_start, dt.timedelta(days=1))
@@ -260,11 +300,8 @@ class TemporalExtentPicker(w.VBox):
                 end = start + length
             else:
                 start = end - length
-        try:
-            self.value = (start.isoformat(), end.isoformat())
-        except t.TraitError as exc:
-            self.info.value = f"<span class='jeo-error'>{html.escape(str(exc))}</span>"
-            self._sync_pickers(self.value)
+        self.value = (start.isoformat(), end.isoformat())
+        self._sync_fields(self.value)  # e.g. the other end moved along, or the range was clamped
 
     def _on_preset(self, change: dict) -> None:
         if change["new"]:

@@ -64,9 +64,10 @@ def test_draw_preview_insert_and_run(lab) -> None:
     page.wait_for_timeout(500)
 
     # choose time range and recipe through the controls
-    cell.locator(".jeo-temporal-picker input[type=date]").nth(0).fill("2023-06-01")
-    cell.locator(".jeo-temporal-picker input[type=date]").nth(1).fill("2023-07-01")
-    cell.locator(".jeo-temporal-picker input[type=date]").nth(1).press("Enter")
+    cell.locator(".jeo-temporal-picker input").nth(0).fill("2023-06-01")
+    cell.locator(".jeo-temporal-picker input").nth(0).press("Enter")  # dates commit on Enter / blur
+    cell.locator(".jeo-temporal-picker input").nth(1).fill("2023-07-01")
+    cell.locator(".jeo-temporal-picker input").nth(1).press("Enter")
     recipe_select = cell.locator(".jeo-recipe-picker select").first
     recipe_select.select_option(label="NDVI composite — Normalized Difference Vegetation Index")
 

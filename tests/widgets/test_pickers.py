@@ -75,17 +75,55 @@ def test_presets_are_relative_to_the_collection_end(collections):
     assert temporal.preset.value == ""  # the dropdown resets for the next choice
 
 
-def test_date_pickers_drive_value_and_keep_ranges_ordered():
+def test_typed_dates_drive_value_and_keep_ranges_ordered():
     temporal = TemporalExtentPicker(("2023-03-01", "2023-04-01"))
-    temporal.end.value = dt.date(2023, 5, 1)
+    assert (temporal.start.value, temporal.end.value) == ("2023-03-01", "2023-04-01")
+    assert not temporal.start.continuous_update  # committed on Enter / blur, not per keystroke
+    temporal.end.value = "2023-05-01"
     assert temporal.value == ("2023-03-01", "2023-05-01")
-    temporal.start.value = dt.date(2023, 6, 1)  # after the end: the end moves along (61 days)
+    temporal.start.value = "2023-06-01"  # after the end: the end moves along (61 days)
     assert temporal.value == ("2023-06-01", "2023-08-01")
-    assert temporal.end.value == dt.date(2023, 8, 1)
-    temporal.end.value = dt.date(2023, 5, 1)  # before the start: the start moves along
+    assert temporal.end.value == "2023-08-01"
+    temporal.end.value = "2023-05-01"  # before the start: the start moves along
     assert temporal.value == ("2023-03-01", "2023-05-01")
     temporal.set_collection({"id": "x", "extent": {"temporal": {"interval": [["2023-01-01", "2023-12-31"]]}}})
-    temporal.start.value = dt.date(2025, 6, 1)  # outside the collection: clamped
+    temporal.start.value = "2025-06-01"  # outside the collection: clamped, and said so
     assert temporal.value[1] == "2024-01-01"
+    assert (temporal.start.value, temporal.end.value) == temporal.value
+    assert "outside" in temporal.note.value and "2025-06-01" in temporal.note.value
     with pytest.raises(t.TraitError):
         temporal.value = ("2023-13-01", "2023-14-01")
+
+
+def test_half_typed_dates_are_not_rewritten():
+    temporal = TemporalExtentPicker(("2023-03-01", "2023-04-01"))
+    for text in ("06012023", "2023-06", "12023-05-01", "2023-02-30"):
+        temporal.start.value = text
+        assert temporal.value == ("2023-03-01", "2023-04-01")
+        assert temporal.start.value == text  # left as typed ...
+        assert "jeo-error" in temporal.note.value and "YYYY-MM-DD" in temporal.note.value  # ... and explained
+    temporal.start.value = "2023-03-15"
+    assert temporal.value == ("2023-03-15", "2023-04-01") and temporal.note.value == ""
+
+
+LANDSAT_LIKE = {"id": "L", "extent": {"temporal": {"interval": [["2008-04-19T00:00:00Z", "2013-05-27T00:00:00Z"]]}}}
+
+
+def test_requested_range_survives_collection_round_trips(collections):
+    picker = CollectionPicker([collections[0], LANDSAT_LIKE])
+    temporal = TemporalExtentPicker(("2023-06-01", "2023-07-01"))
+    temporal.bind(picker)
+    assert temporal.value == ("2023-06-01", "2023-07-01") and temporal.note.value == ""
+    picker.value = "L"  # no overlap: the same length at the collection's end, with a note
+    assert temporal.value == ("2013-04-28", "2013-05-28")
+    assert (temporal.start.value, temporal.end.value) == temporal.value
+    assert "outside" in temporal.note.value
+    picker.value = "SENTINEL2_L2A"
+    assert temporal.value == ("2023-06-01", "2023-07-01") and temporal.note.value == ""
+    assert (temporal.start.value, temporal.end.value) == temporal.value
+    # a range typed while on the short collection is the new request
+    picker.value = "L"
+    temporal.start.value, temporal.end.value = "2010-01-01", "2011-01-01"
+    picker.value = "SENTINEL2_L2A"
+    assert temporal.value == ("2023-01-01", "2024-01-01")  # the same length, from the collection's start
+    assert temporal.requested == ("2010-01-01", "2011-01-01")

@@ -35,6 +35,7 @@ class BackendSpec:
     oidc_client_secret: str = field(default="", repr=False)
     oidc_scopes: list[str] = field(default_factory=lambda: ["openid"])
     local: bool = False
+    user: bool = False  # added by the user from the sidebar (removable), not by the admin
 
     @property
     def base(self) -> str:
@@ -44,7 +45,7 @@ class BackendSpec:
     def public_view(self) -> dict[str, Any]:
         """What browsers and kernels may see: no secrets, no loopback URL of the local child."""
         view: dict[str, Any] = {"id": self.id, "title": self.title or self.id, "auth": self.auth,
-                                "local": self.local}
+                                "local": self.local, "user": self.user}
         if not self.local:
             view["url"] = self.url
         return view
@@ -104,6 +105,21 @@ class BackendRegistry:
 
     def get(self, backend_id: str) -> BackendSpec | None:
         return self._specs.get(backend_id)
+
+    def add_user_backend(self, spec: BackendSpec) -> None:
+        """Register a user's own backend; ids of configured backends cannot be taken."""
+        current = self._specs.get(spec.id)
+        if current is not None and not current.user:
+            raise BackendConfigError(f"backend id {spec.id!r} is taken by a configured backend")
+        spec.user = True
+        self._specs[spec.id] = spec
+
+    def remove_user_backend(self, backend_id: str) -> BackendSpec:
+        """Unregister a user's own backend (configured ones cannot be removed)."""
+        spec = self._specs.get(backend_id)
+        if spec is None or not spec.user:
+            raise BackendConfigError(f"backend {backend_id!r} was not added by the user")
+        return self._specs.pop(backend_id)
 
     def ids(self) -> list[str]:
         return list(self._specs)

@@ -7,7 +7,10 @@ import json
 import os
 from typing import Any, Awaitable, Callable
 
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.identity import User
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
@@ -16,19 +19,26 @@ from ..errors import OpenEOError
 from .channel import SECRET_HEADER, KernelChannel
 
 AUTH_RESOURCE = "jupyter_eo"
-_ACTIONS = {"GET": "read", "HEAD": "read", "OPTIONS": "read"}
+
+
+async def _call(method: Callable[..., Any], handler: Any, *args: Any, **kwargs: Any) -> Any:
+    result = method(handler, *args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def eo_authenticated(method: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Require a logged-in, authorized Jupyter user or the kernel-channel secret."""
+    """Require the kernel-channel secret, or a logged-in Jupyter user authorized by
+    jupyter_server's own ``@authorized`` (the authorizer's answer awaited, so async
+    authorizers work; action read/write from the HTTP method, resource ``jupyter_eo``)."""
+    checked = authorized(resource=AUTH_RESOURCE)(functools.partial(_call, method))
 
     @functools.wraps(method)
     async def wrapper(self: "JupyterEOHandler", *args: Any, **kwargs: Any) -> Any:
-        self.check_eo_access()
-        result = method(self, *args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        if self.kernel_authenticated:
+            return await _call(method, self, *args, **kwargs)
+        return await checked(self, *args, **kwargs)
 
     return wrapper
 
@@ -37,16 +47,19 @@ class JupyterEOHandler(ExtensionHandlerMixin, APIHandler):
     """Base of all our handlers: Jupyter auth or kernel secret, JSON helpers, openEO errors."""
 
     kernel_authenticated = False
+    auth_resource = AUTH_RESOURCE
 
-    def check_eo_access(self) -> None:
-        """Raise 403 unless the kernel secret or an authorized Jupyter user made this request."""
+    async def check_eo_access(self) -> None:
+        """Raise 403 unless the kernel secret or an authorized Jupyter user made this request
+        (for checks before the handler method, e.g. before a streamed body is read)."""
         if self.kernel_authenticated:
             return
         user = self.current_user
         if not user:
             raise web.HTTPError(403, "authentication required")
-        action = _ACTIONS.get(self.request.method or "", "write")
-        if not self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE):
+        action = HTTP_METHOD_TO_AUTH_ACTION.get(self.request.method or "", "write")
+        if not await ensure_async(self.authorizer.is_authorized(self, user, action,
+                                                                AUTH_RESOURCE)):
             raise web.HTTPError(403, "not authorized")
 
     @property

@@ -8,6 +8,7 @@ from ..errors import NotFound, OpenEOError
 from .base import JupyterEOHandler, eo_authenticated
 from .proxy import PREFIX
 from .sessions import CredentialManager, LoginError
+from .user_backends import add_from_request, remove_from_request
 
 
 def _login_error(exc: LoginError) -> OpenEOError:
@@ -33,12 +34,35 @@ class _Base(JupyterEOHandler):
 
 
 class BackendsHandler(_Base):
-    """``GET``: every configured backend's public view plus the user's login state."""
+    """``GET``: every backend's public view plus the user's login state; ``POST {"url", ...}``:
+    add the user's own backend (discovered first; see user_backends.py)."""
 
     @eo_authenticated
     def get(self) -> None:
         self.write_json({"backends": [self.backend_view(i)
-                                      for i in self.credentials.registry.ids()]})
+                                      for i in self.credentials.registry.ids()],
+                         "allow_user_backends": self.settings["jupyter_eo_user_backends"].enabled})
+
+    @eo_authenticated
+    async def post(self) -> None:
+        spec = await add_from_request(self)
+        self.write_json(self.backend_view(spec.id), status=201)
+
+
+class BackendHandler(_Base):
+    """``GET`` one backend's view; ``DELETE`` removes a user-added backend and its tokens."""
+
+    @eo_authenticated
+    def get(self, backend_id: str) -> None:
+        self.write_json(self.backend_view(backend_id))
+
+    @eo_authenticated
+    def delete(self, backend_id: str) -> None:
+        if self.credentials.registry.get(backend_id) is None:
+            raise NotFound(f"No backend with id '{backend_id}' is configured.")
+        remove_from_request(self, backend_id)
+        self.set_status(204)
+        self.finish()
 
 
 class LoginHandler(_Base):

@@ -4,14 +4,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import urlencode
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from .upstream_client import UpstreamClient
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -55,22 +54,15 @@ class DeviceGrant:
                 "expires_in": max(0, round(self.expires_at - time.time()))}
 
 
-async def _call(client: AsyncHTTPClient, url: str, *, form: dict[str, str] | None = None,
-                timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
-    request = HTTPRequest(url, method="POST" if form is not None else "GET",
-                          body=urlencode(form) if form is not None else None,
-                          headers={"Accept": "application/json",
-                                   **({"Content-Type": "application/x-www-form-urlencoded"}
-                                      if form is not None else {})},
-                          follow_redirects=False, connect_timeout=timeout, request_timeout=timeout)
-    response = await client.fetch(request, raise_error=False)
-    if response.code == 599:
-        raise OidcError(f"OIDC provider unreachable ({type(response.error).__name__})")
-    try:
-        body = json.loads(response.body or b"{}")
-    except ValueError:
-        body = {}
-    return response.code, body if isinstance(body, dict) else {}
+async def _call(client: UpstreamClient, url: str, *,
+                form: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    """One JSON exchange with the provider; network faults raise 502/504 openEO errors
+    (``could not reach <url>: ...``), which are not :class:`OidcError` (stored tokens stay)."""
+    code, body = await client.call_json(
+        url, method="POST" if form is not None else "GET",
+        body=urlencode(form) if form is not None else None,
+        headers={"Content-Type": "application/x-www-form-urlencoded"} if form is not None else None)
+    return code, body if isinstance(body, dict) else {}
 
 
 def _error(body: dict[str, Any], code: int) -> str:
@@ -79,7 +71,7 @@ def _error(body: dict[str, Any], code: int) -> str:
     return f"{error}: {description}" if description else error
 
 
-async def discover(client: AsyncHTTPClient, issuer: str) -> Provider:
+async def discover(client: UpstreamClient, issuer: str) -> Provider:
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     code, body = await _call(client, url)
     if code != 200 or "token_endpoint" not in body:
@@ -98,7 +90,7 @@ def _tokens(body: dict[str, Any]) -> TokenSet:
                     refresh_token=str(body.get("refresh_token") or ""), expires_at=expires_at)
 
 
-async def device_authorize(client: AsyncHTTPClient, provider: Provider, client_id: str,
+async def device_authorize(client: UpstreamClient, provider: Provider, client_id: str,
                            scopes: list[str], client_secret: str = "") -> DeviceGrant:
     if not provider.device_authorization_endpoint:
         raise OidcError("the OIDC provider does not support the device-code flow")
@@ -120,7 +112,7 @@ async def device_authorize(client: AsyncHTTPClient, provider: Provider, client_i
                        code_verifier=verifier, client_secret=client_secret)
 
 
-async def poll_device_token(client: AsyncHTTPClient, provider: Provider, client_id: str,
+async def poll_device_token(client: UpstreamClient, provider: Provider, client_id: str,
                             grant: DeviceGrant,
                             sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> TokenSet:
     """Poll the token endpoint until the user approved, denied or the code expired."""
@@ -144,7 +136,7 @@ async def poll_device_token(client: AsyncHTTPClient, provider: Provider, client_
     raise OidcError("device login expired before it was approved")
 
 
-async def client_credentials(client: AsyncHTTPClient, provider: Provider, client_id: str,
+async def client_credentials(client: UpstreamClient, provider: Provider, client_id: str,
                              client_secret: str, scopes: list[str]) -> TokenSet:
     code, body = await _call(client, provider.token_endpoint, form={
         "grant_type": "client_credentials", "client_id": client_id,
@@ -154,7 +146,7 @@ async def client_credentials(client: AsyncHTTPClient, provider: Provider, client
     return _tokens(body)
 
 
-async def refresh(client: AsyncHTTPClient, provider: Provider, client_id: str,
+async def refresh(client: UpstreamClient, provider: Provider, client_id: str,
                   refresh_token: str, client_secret: str = "") -> TokenSet:
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
     if client_secret:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Any, Callable
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, unquote_plus, urljoin, urlsplit
 
 from ..errors import OpenEOError
 
@@ -61,13 +61,25 @@ def safe_subpath(raw_path: str) -> str:
     return "/".join(out)
 
 
+#: Query parameters that authenticate to Jupyter itself: never forwarded upstream.
+JUPYTER_QUERY_PARAMS = frozenset({"token", "_xsrf"})
+
+
+def strip_jupyter_params(raw_query: str) -> str:
+    """``raw_query`` without Jupyter's own credentials (``token``, ``_xsrf``; also encoded)."""
+    kept = [part for part in raw_query.split("&")
+            if part and unquote_plus(part.split("=", 1)[0]) not in JUPYTER_QUERY_PARAMS]
+    return "&".join(kept)
+
+
 def safe_query(raw_query: str) -> str:
-    """The raw query string, refused when it holds fragments or control characters."""
+    """The raw query string without Jupyter's credentials; refused when it holds fragments or
+    control characters."""
     if not raw_query:
         return ""
     if "#" in raw_query or not _QUERY_ALLOWED.match(raw_query):
         raise _invalid("query string with forbidden characters")
-    return raw_query.replace(" ", "%20")
+    return strip_jupyter_params(raw_query).replace(" ", "%20")
 
 
 def is_under(url: str, base: str) -> bool:

@@ -10,14 +10,15 @@ from typing import Any, Awaitable
 
 from tornado import httputil, web
 from tornado.iostream import StreamClosedError
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httpclient import HTTPRequest, HTTPResponse
 
 from ..errors import InfrastructureBusy, NotFound, OpenEOError, PayloadTooLarge
 from .backends import BackendRegistry
 from .base import JupyterEOHandler, eo_authenticated
 from .paths import Rewriter, upstream_url
 from .sessions import CredentialManager, LoginError
-from .upstream_client import ABORT_HOOK, AbortableHTTPClient
+from .upstream_client import ABORT_HOOK, DIRECT, UpstreamAborted, UpstreamClient
+from .upstream_errors import BadGateway, GatewayTimeout, network_error
 
 PREFIX = "jupyter-eo/openeo/"
 # Allow-lists: nothing else crosses the proxy (no cookies, Jupyter tokens, XSRF or secrets
@@ -29,20 +30,6 @@ PASS_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Content-Range",
                          "Retry-After", "OpenEO-Identifier", "OpenEO-Costs")
 _JSON_TYPE = re.compile(r"^application/(.+\+)?json\b", re.IGNORECASE)
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-class GatewayTimeout(OpenEOError):
-    """Backend-specific: the upstream backend did not answer in time."""
-
-    code = "GatewayTimeout"
-    status = 504
-
-
-class BadGateway(OpenEOError):
-    """Backend-specific: the upstream backend could not be reached or answered garbage."""
-
-    code = "BadGateway"
-    status = 502
 
 
 class TooManyRequests(OpenEOError):
@@ -94,11 +81,15 @@ class ProxyService:
     credentials: CredentialManager
     limits: ProxyLimits = field(default_factory=ProxyLimits)
     gates: dict[str, Gate] = field(default_factory=dict)
+    client: UpstreamClient | None = None
 
     def __post_init__(self) -> None:
         # an upstream exchange is aborted when the proxy's client leaves (see on_connection_close)
-        self.http = AbortableHTTPClient(force_instance=True, max_clients=max(
-            64, self.limits.max_concurrent * 4), max_body_size=self.limits.max_response_bytes)
+        self._own_client = self.client is None
+        if self.client is None:
+            self.client = UpstreamClient(max_clients=max(64, self.limits.max_concurrent * 4),
+                                         max_body_size=self.limits.max_response_bytes)
+        self.http = self.client.http
 
     def gate(self, backend_id: str) -> Gate:
         if backend_id not in self.gates:
@@ -107,7 +98,8 @@ class ProxyService:
         return self.gates[backend_id]
 
     def close(self) -> None:
-        self.http.close()
+        if self._own_client and self.client is not None:
+            self.client.close()
 
 
 class _Upstream:
@@ -180,13 +172,21 @@ class ProxyHandler(JupyterEOHandler):
         await super().prepare()
         if self._finished:
             return
-        self.check_eo_access()  # before a single body byte is read
+        await self.check_eo_access()  # before a single body byte is read
         self._body = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
         self._body_size = 0
         self._body_too_large = False
         length = self.request.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > self.service.limits.max_request_bytes:
             raise PayloadTooLarge("The request body exceeds the proxy's size limit.")
+        self._prepared = True
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if not self._prepared:
+            # refused before the body was read: tornado closes the connection after this
+            # answer, so say so (a keep-alive client must not reuse the socket)
+            self.set_header("Connection", "close")
+        super().write_error(status_code, **kwargs)
 
     def data_received(self, chunk: bytes) -> None:
         self._body_size += len(chunk)
@@ -202,6 +202,8 @@ class ProxyHandler(JupyterEOHandler):
 
     _client_gone = False
     _abort_upstream: "Any" = None
+    _direct = False
+    _prepared = False
 
     def on_connection_close(self) -> None:
         """The client left (e.g. a superseded preview): hang up upstream too, even while still
@@ -280,6 +282,7 @@ class ProxyHandler(JupyterEOHandler):
             rewriter = Rewriter(base, self.proxy_base(backend_id))
             self._rewriter, self._upstream_url = rewriter, url
             can_renew = bool(bearer) or spec.local
+            self._direct = spec.local  # the embedded child on loopback: never the egress proxy
             upstream = await self._fetch(url, bearer, retry_on_401=can_renew)
             if upstream is None:
                 bearer = await self.service.credentials.after_unauthorized(backend_id, bearer)
@@ -306,24 +309,22 @@ class ProxyHandler(JupyterEOHandler):
                               request_timeout=limits.request_timeout, decompress_response=True,
                               header_callback=state.on_header, streaming_callback=state.on_chunk)
         setattr(request, ABORT_HOOK, self._set_abort)
+        setattr(request, DIRECT, self._direct)
         try:
             response: HTTPResponse = await self.service.http.fetch(request, raise_error=False)
             error: BaseException | None = response.error if response.code == 599 else None
         except Exception as exc:  # timeouts and connection errors are raised, not returned
             error = exc
         if error is not None:
-            if self._client_gone:
+            if self._client_gone or isinstance(error, UpstreamAborted):
                 state.broken = True  # nobody to answer: end without a response
                 return state
             if state.mode == "stream":
                 state.broken = True  # headers are out already: the client must see a cut
                 return state
-            name = type(error).__name__
-            if "Timeout" in name or "timeout" in str(error).lower():
-                raise GatewayTimeout("The backend did not answer in time.")
             if "max_body_size" in str(error) or "too long" in str(error):
                 raise PayloadTooLarge("The backend's response exceeds the proxy's size limit.")
-            raise BadGateway(f"The backend could not be reached ({name}).")
+            raise network_error(url, error, limits.request_timeout, limits.connect_timeout)
         if state.mode == "discard":
             return None
         return state

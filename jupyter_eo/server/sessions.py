@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-
+from ..errors import OpenEOError
 from . import oidc
 from .backends import BackendRegistry, BackendSpec
 from .credentials import CredentialStoreError, TokenStore
+from .discovery import find_api_root
 from .supervisor import LocalBackendSupervisor
+from .upstream_client import UpstreamClient
 
 EXPIRY_MARGIN_S = 30.0
 
@@ -56,15 +56,17 @@ class CredentialManager:
 
     def __init__(self, registry: BackendRegistry, store: TokenStore,
                  supervisor: LocalBackendSupervisor | None, *, timeout: float = 30.0,
-                 log: logging.Logger | None = None) -> None:
+                 log: logging.Logger | None = None, http: UpstreamClient | None = None) -> None:
         self.registry = registry
         self.store = store
         self.supervisor = supervisor
         self.timeout = timeout
         self.log = log or logging.getLogger(__name__)
-        self.http = AsyncHTTPClient(force_instance=True)
+        self._own_http = http is None
+        self.http = http if http is not None else UpstreamClient(timeout=timeout)
         self._states: dict[str, _State] = {}
         self._providers: dict[str, tuple[str, oidc.Provider, str, list[str]]] = {}
+        self._roots: dict[str, str] = {}
 
     def _state(self, backend_id: str) -> _State:
         return self._states.setdefault(backend_id, _State())
@@ -82,6 +84,28 @@ class CredentialManager:
                 raise LoginError("the embedded backend is disabled", 404)
             return (await self.supervisor.ensure()).url
         return spec.base
+
+    async def api_root(self, spec: BackendSpec) -> str:
+        """The API root logins use: ``spec.url`` may be a well-known root (discovered, the highest
+        production 1.x version) or the API root itself; cached per backend."""
+        if spec.local:
+            return await self.upstream_base(spec)
+        if spec.id not in self._roots:
+            root, _, _ = await find_api_root(self.http, spec.url)
+            self._roots[spec.id] = root
+        return self._roots[spec.id]
+
+    def forget(self, backend_id: str) -> None:
+        """Drop cached discovery, login state and stored tokens (a user removed the backend)."""
+        state = self._states.pop(backend_id, None)
+        if state is not None and state.task is not None and not state.task.done():
+            state.task.cancel()
+        self._providers.pop(backend_id, None)
+        self._roots.pop(backend_id, None)
+        try:
+            self.store.delete(backend_id)
+        except CredentialStoreError:
+            pass
 
     # -- public state -------------------------------------------------------------------
     def status(self, backend_id: str) -> dict[str, Any]:
@@ -135,7 +159,8 @@ class CredentialManager:
         try:
             if spec.local:
                 info = await self.supervisor.ensure()  # type: ignore[union-attr]
-                token = await self._basic_token(info.url, info.username, info.password)
+                token = await self._basic_token(info.url, info.username, info.password,
+                                                direct=True)
                 state.bearer, state.expires_at = f"basic//{token}", 0.0
             elif spec.auth == "client_credentials":
                 pid, provider, client_id, scopes = await self._provider(spec)
@@ -166,23 +191,17 @@ class CredentialManager:
             self.log.warning("jupyter_eo: could not renew credentials for %s: %s", spec.id, exc)
             if isinstance(exc, oidc.OidcError) and spec.auth == "oidc":
                 self.store.delete(spec.id)
+        except OpenEOError as exc:  # network fault: keep stored tokens, report, let callers answer
+            state.error = exc.message
+            raise
 
     # -- upstream helpers ---------------------------------------------------------------
-    async def _get_json(self, url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        response = await self.http.fetch(HTTPRequest(
-            url, headers={"Accept": "application/json", **(headers or {})}, follow_redirects=False,
-            connect_timeout=self.timeout, request_timeout=self.timeout), raise_error=False)
-        if response.code == 599:
-            raise LoginError(f"backend unreachable ({type(response.error).__name__})", 502)
-        try:
-            return response.code, json.loads(response.body or b"null")
-        except ValueError:
-            return response.code, None
-
-    async def _basic_token(self, base: str, username: str, password: str) -> str:
+    async def _basic_token(self, base: str, username: str, password: str,
+                           direct: bool = False) -> str:
         raw = base64.b64encode(f"{username}:{password}".encode()).decode()
-        code, body = await self._get_json(base + "credentials/basic",
-                                          {"Authorization": f"Basic {raw}"})
+        code, body = await self.http.call_json(base + "credentials/basic",
+                                               headers={"Authorization": f"Basic {raw}"},
+                                               timeout=self.timeout, direct=direct)
         if code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             message = body.get("message") if isinstance(body, dict) else None
             raise LoginError(f"basic login failed (HTTP {code}): {message or 'no token'}",
@@ -196,7 +215,8 @@ class CredentialManager:
         pid, issuer, client_id, scopes = (spec.oidc_provider_id, spec.oidc_issuer,
                                           spec.oidc_client_id, list(spec.oidc_scopes))
         if not (pid and issuer and client_id):
-            code, body = await self._get_json(spec.base + "credentials/oidc")
+            code, body = await self.http.call_json(await self.api_root(spec) + "credentials/oidc",
+                                                   timeout=self.timeout)
             providers = body.get("providers", []) if isinstance(body, dict) else []
             chosen = next((p for p in providers if isinstance(p, dict)
                            and (not pid or p.get("id") == pid)), None)
@@ -223,8 +243,12 @@ class CredentialManager:
         spec = self._spec(backend_id)
         if spec.auth != "basic" or spec.local:
             raise LoginError(f"backend {backend_id!r} does not use basic login")
-        token = await self._basic_token(spec.base, username, password)
         state = self._state(backend_id)
+        try:
+            token = await self._basic_token(await self.api_root(spec), username, password)
+        except (LoginError, OpenEOError) as exc:  # shown in the sidebar until the next attempt
+            state.bearer, state.error = "", str(exc)
+            raise
         async with state.lock:
             state.bearer, state.expires_at, state.error = f"basic//{token}", 0.0, ""
             self.store.save(backend_id, {"kind": "basic", "access_token": state.bearer})
@@ -254,7 +278,11 @@ class CredentialManager:
             grant = await oidc.device_authorize(self.http, provider, client_id, scopes,
                                                 spec.oidc_client_secret)
         except oidc.OidcError as exc:
+            state.error = str(exc)
             raise LoginError(str(exc), 502) from None
+        except (LoginError, OpenEOError) as exc:
+            state.error = str(exc)
+            raise
         state.pending, state.error = grant, ""
         state.task = asyncio.ensure_future(self._poll(spec, state, pid, provider, client_id, grant))
         return grant.public()
@@ -263,7 +291,7 @@ class CredentialManager:
                     client_id: str, grant: oidc.DeviceGrant) -> None:
         try:
             tokens = await oidc.poll_device_token(self.http, provider, client_id, grant)
-        except oidc.OidcError as exc:
+        except (oidc.OidcError, OpenEOError) as exc:
             state.error = str(exc)
             self.log.info("jupyter_eo: device login for %s failed: %s", spec.id, exc)
         else:
@@ -297,4 +325,5 @@ class CredentialManager:
         for state in self._states.values():
             if state.task is not None and not state.task.done():
                 state.task.cancel()
-        self.http.close()
+        if self._own_http:
+            self.http.close()

@@ -13,10 +13,13 @@ from traitlets import Bool, Dict, Float, Integer, List, TraitError, Unicode, val
 from .backends import BackendRegistry, parse_backend
 from .channel import KernelChannel
 from .credentials import TokenStore
+from .egress import ProxyConfig
 from .proxy import ProxyLimits, ProxyService
 from .routes import handlers
 from .sessions import CredentialManager
 from .supervisor import LocalBackendSupervisor
+from .upstream_client import UpstreamClient
+from .user_backends import UserBackendStore
 
 
 class JupyterEOApp(ExtensionApp):
@@ -112,6 +115,36 @@ class JupyterEOApp(ExtensionApp):
     proxy_queue_timeout = Float(
         60.0, config=True,
         help="Seconds a queued request waits for a slot (then 503). Default: 60.")
+    http_proxy = Unicode(
+        None, allow_none=True, config=True,
+        help="Egress forward proxy (http://[user:password@]host:port) for server-side calls to "
+             "http:// backends and OIDC providers. Default: None = the http_proxy / HTTP_PROXY "
+             "(else ALL_PROXY) environment variable; '' = connect directly.")
+    https_proxy = Unicode(
+        None, allow_none=True, config=True,
+        help="Egress forward proxy for https:// targets, tunnelled with CONNECT (TLS is still "
+             "end to end). Default: None = the https_proxy / HTTPS_PROXY (else ALL_PROXY) "
+             "environment variable; '' = connect directly.")
+    no_proxy = Unicode(
+        None, allow_none=True, config=True,
+        help="Hosts reached without the egress proxy: comma-separated names, domain suffixes, "
+             "IP addresses, CIDR ranges, host:port, or '*'. The embedded backend (loopback "
+             "child) is always reached directly. Default: None = the no_proxy / NO_PROXY "
+             "environment variable.")
+    allow_user_backends = Bool(
+        True, config=True,
+        help="Let users add and remove their own openEO backends from the sidebar (saved per "
+             "user); backends in `backends` stay either way. Default: True.")
+    user_backends_dir = Unicode(
+        "", config=True,
+        help="Directory (created 0700) holding the user's own backends (backends.json, 0600). "
+             "Default: '' = <jupyter data dir>/jupyter_eo/user_backends/<user>.")
+    basemap_tile_url = Unicode(
+        "", config=True,
+        help="XYZ tile URL template ({z}/{x}/{y}) of an online basemap for the maps in "
+             "notebooks, e.g. 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'. Default: '' = "
+             "the offline basemap rendered by this server at jupyter-eo/basemap/{z}/{x}/{y}.png "
+             "(no internet, no embedded backend needed).")
 
     @validate("local_backend_job_workers")
     def _validate_job_workers(self, proposal):  # type: ignore[no-untyped-def]
@@ -142,6 +175,16 @@ class JupyterEOApp(ExtensionApp):
         self.channel = KernelChannel()
         self.settings["jupyter_eo_channel"] = self.channel
         self.registry = BackendRegistry(self.backends, local_enabled=self.enable_local_backend)
+        self.user_backends = UserBackendStore(
+            Path(self.user_backends_dir
+                 or self._data_dir() / "user_backends" / self.owner_name()),
+            enabled=self.allow_user_backends, log=self.log)
+        self.user_backends.load_into(self.registry)
+        self.upstream = UpstreamClient(
+            ProxyConfig.from_environment(http=self.http_proxy, https=self.https_proxy,
+                                         no_proxy=self.no_proxy),
+            max_clients=max(64, self.proxy_max_concurrent * 4),
+            max_body_size=self.proxy_max_response_bytes, timeout=self.proxy_connect_timeout)
         self.supervisor = None
         if self.enable_local_backend:
             self.supervisor = LocalBackendSupervisor(
@@ -152,7 +195,8 @@ class JupyterEOApp(ExtensionApp):
         store = TokenStore(Path(self.credentials_dir
                                 or self._data_dir() / "credentials" / self.owner_name()))
         self.credentials = CredentialManager(self.registry, store, self.supervisor,
-                                             timeout=self.proxy_connect_timeout, log=self.log)
+                                             timeout=self.proxy_connect_timeout, log=self.log,
+                                             http=self.upstream)
         limits = ProxyLimits(
             connect_timeout=self.proxy_connect_timeout, request_timeout=self.proxy_request_timeout,
             max_request_bytes=self.proxy_max_request_bytes,
@@ -160,17 +204,29 @@ class JupyterEOApp(ExtensionApp):
             max_rewrite_bytes=self.proxy_max_rewrite_bytes,
             max_concurrent=self.proxy_max_concurrent, max_queued=self.proxy_max_queued,
             queue_timeout=self.proxy_queue_timeout)
-        self.proxy = ProxyService(self.registry, self.credentials, limits)
+        self.proxy = ProxyService(self.registry, self.credentials, limits, client=self.upstream)
         self.settings.update({"jupyter_eo_backends": self.registry,
                               "jupyter_eo_credentials": self.credentials,
                               "jupyter_eo_proxy": self.proxy,
-                              "jupyter_eo_supervisor": self.supervisor})
+                              "jupyter_eo_supervisor": self.supervisor,
+                              "jupyter_eo_upstream": self.upstream,
+                              "jupyter_eo_user_backends": self.user_backends,
+                              "jupyter_eo_basemap_url": self.basemap_tile_url})
         if self.export_kernel_channel:
-            self.channel.export(self.kernel_server_url())
+            self._export_channel()
             # The port is final only once the server listens: export again then.
             from tornado.ioloop import IOLoop
 
-            IOLoop.current().add_callback(lambda: self.channel.export(self.kernel_server_url()))
+            IOLoop.current().add_callback(self._export_channel)
+
+    def _export_channel(self) -> None:
+        url = self.kernel_server_url()
+        self.channel.export(url, basemap_url=self.basemap_tile_url or self.offline_basemap_url())
+
+    def offline_basemap_url(self) -> str:
+        """Origin-relative tile template of the offline basemap route (the lab cookie
+        authenticates the browser's tile requests)."""
+        return f"{self.serverapp.base_url.rstrip('/')}/jupyter-eo/basemap/{{z}}/{{x}}/{{y}}.png"
 
     def kernel_server_url(self) -> str:
         """The URL kernels on this machine use to reach this server (with base_url)."""
@@ -189,8 +245,12 @@ class JupyterEOApp(ExtensionApp):
         self.handlers.extend(handlers())
 
     async def stop_extension(self) -> None:
-        """Stop the embedded backend child and close upstream clients."""
-        if self.supervisor is not None:
-            await self.supervisor.stop()
-        self.credentials.close()
-        self.proxy.close()
+        """Stop the embedded backend child and close upstream clients. Safe when loading failed
+        half-way (e.g. a bad `backends` entry): only what was built is stopped."""
+        supervisor = getattr(self, "supervisor", None)
+        if supervisor is not None:
+            await supervisor.stop()
+        for name in ("credentials", "proxy", "upstream"):
+            service = getattr(self, name, None)
+            if service is not None:
+                service.close()

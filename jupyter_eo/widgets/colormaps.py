@@ -1,9 +1,12 @@
-"""Rendering arrays to images: colormaps, percentile stretch, RGB, PNG data URLs and colour bars."""
+"""Rendering arrays to images: colour scales (fixed, symmetric, robust), RGB, PNG data URLs and
+colour bars with units."""
 from __future__ import annotations
 
 import base64
 import html
 import io
+import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -11,6 +14,90 @@ import numpy as np
 #: Colormaps offered by the widgets (matplotlib names), first is the default.
 COLORMAPS: tuple[str, ...] = ("viridis", "RdYlGn", "magma", "cividis", "gray", "BrBG", "RdBu",
                               "Spectral", "YlGnBu", "terrain")
+
+
+#: Diverging colormaps: drawn with limits symmetric around 0 when a product is a difference.
+DIVERGING: frozenset[str] = frozenset({"RdBu", "BrBG", "RdYlGn", "Spectral", "PiYG", "PuOr", "coolwarm"})
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """How a product is drawn by default.
+
+    ``stretch``: ``"fixed"`` uses ``range`` as is (physically meaningful limits, the same for
+    every AOI and date); ``"symmetric"`` centres a diverging colormap on 0 with limits
+    ``-L..L``, ``L`` a round number above the 98th percentile of ``|value|``, at most
+    ``range[1]``; ``"robust"`` stretches the 2nd–98th percentile of the valid pixels (inside
+    ``range`` when given). Only finite values count, and for RGB only pixels where all three
+    channels are finite, so masked (cloudy, no-data) pixels never flatten the picture.
+    """
+
+    cmap: str = "viridis"
+    stretch: str = "robust"
+    range: tuple[float, float] | None = None
+    units: str = ""
+
+    def limits(self, values: np.ndarray) -> tuple[float, float]:
+        """(vmin, vmax) of this scale for ``values`` ((y, x) or (3, y, x) for RGB)."""
+        if self.stretch == "fixed" and self.range is not None:
+            return float(self.range[0]), float(self.range[1])
+        valid = valid_values(values)
+        if self.stretch == "symmetric":
+            cap = abs(self.range[1]) if self.range is not None else None
+            limit = symmetric_limit(valid, cap)
+            return -limit, limit
+        low, high = percentile_range(valid)
+        if self.range is not None:
+            low, high = clamp_range(low, high, self.range)
+        return low, high
+
+
+def valid_values(values: np.ndarray) -> np.ndarray:
+    """The finite values of a (y, x) array, or of the pixels of a (3, y, x) RGB array whose three
+    channels are all finite (flattened; masked pixels are NaN and left out)."""
+    array = np.asarray(values, dtype="float64")
+    if array.ndim == 3 and array.shape[0] == 3:
+        keep = np.all(np.isfinite(array), axis=0)
+        return array[:, keep].ravel()
+    return array[np.isfinite(array)]
+
+
+def nice_ceil(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k that is >= ``value`` (> 0)."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        candidate = step * 10.0 ** exponent
+        if candidate >= value * (1 - 1e-9):
+            return float(round(candidate, 12))
+    return float(10.0 ** (exponent + 1))
+
+
+def symmetric_limit(values: np.ndarray, cap: float | None = None, percentile: float = 98.0) -> float:
+    """A round ``L`` for limits ``-L..L`` covering ``percentile`` % of ``|values|`` (<= ``cap``)."""
+    finite = np.abs(np.asarray(values, dtype="float64"))
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0 or not np.any(finite > 0):
+        return float(cap) if cap else 1.0
+    limit = nice_ceil(float(np.percentile(finite, percentile)))
+    return float(min(limit, cap)) if cap else limit
+
+
+def clamp_range(low: float, high: float, limits: tuple[float, float],
+                min_share: float = 0.1) -> tuple[float, float]:
+    """``(low, high)`` clipped to ``limits`` and widened to at least ``min_share`` of their span
+    (so that noise in a nearly uniform image is not blown up into false contrast)."""
+    low, high = max(low, limits[0]), min(high, limits[1])
+    if high <= low:
+        low, high = limits
+    min_span = min_share * (limits[1] - limits[0])
+    if high - low < min_span:
+        centre = (low + high) / 2
+        low = max(limits[0], centre - min_span / 2)
+        high = min(limits[1], low + min_span)
+        low = high - min_span
+    return float(low), float(high)
 
 
 def _cmap(name: str):
@@ -80,14 +167,26 @@ def colorbar_png(cmap: str, width: int = 256, height: int = 12) -> bytes:
     return png_bytes(colorize(ramp, 0.0, 1.0, cmap))
 
 
-def colorbar_html(cmap: str, vmin: float, vmax: float, label: str = "") -> str:
-    """HTML colour bar with min/mid/max ticks and an optional label (theme-aware CSS classes)."""
+def colorbar_html(cmap: str, vmin: float, vmax: float, label: str = "", units: str = "") -> str:
+    """HTML colour bar with min/mid/max ticks, an optional label and units (theme-aware CSS)."""
     mid = (vmin + vmax) / 2
-    ticks = "".join(f"<span>{v:.4g}</span>" for v in (vmin, mid, vmax))
-    caption = f"<div class='jeo-muted'>{html.escape(label)}</div>" if label else ""
+    mid = 0.0 if abs(mid) <= 1e-12 * max(abs(vmin), abs(vmax), 1.0) else mid
+    ticks = "".join(f"<span class='jeo-tick'>{v:.4g}</span>" for v in (vmin, mid, vmax))
+    text = " — ".join(p for p in (label, units) if p)
+    caption = f"<div class='jeo-muted jeo-legend-title'>{html.escape(text)}</div>" if text else ""
+    unit_text = f" {units}" if units else ""
     return (f"<div class='jeo-colorbar' role='img' aria-label='colour bar {html.escape(cmap)} "
-            f"from {vmin:.4g} to {vmax:.4g}'>{caption}<img src='{data_url(colorbar_png(cmap))}' "
+            f"from {vmin:.4g} to {vmax:.4g}{html.escape(unit_text)}' data-vmin='{vmin!r}' "
+            f"data-vmax='{vmax!r}'>{caption}<img src='{data_url(colorbar_png(cmap))}' "
             f"alt=''/><div class='jeo-ticks'>{ticks}</div></div>")
+
+
+def rgb_legend_html(bands: Sequence[str], vmin: float, vmax: float, units: str = "") -> str:
+    """A small legend of an RGB picture: which band is red, green, blue, and the stretch."""
+    names = ", ".join(f"{c} = {html.escape(str(b))}" for c, b in zip("RGB", bands))
+    unit_text = f" {html.escape(units)}" if units else ""
+    return (f"<div class='jeo-muted jeo-rgb-legend'>{names}; stretch {vmin:.4g}–{vmax:.4g}"
+            f"{unit_text}</div>")
 
 
 def render(array: np.ndarray, *, cmap: str = "viridis", vmin: float | None = None,
@@ -99,8 +198,9 @@ def render(array: np.ndarray, *, cmap: str = "viridis", vmin: float | None = Non
     array = np.asarray(array, dtype="float64")
     if array.ndim == 3 and array.shape[0] == 3:
         ranges = []
+        keep = np.all(np.isfinite(array), axis=0)  # masked pixels of any channel are left out
         for channel in array:
-            low, high = percentile_range(channel, *percentiles)
+            low, high = percentile_range(channel[keep], *percentiles)
             ranges.append((low if vmin is None else vmin, high if vmax is None else vmax))
         return png_bytes(rgb_composite(array[0], array[1], array[2], ranges)), tuple(ranges)
     if array.ndim == 3 and array.shape[0] == 1:

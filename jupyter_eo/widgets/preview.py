@@ -10,7 +10,10 @@ import ipywidgets as w
 import numpy as np
 
 from jupyter_eo.widgets.charts import parse_timeseries, timeseries_png
-from jupyter_eo.widgets.colormaps import COLORMAPS, colorbar_html, data_url, render
+from jupyter_eo.widgets.inspector import Inspector
+from jupyter_eo.widgets.map_layers import LayerList, MapResult
+from jupyter_eo.widgets.colormaps import (COLORMAPS, ColourScale, colorbar_html, data_url, render,
+                                          rgb_legend_html)
 from jupyter_eo.widgets.preview_run import (PreviewResult, PreviewScheduler, is_timeseries,
                                             run_preview)
 from jupyter_eo.widgets.style import css_style, error_html, muted_html
@@ -50,6 +53,7 @@ class Preview(w.VBox):
         self.tile_layer: ipyleaflet.TileLayer | None = None
         self._tile_version = 0
         self.label = ""
+        self.style = ColourScale()  # the colour scale of the shown result (limits policy, units)
         self._started_at = 0.0
         self.progress = w.IntProgress(value=0, min=0, max=1, bar_style="info",
                                       layout=w.Layout(width="8em", visibility="hidden"),
@@ -62,33 +66,49 @@ class Preview(w.VBox):
         self.vmax = w.FloatText(description="Max", style=narrow, layout=w.Layout(width="9em"))
         self.auto = w.Button(description="Auto 2–98 %", tooltip="Stretch to the 2nd–98th percentile",
                              layout=w.Layout(width="auto"))
+        self.default_scale = w.Button(description="Default", tooltip="The product's own colour scale "
+                                      "(fixed index range, or symmetric around 0 for differences)",
+                                      layout=w.Layout(width="auto"))
         self.opacity = w.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.05, description="Opacity",
                                      readout_format=".2f", layout=w.Layout(width="16em"))
         self.colorbar = w.HTML(layout=w.Layout(width="100%", max_width="28em"))
+        self.rgb_legend = w.HTML()  # RGB results: which band is which colour, and the stretch
         self.chart = w.Image(format="png", layout=w.Layout(display="none", max_width="100%"))
         self._restyling = False
         for control in (self.cmap, self.vmin, self.vmax):
             control.observe(self._on_style, names="value")
         self.opacity.observe(self._on_opacity, names="value")
         self.auto.on_click(lambda _: self.auto_stretch())
+        self.default_scale.on_click(lambda _: self.reset_scale())
         self.scheduler = PreviewScheduler(self._run, self._deliver, self._fail, delay=delay,
                                           on_state=self._on_state)
-        controls = w.HBox([self.cmap, self.vmin, self.vmax, self.auto, self.opacity],
+        controls = w.HBox([self.cmap, self.vmin, self.vmax, self.auto, self.default_scale, self.opacity],
                           layout=w.Layout(flex_flow="row wrap"))
+        # results kept as map layers (visibility, opacity, legend, split view) + click inspector
+        self.layers = LayerList(self.map)
+        self.keep_button = w.Button(description="Keep as layer", icon="clone", disabled=True,
+                                    tooltip="Keep this preview on the map as a layer (to compare it later)")
+        self.keep_button.on_click(lambda _: self.keep())
+        self.inspector = Inspector(self.map, self.layers, extra=self._live_results)
+        layers_box = w.VBox([self.keep_button, self.layers, self.inspector])
+        layers_box.add_class("jeo-layers-box")
         super().__init__([css_style(), w.HBox([self.progress, self.status]), controls,
-                          self.colorbar, self.chart], **kwargs)
+                          self.colorbar, self.rgb_legend, self.chart, layers_box], **kwargs)
         self.add_class("jeo-preview")
 
     # -- public API ----------------------------------------------------------------------
     def update(self, graph: dict[str, Any], spatial_extent: dict[str, float], *, cmap: str | None = None,
                range: tuple[float, float] | None = None, label: str = "", immediate: bool = False,
-               resolution_m: float | None = None) -> None:
+               resolution_m: float | None = None, style: ColourScale | None = None) -> None:
         """Schedule a preview of ``graph`` for ``spatial_extent`` (debounced, latest wins).
 
         ``resolution_m``: the collection's native resolution; small AOIs then skip resampling.
+        ``style``: the product's colour scale (e.g. ``product_style(recipe)``: fixed index
+        range, symmetric difference limits, units); without it the result is stretched to the
+        2nd–98th percentile of its valid pixels within ``range``.
         """
         self._resolution_m = resolution_m
-        self.scheduler.request((graph, dict(spatial_extent), cmap, range, label, resolution_m),
+        self.scheduler.request((graph, dict(spatial_extent), cmap, range, label, resolution_m, style),
                                immediate=immediate)
 
     def wait(self, timeout: float = 60.0) -> bool:
@@ -107,28 +127,56 @@ class Preview(w.VBox):
 
     def auto_stretch(self, low: float = 2.0, high: float = 98.0,
                      limits: tuple[float, float] | None = None) -> None:
-        """Set min/max to percentiles of the current preview (clipped to ``limits``)."""
+        """Set min/max to percentiles of the valid pixels of the current preview (masked/NaN
+        pixels, and for RGB pixels with any masked channel, are left out; clipped to ``limits``)."""
         if self.result is None:
             return
-        from jupyter_eo.widgets.colormaps import percentile_range
+        from jupyter_eo.widgets.colormaps import clamp_range, percentile_range, valid_values
 
-        lo, hi = percentile_range(self._display_array(self.result.data), low, high)
+        lo, hi = percentile_range(valid_values(self._display_array(self.result.data)), low, high)
         if limits is not None:
-            lo, hi = max(lo, limits[0]), min(hi, limits[1])
-            if hi <= lo:
-                lo, hi = limits
-            min_span = 0.1 * (limits[1] - limits[0])  # don't blow noise up into false contrast
-            if hi - lo < min_span:
-                centre = (lo + hi) / 2
-                lo = max(limits[0], centre - min_span / 2)
-                hi = min(limits[1], lo + min_span)
-                lo = hi - min_span
+            lo, hi = clamp_range(lo, hi, limits)
         self._set_range(lo, hi)
         self._redraw()
 
+    def reset_scale(self) -> None:
+        """Back to the product's default colour scale (colormap and limits)."""
+        if self.result is None:
+            return
+        self._restyling = True
+        try:
+            if self.style.cmap in COLORMAPS:
+                self.cmap.value = self.style.cmap
+        finally:
+            self._restyling = False
+        self._set_range(*self.style.limits(self._display_array(self.result.data)))
+        self._redraw()
+
+    def keep(self, name: str | None = None) -> MapResult | None:
+        """Keep the current preview on the map as a layer (with its colours and limits)."""
+        if self.result is None:
+            return None
+        style = type(self.style)(cmap=self.cmap.value, stretch="fixed",
+                                 range=(self.vmin.value, self.vmax.value), units=self.style.units)
+        kept = self.layers.add(name or self.label or "Preview", self.result.data, self.result.bounds,
+                               style=style, vmin=self.vmin.value, vmax=self.vmax.value,
+                               band_names=list(self.result.band_names), opacity=self.opacity.value)
+        if self.overlay is not None and self.overlay in self.map.layers:
+            self.overlay.visible = False  # the kept copy shows the same; the next preview shows again
+        return kept
+
+    def _live_results(self) -> list[MapResult]:
+        if self.result is None or self.overlay is None or not self.overlay.visible:
+            return []
+        style = type(self.style)(cmap=self.cmap.value, stretch="fixed",
+                                 range=(self.vmin.value, self.vmax.value), units=self.style.units)
+        return [MapResult(f"Preview{' — ' + self.label if self.label else ''}", self.result.data,
+                          self.result.bounds, self.overlay, list(self.result.band_names), style,
+                          self.vmin.value, self.vmax.value)]
+
     # -- worker side ---------------------------------------------------------------------
     def _run(self, job: tuple, is_cancelled: Callable[[], bool]) -> Any:
-        graph, extent, *_, resolution_m = job
+        graph, extent, _cmap, _range, _label, resolution_m, style = job
         if is_timeseries(graph):
             from jupyter_eo.widgets.preview_run import Cancelled
 
@@ -143,7 +191,9 @@ class Preview(w.VBox):
         if self._use_tiles(extent, resolution_m):
             from jupyter_eo.widgets.preview_tiles import create_tile_preview
 
-            cmap, value_range = job[2] or self.cmap.value, job[3] or (self.vmin.value, self.vmax.value)
+            cmap = style.cmap if style is not None else (job[2] or self.cmap.value)
+            value_range = job[3] or (style.range if style is not None else None) \
+                or (self.vmin.value, self.vmax.value)
             if value_range[1] <= value_range[0]:
                 value_range = (0.0, 1.0)
             return job, create_tile_preview(self.connection, graph, extent, cmap=cmap,
@@ -159,18 +209,21 @@ class Preview(w.VBox):
         return native_pixels(extent, resolution_m) > self.tiles_above
 
     def _deliver(self, outcome: tuple) -> None:
-        (graph, extent, cmap, value_range, label, _resolution), result = outcome
+        (graph, extent, cmap, value_range, label, _resolution, style), result = outcome
         self.label = label
+        self.style = style or ColourScale(cmap=cmap or self.cmap.value, stretch="robust",
+                                          range=tuple(value_range) if value_range else None)
         if isinstance(result, PreviewResult):
             self.series = None
             self.result = result
             self._restyling = True
             try:
-                if cmap:
-                    self.cmap.value = cmap
+                if self.style.cmap in COLORMAPS:
+                    self.cmap.value = self.style.cmap
             finally:
                 self._restyling = False
-            self.auto_stretch(limits=value_range)  # 2–98 % stretch, within the recipe's valid range
+            self._set_range(*self.style.limits(self._display_array(result.data)))
+            self._redraw()
             shape = "×".join(str(s) for s in result.data.shape[-2:])
             self.status.value = muted_html(f"Preview {shape} px in {result.seconds:.2f} s.")
         elif type(result).__name__ == "TilePreview":
@@ -233,16 +286,22 @@ class Preview(w.VBox):
         bounds = [list(result.bounds[0]), list(result.bounds[1])]
         self._drop_tiles()
         if self.overlay is None or self.overlay not in self.map.layers:
+            self.map.panes = {**self.map.panes, "jeo-preview": {"zIndex": 450}}
             self.overlay = ipyleaflet.ImageOverlay(url=url, bounds=bounds, name="Preview",
-                                                   opacity=self.opacity.value)
+                                                   opacity=self.opacity.value, pane="jeo-preview")
             self.map.add(self.overlay)
         else:
             self.overlay.bounds = bounds
             self.overlay.url = url
+            self.overlay.visible = True
+        self.keep_button.disabled = False
         rgb = array.ndim == 3
         self.cmap.disabled = rgb
         self.colorbar.value = ("" if rgb else
-                               colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label))
+                               colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label,
+                                             self.style.units))
+        self.rgb_legend.value = (rgb_legend_html(result.band_names[:3], self.vmin.value, self.vmax.value,
+                                                 self.style.units) if rgb else "")
         self.chart.layout.display = "none"
 
     # -- tiles ---------------------------------------------------------------------------
@@ -251,6 +310,7 @@ class Preview(w.VBox):
         if self.overlay is not None and self.overlay in self.map.layers:
             self.map.remove(self.overlay)
         self.result, self.tiles = None, tiles
+        self.keep_button.disabled = True
         self._restyling = True
         try:
             self.cmap.value = tiles.configuration["colormap"]
@@ -260,7 +320,9 @@ class Preview(w.VBox):
         self.tile_layer = ipyleaflet.TileLayer(url=tiles.url, name="Preview", opacity=self.opacity.value,
                                                max_zoom=19, no_wrap=True)
         self.map.add(self.tile_layer)
-        self.colorbar.value = colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label)
+        self.rgb_legend.value = ""
+        self.colorbar.value = colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label,
+                                            self.style.units)
         self.chart.layout.display = "none"
 
     def _restyle_tiles(self) -> None:
@@ -275,7 +337,8 @@ class Preview(w.VBox):
         self._tile_version += 1
         sep = "&" if "?" in self.tiles.url else "?"
         self.tile_layer.url = f"{self.tiles.url}{sep}v={self._tile_version}"  # reload the tiles
-        self.colorbar.value = colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label)
+        self.colorbar.value = colorbar_html(self.cmap.value, self.vmin.value, self.vmax.value, self.label,
+                                            self.style.units)
 
     def _drop_tiles(self) -> None:
         from jupyter_eo.widgets.preview_tiles import delete_tile_preview

@@ -172,3 +172,72 @@ def test_small_aois_are_previewed_at_native_resolution():
     run_preview(connection, graph, big, max_pixels=256, resolution_m=10.0)
     kinds = [[n["process_id"] for n in g.values()] for g in connection.graphs]
     assert "resample_spatial" not in kinds[0] and "resample_spatial" in kinds[1]
+
+
+class ArrayConnection(RecordingConnection):
+    """Answers ``download`` with a GeoTIFF of a given array."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        super().__init__()
+        self.array = array
+
+    def download(self, graph, outputfile=None, timeout=None):
+        self.graphs.append(graph)
+        return geotiff_bytes(self.array)
+
+
+def ticks(colorbar_html: str) -> list[float]:
+    import re
+
+    return [float(v) for v in re.findall(r"<span class='jeo-tick'>([^<]+)</span>", colorbar_html)]
+
+
+def test_change_map_is_symmetric_around_zero_not_a_percentile_stretch():
+    from jupyter_eo.widgets.product_styles import product_style
+
+    # mostly growth (+0.05..+0.3) and a little loss: a 2-98 % stretch would put 0 near the low end
+    rng = np.random.default_rng(1)
+    diff = rng.uniform(0.05, 0.3, (64, 64))
+    diff[:4] = -0.12
+    diff[10, 10] = np.nan
+    preview = Preview(ArrayConnection(diff), delay=0.0)
+    recipe = RECIPES["ndvi_change"]
+    preview.update({"a": {"process_id": "load_collection", "arguments": {}, "result": True}}, EXTENT,
+                   cmap=recipe.cmap, range=recipe.range, label="NDVI change", style=product_style(recipe))
+    assert preview.wait(10)
+    assert (preview.vmin.value, preview.vmax.value) == (-0.5, 0.5)  # round limit above the 98th pct of |x|
+    assert ticks(preview.colorbar.value) == [-0.5, 0.0, 0.5]
+    assert "Δ NDVI" in preview.colorbar.value  # legend with units
+    preview.auto_stretch()
+    assert preview.vmin.value != -preview.vmax.value  # the user's percentile stretch is still there
+    preview.reset_scale()
+    assert (preview.vmin.value, preview.vmax.value) == (-0.5, 0.5)
+
+
+def test_ndvi_is_drawn_on_a_fixed_range_whatever_the_values():
+    from jupyter_eo.widgets.product_styles import product_style
+
+    summer_field = np.random.default_rng(2).uniform(0.74, 0.94, (32, 32))
+    preview = Preview(ArrayConnection(summer_field), delay=0.0)
+    recipe = RECIPES["NDVI"]
+    preview.update({"a": {"process_id": "load_collection", "arguments": {}, "result": True}}, EXTENT,
+                   cmap=recipe.cmap, range=recipe.range, label="NDVI", style=product_style(recipe))
+    assert preview.wait(10)
+    assert (preview.vmin.value, preview.vmax.value) == (-0.2, 0.9)
+    assert preview.cmap.value == "RdYlGn" and "NDVI (unitless)" in preview.colorbar.value
+
+
+def test_rgb_stretch_leaves_masked_pixels_out():
+    from jupyter_eo.widgets.colormaps import ColourScale, render, valid_values
+
+    rgb = np.full((3, 20, 20), 800.0)
+    rgb[:, :, 10:] = 1500.0
+    rgb[0, :5] = np.nan  # a cloud masked in the red channel only: all three channels are excluded
+    rgb[1:, :5] = 9000.0  # (its unmasked green/blue would blow up the stretch)
+    values = valid_values(rgb)
+    assert values.size == 3 * 15 * 20 and values.max() == 1500.0
+    assert ColourScale(stretch="robust").limits(rgb) == (800.0, 1500.0)
+    # inside (0, 10000) the span is widened to at least 10 % of it, around the valid values
+    assert ColourScale(stretch="robust", range=(0, 10000)).limits(rgb) == (650.0, 1650.0)
+    _, ranges = render(rgb)
+    assert all(hi <= 1500.0 for _, hi in ranges)

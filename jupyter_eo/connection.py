@@ -107,8 +107,29 @@ def _warn_if_logged_out(backend_id: str, headers: dict[str, str]) -> None:
         session.close()
     if state in ("logged_out", "error"):
         warnings.warn(f"Not logged in to openEO backend {backend_id!r}: log in with the openEO "
-                      "backends panel in the JupyterLab sidebar; until then only public "
-                      "endpoints work.", stacklevel=3)
+                      "backends panel in the JupyterLab sidebar or call authenticate_oidc() / "
+                      "authenticate_basic(...) on this connection (the Jupyter server runs the "
+                      "login); until then only public endpoints work.", stacklevel=4)
+
+
+def _proxied_connection(backend_id: str, url: str, headers: dict[str, str],
+                        kwargs: dict[str, Any]) -> Any:
+    """A connection through the proxy; its ``authenticate_*()`` log in on the server."""
+    from .kernel_login import ProxiedConnection, ServerLogin
+
+    auth_type, auth_options = kwargs.pop("auth_type", None), kwargs.pop("auth_options", None)
+    if auth_type is None:
+        _warn_if_logged_out(backend_id, headers)
+    login = ServerLogin(server_url() or "", backend_id, headers)
+    connection = ProxiedConnection(url, session=_channel_session(url, headers),
+                                   server_login=login, **kwargs)
+    if auth_type == "basic":
+        connection.authenticate_basic(**(auth_options or {}))
+    elif auth_type == "oidc":
+        connection.authenticate_oidc(**(auth_options or {}))
+    elif auth_type is not None:
+        raise ValueError(f"unknown auth_type {auth_type!r} (use 'basic' or 'oidc')")
+    return connection
 
 
 def connect(backend_id: str = "local", **kwargs: Any) -> Any:
@@ -116,7 +137,9 @@ def connect(backend_id: str = "local", **kwargs: Any) -> Any:
 
     In a kernel started by a Jupyter server with jupyter_eo, every request goes through the
     server's proxy (``{base_url}jupyter-eo/openeo/<backend_id>/``), which injects the user's
-    credentials; the kernel holds no backend token. Outside Jupyter only ``"local"`` works: a
+    credentials; the kernel holds no backend token. Its ``authenticate_oidc()``,
+    ``authenticate_basic(user, password)`` and ``authenticate_oidc_client_credentials()`` start
+    the login on the server (a device-flow prompt is shown in the notebook output). Outside Jupyter only ``"local"`` works: a
     standalone embedded backend (``jupyter-eo serve``) is started or reused. Extra keyword
     arguments go to ``openeo.connect`` (e.g. ``default_timeout``).
     """
@@ -126,9 +149,7 @@ def connect(backend_id: str = "local", **kwargs: Any) -> Any:
         raise ValueError(f"invalid backend id {backend_id!r}")
     url, headers = proxy_url(backend_id), channel_headers()
     if url and headers:
-        _warn_if_logged_out(backend_id, headers)
-        session = _channel_session(url, headers)
-        return openeo.connect(url, session=session, **kwargs)
+        return _proxied_connection(backend_id, url, headers, kwargs)
     if backend_id != "local":
         raise RuntimeError(f"backend {backend_id!r} is only reachable from a Jupyter kernel "
                            "(through the jupyter_eo proxy); outside Jupyter use "

@@ -106,3 +106,162 @@ def test_standalone_backend_is_started_reused_and_stopped(
     assert stopped
     with pytest.raises(OSError):
         os.kill(first["pid"], 0)
+
+
+# -- authenticate_*() on a proxied connection: delegated to the server's login ---------------
+@pytest.fixture
+def jp_server_config(eo_proxy_config) -> dict:  # type: ignore[no-untyped-def]
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
+            "JupyterEOApp": eo_proxy_config}
+
+
+@pytest.fixture
+def kernel_env(jp_serverapp, http_server, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Environment of a kernel the server launched: its channel plus an empty openeo config."""
+    home = tmp_path / "kernel-openeo-config"
+    home.mkdir()
+    assert os.environ.get(ENV_URL) and os.environ.get(ENV_SECRET)
+    return {"OPENEO_CONFIG_HOME": str(home), "OPENEO_AUTH_CONFIG_HOME": str(home)}
+
+
+_RECORD = """
+import json, os, jupyter_eo
+from pathlib import Path
+sent = []
+def record(con):
+    con.session.hooks["response"].append(
+        lambda r, *a, **k: sent.append([r.url, r.request.headers.get("Authorization")]))
+    return con
+def files():
+    home = Path(os.environ["OPENEO_CONFIG_HOME"])
+    return {str(p.relative_to(home)): p.read_text() for p in home.rglob("*") if p.is_file()}
+"""
+
+
+def _lines(text: str, tag: str) -> list:  # type: ignore[type-arg]
+    return [json.loads(line[len(tag) + 1:]) for line in text.splitlines()
+            if line.startswith(tag + " ")]
+
+
+async def test_kernel_authenticate_oidc_runs_the_device_flow_on_the_server(
+        kernel_env, upstream, oidc_provider, eo_proxy_config) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.kernel_process import run_in_ipykernel
+
+    code = _RECORD + """
+con = record(jupyter_eo.connect("fakeoidc"))
+assert con.authenticate_oidc(max_poll_time=30) is con
+print("ME " + json.dumps(con.describe_account()))
+con.authenticate_oidc()  # already logged in on the server: returns at once
+print("SENT " + json.dumps(sent))
+print("FILES " + json.dumps(files()))
+print("AUTH " + json.dumps(type(con.auth).__name__))
+"""
+    prompts: list[dict] = []
+
+    def on_message(msg: dict) -> None:
+        data = msg["content"].get("data", {})
+        if "user code" in data.get("text/plain", ""):
+            prompts.append(data)
+            oidc_provider.approve_all()  # the user approves in the browser
+
+    out = await run_in_ipykernel(code, env=kernel_env, on_message=on_message, timeout=90)
+    text = "".join(m["content"]["text"] for m in out.messages if m["msg_type"] == "stream")
+    assert out.reply.get("status") == "ok", text + json.dumps(out.messages[-1:], default=str)
+    # the prompt went to the notebook output as a rich display, then was updated
+    assert len(prompts) == 1 and len(oidc_provider.devices) == 1
+    assert oidc_provider.url + "/activate?code=USER-" in prompts[0]["text/plain"]
+    assert "<a href=" in prompts[0]["text/html"] and "USER-" in prompts[0]["text/html"]
+    updates = [m for m in out.messages if m["msg_type"] == "update_display_data"]
+    assert "Logged in to 'fakeoidc'" in updates[-1]["content"]["data"]["text/plain"]
+    assert _lines(text, "ME") == [{"user_id": "alice"}]
+    # the kernel sent no token, only to the proxy, and wrote no token anywhere
+    sent = _lines(text, "SENT")[0]
+    prefix = os.environ[ENV_URL] + "jupyter-eo/openeo/fakeoidc/"
+    assert sent and all(url.startswith(prefix) and auth is None for url, auth in sent)
+    assert _lines(text, "FILES") == [{}]
+    assert _lines(text, "AUTH") == ["NullAuth"]
+    # the tokens are the server's: injected upstream, refresh token in the server's store
+    me_hits = [h for h in upstream.hits if h.path == "/me"]
+    assert me_hits and me_hits[-1].headers["Authorization"].startswith("Bearer oidc/fake/acc-")
+    stored = json.loads((Path(eo_proxy_config["credentials_dir"]) / "fakeoidc.json").read_text())
+    assert stored["refresh_token"] in oidc_provider.refresh
+    everything = json.dumps(out.messages, default=str)
+    for token in oidc_provider.access | oidc_provider.refresh | set(oidc_provider.devices):
+        assert token not in everything
+
+
+async def test_kernel_basic_login_is_delegated_with_clear_errors(
+        kernel_env, upstream) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.kernel_process import run_python
+
+    code = _RECORD + """
+from jupyter_eo.kernel_login import DelegatedLoginError
+con = record(jupyter_eo.connect("fakebasic"))
+try:
+    con.authenticate_basic("alice", "not-the-password-xyz")
+except DelegatedLoginError as exc:
+    print("ERROR " + json.dumps(str(exc)))
+try:
+    con.authenticate_oidc()
+except DelegatedLoginError as exc:
+    print("ERROR " + json.dumps(str(exc)))
+con.authenticate_basic("alice", "wonderland-pw")
+print("ME " + json.dumps(con.describe_account()))
+print("SENT " + json.dumps(sent))
+print("FILES " + json.dumps(files()))
+"""
+    run = await run_python(code, env=kernel_env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    wrong, oidc = _lines(run.stdout, "ERROR")
+    assert wrong.startswith("[403] CredentialsInvalid: basic login failed") and "fakebasic" in wrong
+    assert "authenticate_basic(username, password)" in oidc and "sidebar" in oidc
+    assert "not-the-password-xyz" not in run.stdout + run.stderr
+    assert _lines(run.stdout, "ME") == [{"user_id": "alice"}]
+    assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
+    assert _lines(run.stdout, "FILES") == [{}]
+    assert upstream.hits[-1].headers["Authorization"].startswith("Bearer basic//tok-")
+
+
+async def test_kernel_client_credentials_and_flows_that_cannot_be_delegated(
+        kernel_env, upstream, oidc_provider) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.kernel_process import run_python
+
+    code = _RECORD + """
+import warnings
+from openeo.rest import OpenEoApiError
+from jupyter_eo.kernel_login import DelegatedLoginError
+warnings.simplefilter("ignore")
+service = record(jupyter_eo.connect("service"))
+service.authenticate_oidc_client_credentials()
+print("ME " + json.dumps(service.describe_account()))
+print("OPEN " + json.dumps(jupyter_eo.connect("open").authenticate_oidc().backend_id))
+attempts = [
+    lambda: jupyter_eo.connect("fakeoidc").authenticate_oidc_client_credentials("me", "s3"),
+    lambda: jupyter_eo.connect("fakeoidc").authenticate_oidc(client_secret="s3"),
+    lambda: jupyter_eo.connect("fakeoidc").authenticate_oidc_access_token("tok"),
+    lambda: jupyter_eo.connect("fakebasic").authenticate_oidc_refresh_token(refresh_token="r"),
+    lambda: jupyter_eo.connect("nope").authenticate_oidc(),
+]
+for attempt in attempts:
+    try:
+        attempt()
+        print("ERROR " + json.dumps("no error"))
+    except (DelegatedLoginError, OpenEoApiError) as exc:
+        print("ERROR " + json.dumps(str(exc)))
+print("SENT " + json.dumps(sent))
+print("FILES " + json.dumps(files()))
+"""
+    run = await run_python(code, env=kernel_env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert _lines(run.stdout, "ME") == [{"user_id": "alice"}]
+    assert _lines(run.stdout, "OPEN") == ["open"]
+    assert oidc_provider.grants and set(oidc_provider.grants) == {"client_credentials"}
+    cc, secret, access, refresh, unknown = _lines(run.stdout, "ERROR")
+    for message in (cc, secret, access):
+        assert "keeps credentials on the Jupyter server" in message
+        assert "connection.authenticate_oidc()" in message and "sidebar" in message
+    assert "authenticate_oidc_access_token()" in access
+    assert "authenticate_basic(username, password)" in refresh
+    assert unknown.startswith("[404] NotFound") and "'nope'" in unknown
+    assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
+    assert _lines(run.stdout, "FILES") == [{}]

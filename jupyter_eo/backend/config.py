@@ -25,13 +25,15 @@ class BackendConfig:
     ``catalog`` may be given directly (tests); otherwise ``default_catalog`` is built with
     ``collections_dir``/``cache_dir``. ``job_workers`` (1..``MAX_JOB_WORKERS``) is how many
     batch jobs of this backend process run at once; further started jobs stay "queued" until a
-    worker frees.
+    worker frees. ``udf_enabled`` allows ``run_udf``; UDFs run in the Linux sandbox of
+    :mod:`jupyter_eo.backend.engine.udf_sandbox` unless ``udf_sandboxed`` is False.
     """
 
     data_dir: Path
     users: dict[str, str] = field(default_factory=dict)
     dask_address: str | None = None
     udf_enabled: bool = False
+    udf_sandboxed: bool = True
     limits: Limits = field(default_factory=Limits)
     catalog: Any = None
     collections_dir: Path | None = None

@@ -16,7 +16,8 @@ class EvalContext:
     * ``catalog``: ``.get(collection_id) -> Collection`` (raises ``CollectionNotFound``);
       optionally ``.load_stac(url, spatial_extent, temporal_extent, bands, properties)``.
     * ``udp_resolver(process_id, namespace) -> dict | None``: a user-defined process document.
-    * ``udf_enabled``: allow ``run_udf`` (only for single-user backends).
+    * ``udf_enabled``: allow ``run_udf`` (only for single-user backends); ``udf_sandboxed``
+      False runs UDFs without the Linux sandbox (an admin's explicit opt-out).
     * ``dask_address``: address of an existing dask.distributed scheduler to run blocks on.
     * ``max_pixels``: refuse to load more pixels (x*y*t*bands) than this (``PayloadTooLarge``).
     * ``progress(fraction)`` is called with 0..1; setting ``cancel_event`` stops the run with
@@ -34,6 +35,7 @@ class EvalContext:
     workspace: Path | None = None
     udf_timeout: float = 60.0
     udf_memory_mb: int = 2048
+    udf_sandboxed: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def check_cancel(self) -> None:

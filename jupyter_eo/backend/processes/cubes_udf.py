@@ -1,9 +1,8 @@
-"""run_udf: Python UDFs (openeo.udf signatures) in a separate process with time/memory limits."""
+"""run_udf: Python UDFs (openeo.udf signatures) in a sandboxed child process with limits."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -14,22 +13,12 @@ import numpy as np
 from jupyter_eo.backend.cube import X, Y, get_crs, set_crs
 from jupyter_eo.backend.engine.udf_runner import INPUT_STEM, OUTPUT_STEM
 from jupyter_eo.backend.engine.udf_runner_exchange import load_cube, save_cube
+from jupyter_eo.backend.engine.udf_sandbox import (EXIT_SETUP, EXIT_TIMEOUT, SETUP_PREFIX,
+                                                   UdfLimits, run_sandboxed, run_unsandboxed,
+                                                   sandbox_problem)
 from jupyter_eo.backend.processes.cubes_common import as_cube
 from jupyter_eo.backend.processes.registry import ARRAY_DIM, ARRAY_SOURCE_ATTR, process
 from jupyter_eo.errors import FeatureUnsupported, OpenEOError, ProcessParameterInvalid
-
-
-# credentials of cloud storage, openEO clients and jupyter_eo itself stay out of UDF processes
-SECRET_ENV_PREFIXES = ("AWS_", "OPENEO_", "JUPYTER_EO_")
-
-
-def _limit_memory(megabytes: int):
-    def apply() -> None:  # runs in the child before exec
-        import resource
-
-        limit = megabytes * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return apply
 
 
 def _code(udf: str, ctx: Any) -> str:
@@ -43,12 +32,35 @@ def _code(udf: str, ctx: Any) -> str:
     raise ProcessParameterInvalid("udf must be Python code (or a file in your workspace).")
 
 
+def _check_exit(code: int, stderr: str, limits: UdfLimits) -> None:
+    """Turn the UDF process's exit into a clear openEO error (nothing for success)."""
+    if code == 0:
+        return
+    if code == EXIT_TIMEOUT:
+        raise OpenEOError(f"The UDF did not finish within {limits.timeout_s:.0f} s.",
+                          code="UdfTimeout", status=400)
+    tail = " | ".join(stderr.strip().splitlines()[-3:])
+    if code == EXIT_SETUP and SETUP_PREFIX in stderr:
+        raise OpenEOError(f"The UDF sandbox could not be set up: {tail}", code="Internal",
+                          status=500)
+    if code > 128:
+        name = signal.Signals(code - 128).name if code - 128 in signal.valid_signals() \
+            else f"signal {code - 128}"
+        raise OpenEOError(f"The UDF was killed ({name}): it exceeded a limit (memory "
+                          f"{limits.memory_mb} MB per process, {limits.processes} processes, "
+                          f"CPU time or file size).", code="UdfError", status=400)
+    raise OpenEOError("The UDF failed: " + tail, code="UdfError", status=400)
+
+
 @process("run_udf")
 def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
             context: Any = None, *, ctx: Any) -> Any:
-    """Run a Python UDF on a cube in a child process (single-user back-ends only)."""
+    """Run a Python UDF on a cube in a sandboxed child process (see udf_sandbox)."""
     if not ctx.eval.udf_enabled:
         raise FeatureUnsupported("UDFs are disabled on this back-end (multi-user mode).")
+    if ctx.eval.udf_sandboxed and sandbox_problem():
+        raise FeatureUnsupported("UDFs are enabled but cannot run: no sandbox is available "
+                                 f"on this machine ({sandbox_problem()}).")
     if str(runtime).lower() != "python":
         raise OpenEOError(f"UDF runtime {runtime!r} is not supported; use Python.",
                           code="InvalidRuntime", status=400)
@@ -65,25 +77,17 @@ def run_udf(data: Any, udf: str, runtime: str, version: str | None = None,
     cube.attrs = {k: v for k, v in cube.attrs.items()
                   if isinstance(v, (str, int, float, np.number)) and k != ARRAY_SOURCE_ATTR}
     with tempfile.TemporaryDirectory(prefix="jeo-udf-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) / "work"  # the UDF's only writable folder
+        folder.mkdir()
         (folder / "udf.py").write_text(code, "utf-8")
         (folder / "context.json").write_text(json.dumps(context or {}, default=str), "utf-8")
         # .npy + JSON, not netCDF: HDF5 is not thread-safe and other threads of this process
         # may be writing netCDF results meanwhile
         save_cube(cube.rename(cube.name or "data"), folder, INPUT_STEM)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(SECRET_ENV_PREFIXES)}
-        try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "jupyter_eo.backend.engine.udf_runner", tmp],
-                capture_output=True, text=True, timeout=ctx.eval.udf_timeout, env=env,
-                cwd=tmp, preexec_fn=_limit_memory(ctx.eval.udf_memory_mb))
-        except subprocess.TimeoutExpired as exc:
-            raise OpenEOError(f"The UDF did not finish within {ctx.eval.udf_timeout:.0f} s.",
-                              code="UdfTimeout", status=400) from exc
-        if proc.returncode != 0:
-            tail = (proc.stderr or "").strip().splitlines()[-3:]
-            raise OpenEOError("The UDF failed: " + " | ".join(tail), code="UdfError",
-                              status=400)
+        limits = UdfLimits(timeout_s=ctx.eval.udf_timeout, memory_mb=ctx.eval.udf_memory_mb)
+        argv = [sys.executable, "-I", "-m", "jupyter_eo.backend.engine.udf_runner", str(folder)]
+        run = run_sandboxed if ctx.eval.udf_sandboxed else run_unsandboxed
+        _check_exit(*run(str(folder), argv, limits), limits)
         if (folder / f"{OUTPUT_STEM}.json").exists():
             try:
                 out, out_crs = load_cube(folder, OUTPUT_STEM)

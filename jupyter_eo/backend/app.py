@@ -37,6 +37,9 @@ class Backend:
     """Long-lived services shared by all handlers of one app."""
 
     def __init__(self, config: BackendConfig) -> None:
+        from jupyter_eo.backend.dask_logging import keep_logging_levels
+
+        keep_logging_levels()
         self.config = config
         self._catalog: Any = None
         self._catalog_lock = threading.Lock()
@@ -114,6 +117,7 @@ class Backend:
         return EvalContext(catalog=catalog if catalog is not None else self.catalog,
                            udp_resolver=self.udp_resolver(user), user=user,
                            udf_enabled=self.config.udf_enabled,
+                           udf_sandboxed=self.config.udf_sandboxed,
                            dask_address=self.config.dask_address, max_pixels=max_pixels,
                            progress=progress, cancel_event=cancel_event,
                            workspace=self.workspace(user).root if user else None)

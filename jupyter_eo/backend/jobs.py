@@ -195,10 +195,15 @@ class JobStore:
 
     # -- restart -------------------------------------------------------------------------
     def recover(self) -> list[tuple[str, str]]:
-        """After a restart: running jobs become ``error`` (interrupted); return queued jobs."""
+        """After a restart: running jobs become ``error`` (interrupted), staging folders of
+        runs that were killed (SIGKILL, OOM) are removed; return queued jobs."""
         with open_db(self.db_path) as db:
             running = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'")]
             queued = db.execute("SELECT user, id FROM jobs WHERE status = 'queued'").fetchall()
+            owners = [r[0] for r in db.execute("SELECT DISTINCT user FROM jobs")]
+        for user in owners:  # no run of this process has started yet: every one is stale
+            for staging in self.results_dir(user, "-").parent.glob(".*.run-*"):
+                shutil.rmtree(staging, ignore_errors=True)
         for job_id in running:
             self.set_state(job_id, status="error", finished=now_iso())
             self.add_log(job_id, "error", "Job interrupted: the backend stopped while it was "

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from jupyter_eo.errors import (CollectionNotFound, OpenEOError, PayloadTooLarge,
-                               ProcessGraphComplexity, ProcessGraphInvalid, ProcessGraphMissing)
+                               ProcessGraphComplexity, ProcessGraphInvalid, ProcessGraphMissing,
+                               ProcessParameterInvalid)
 
 
 @dataclass
@@ -176,8 +177,25 @@ def estimate_pixels(graphs: list[dict], catalog: Any) -> int:
                 collection = None
             if collection is None:
                 raise CollectionNotFound(f"Collection {cid[:100]!r} does not exist.")
+            check_extent_finite(args.get("spatial_extent"))
             total += _collection_pixels(collection.metadata(), args)
     return total
+
+
+def check_extent_finite(extent: Any) -> None:
+    """Raise ProcessParameterInvalid (400) for NaN/±Infinity anywhere in a ``spatial_extent``
+    (bounding box or GeoJSON coordinates); Python's JSON parser accepts those literals."""
+    stack: list[Any] = [extent]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ProcessParameterInvalid(
+                "load_collection: spatial_extent must contain finite numbers only (got "
+                f"{item!r}).")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _collection_pixels(meta: dict, args: dict) -> int:

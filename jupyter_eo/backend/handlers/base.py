@@ -69,11 +69,21 @@ class OpenEOMixin:
             error = OpenEOError("Server error: the request could not be completed; see the "
                                 "backend log.", code="Internal", status=500)
         self.clear_header("Content-Range")
+        if self._body_unread():
+            # refused before the body was read (e.g. its declared size): tornado closes the
+            # connection after this answer, so say so; a keep-alive client must not reuse it
+            self.set_header("Connection", "close")
         self.set_status(error.status)
         if error.status == 401:
             self.set_header("WWW-Authenticate", 'Bearer realm="openEO"')
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(error.to_dict()))
+
+    def _body_unread(self) -> bool:
+        """True while a request body is still (partly) unread, e.g. in ``prepare``."""
+        future = getattr(self.request, "_body_future", None)
+        return future is not None and not future.done() and self.request.method not in (
+            "GET", "HEAD", "OPTIONS")
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, (OpenEOError, tornado.web.HTTPError)):
@@ -141,8 +151,19 @@ class BaseHandler(OpenEOMixin, tornado.web.RequestHandler):
         self._received += len(chunk)
         if self._received <= self.body_limit():
             self._chunks.append(chunk)
-        else:
-            self._chunks = []
+            return
+        self._chunks = []
+        if not self._finished:
+            # A body without (or with a false) Content-Length grew past the limit: answer
+            # now with the JSON 413 instead of reading on until tornado's hard cap resets
+            # the connection with a bare 400; tornado closes the connection after it.
+            error = PayloadTooLarge(f"Request body exceeds the limit of {self.body_limit()} "
+                                    "bytes.")
+            self.clear()
+            self.set_status(error.status)
+            self.set_header("Connection", "close")
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(error.to_dict()))
 
     def body_bytes(self) -> bytes:
         if self._received > self.body_limit():

@@ -15,11 +15,30 @@ from jupyter_eo.backend.limits import Limits
 READY_LINE = "jupyter-eo: serving openEO API at {url}"
 
 USERS_HELP = """\
-Users: each --user NAME:PASSWORD adds a user for HTTP basic authentication. Without --user,
-one local user is used: JUPYTER_EO_BACKEND_USER (default "local") with the password from
-JUPYTER_EO_BACKEND_PASSWORD if set; otherwise a random password is generated once and kept
-ONLY in DATA_DIR/local-user.txt (mode 0600, "NAME:PASSWORD"); it is never printed.
+Users (HTTP basic authentication): --users-file PATH reads one NAME:PASSWORD per line (blank
+lines and lines starting with # are ignored); the file must be a regular file of yours that
+no one else may read or write (chmod 600). Without it, one local user is used:
+JUPYTER_EO_BACKEND_USER (default "local") with the password from JUPYTER_EO_BACKEND_PASSWORD if
+set; otherwise a random password is generated once and kept ONLY in DATA_DIR/local-user.txt
+(mode 0600, "NAME:PASSWORD"); it is never printed. Passwords are never accepted on the command
+line, which every local user can read (ps, /proc/PID/cmdline).
+
+UDFs: --udf runs each UDF in a Linux sandbox (namespaces: no network, only the Python
+installation and its work folder readable; clean environment; limits); where no sandbox can be
+built, --udf refuses to start. --udf-unsandboxed runs UDFs without it (any user of the backend
+can then read your files and use the network as you).
 """
+
+USER_ARG_REFUSED = (
+    "jupyter-eo serve: --user NAME:PASSWORD is refused: command-line arguments are readable by "
+    "every local user (ps, /proc/PID/cmdline). Use --users-file PATH (one NAME:PASSWORD per "
+    "line, chmod 600) or set JUPYTER_EO_BACKEND_USER and JUPYTER_EO_BACKEND_PASSWORD in the "
+    "environment.")
+
+UNSANDBOXED_WARNING = (
+    "jupyter-eo serve: WARNING: --udf-unsandboxed: UDFs run WITHOUT the sandbox. Any user of "
+    "this backend can read every file you can read and use the network as you. Use it only "
+    "on a machine and backend that only you use.")
 
 
 def default_data_dir() -> Path:
@@ -69,13 +88,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="Chunk cache and derived world data of the default collections "
                         "(default $JUPYTER_EO_CACHE_DIR or ~/.cache/jupyter_eo).")
-    parser.add_argument("--user", action="append", default=[], metavar="NAME:PASSWORD",
-                        help="Add a user (repeatable). See 'Users' below.")
+    parser.add_argument("--users-file", type=Path, default=None, metavar="PATH",
+                        help="Users for basic authentication, one NAME:PASSWORD per line; the "
+                        "file must be private (chmod 600). See 'Users' below.")
+    parser.add_argument("--user", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--dask-address", default=None,
                         help="Address of an existing dask.distributed scheduler to compute on.")
     parser.add_argument("--udf", dest="udf", action=argparse.BooleanOptionalAction,
-                        default=False, help="Allow run_udf (Python code from users; only for "
-                        "single-user setups; default off).")
+                        default=False, help="Allow run_udf (Python code from users) in a Linux "
+                        "sandbox; refuses to start where none is available (default off).")
+    parser.add_argument("--udf-unsandboxed", action="store_true", default=False,
+                        help="Allow run_udf WITHOUT the sandbox (UDF code can read your files "
+                        "and use the network); prints a warning.")
     parser.add_argument("--max-pixels", type=int, default=defaults.max_pixels,
                         help="Values (x*y*t*bands) a synchronous request or tile may load "
                         f"(default {defaults.max_pixels:,}).")
@@ -92,24 +116,50 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="WARNING", help="Logging level (default WARNING).")
 
 
+def users_from_args(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
+    """Users from ``--users-file`` or the environment/default; ``--user`` is refused."""
+    from jupyter_eo.backend.config import default_users, read_users_file
+
+    if args.user:
+        raise SystemExit(USER_ARG_REFUSED)
+    if args.users_file is not None:
+        try:
+            return read_users_file(args.users_file)
+        except ValueError as exc:
+            raise SystemExit(f"jupyter-eo serve: --users-file: {exc}") from None
+    return default_users(data_dir)
+
+
+def udf_mode(args: argparse.Namespace) -> tuple[bool, bool]:
+    """(UDFs enabled, sandboxed); exits with a clear message when --udf has no sandbox."""
+    if getattr(args, "udf_unsandboxed", False):
+        print(UNSANDBOXED_WARNING, file=sys.stderr, flush=True)
+        return True, False
+    if not args.udf:
+        return False, True
+    from jupyter_eo.backend.engine.udf_sandbox import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem:
+        raise SystemExit(
+            f"jupyter-eo serve: --udf: UDFs need a sandbox, and none can be built here "
+            f"({problem}). UDFs stay off. Run on Linux with user namespaces enabled "
+            "(check: unshare -Urn true), or, only on a machine and backend that only you use, "
+            "pass --udf-unsandboxed instead.")
+    return True, True
+
+
 def config_from_args(args: argparse.Namespace) -> Any:
-    from jupyter_eo.backend.config import BackendConfig, default_users, parse_user
+    from jupyter_eo.backend.config import BackendConfig
 
     data_dir = (args.data_dir or default_data_dir()).expanduser()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    users: dict[str, str] = {}
-    for spec in args.user:
-        try:
-            name, password = parse_user(spec)
-        except ValueError as exc:
-            raise SystemExit(f"jupyter-eo serve: --user: {exc}") from None
-        users[name] = password
-    if not users:
-        users = default_users(data_dir)
+    users = users_from_args(args, data_dir)
+    udf_enabled, udf_sandboxed = udf_mode(args)
     limits = Limits(max_pixels=args.max_pixels, sync_timeout_s=args.sync_timeout,
                     max_body_bytes=args.max_body_bytes)
     return BackendConfig(data_dir=data_dir, users=users, dask_address=args.dask_address,
-                         udf_enabled=bool(args.udf), limits=limits,
+                         udf_enabled=udf_enabled, udf_sandboxed=udf_sandboxed, limits=limits,
                          collections_dir=args.collections_dir, cache_dir=args.cache_dir,
                          job_workers=args.job_workers)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def check_job_workers(value: int) -> int:
 
 
 def default_users(data_dir: Path) -> dict[str, str]:
-    """The single local user when no ``--user`` is given.
+    """The single local user when no ``--users-file`` is given.
 
     Uses ``JUPYTER_EO_BACKEND_USER``/``JUPYTER_EO_BACKEND_PASSWORD`` when the password is set,
     otherwise user ``local`` with a random password kept only in ``<data_dir>/local-user.txt``
@@ -83,6 +84,43 @@ def default_users(data_dir: Path) -> dict[str, str]:
         handle.write(f"{name}:{password}\n")
     os.chmod(path, 0o600)
     return {name: password}
+
+
+def read_users_file(path: Path) -> dict[str, str]:
+    """Users from a private file: one ``NAME:PASSWORD`` per line, ``#`` comments allowed.
+
+    Refused (ValueError, message without any password): a symlink or non-regular file, a file
+    owned by another user, a mode that lets group or others read or write it, a malformed line
+    (named by its number only), or no user at all.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ValueError(f"cannot open {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "r", encoding="utf-8") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise ValueError(f"{path} belongs to another user (uid {info.st_uid})")
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            raise ValueError(f"{path} has mode {mode:04o}: other users could read or change "
+                             f"the passwords; run: chmod 600 {path}")
+        text = handle.read()
+    users: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            name, password = parse_user(line)
+        except ValueError:
+            raise ValueError(f"{path}, line {number}: expected NAME:PASSWORD") from None
+        users[name] = password
+    if not users:
+        raise ValueError(f"{path} names no user (expected NAME:PASSWORD lines)")
+    return users
 
 
 def parse_user(spec: str) -> tuple[str, str]:

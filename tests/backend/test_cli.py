@@ -37,8 +37,16 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def users_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "users.txt"
+    path.write_text(text)
+    path.chmod(0o600)
+    return str(path)
+
+
 def test_serve_with_explicit_user(tmp_path: Path) -> None:
-    proc, url = start(["--data-dir", str(tmp_path / "d"), "--user", "ann:pw1", "--user", "bo:pw2"],
+    proc, url = start(["--data-dir", str(tmp_path / "d"),
+                       "--users-file", users_file(tmp_path, "ann:pw1\nbo:pw2\n")],
                       clean_env(tmp_path))
     try:
         versions = requests.get(url + ".well-known/openeo", timeout=10).json()["versions"]
@@ -82,13 +90,14 @@ def test_default_user_from_environment(tmp_path: Path) -> None:
 
 def test_cli_rejects_malformed_user(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "jupyter_eo.cli", "serve", "--data-dir",
-                             str(tmp_path), "--user", "nopassword"], capture_output=True,
-                            text=True, timeout=60, env=clean_env(tmp_path))
+                             str(tmp_path), "--users-file", users_file(tmp_path, "nopassword")],
+                            capture_output=True, text=True, timeout=60, env=clean_env(tmp_path))
     assert result.returncode != 0 and "NAME:PASSWORD" in result.stderr
 
 
 def test_debug_log_level_shows_requests_but_no_secret(tmp_path: Path) -> None:
-    proc, url = start(["--data-dir", str(tmp_path / "d"), "--user", "ann:s3cret-pw",
+    proc, url = start(["--data-dir", str(tmp_path / "d"),
+                       "--users-file", users_file(tmp_path, "ann:s3cret-pw\n"),
                        "--log-level", "debug"], clean_env(tmp_path))
     try:
         token = requests.get(url + "credentials/basic", auth=("ann", "s3cret-pw"),

@@ -129,9 +129,9 @@ def test_cli_job_workers_reaches_the_backend_config(tmp_path: Path) -> None:
 
     parser = argparse.ArgumentParser()
     add_serve_arguments(parser)
-    args = parser.parse_args(["--data-dir", str(tmp_path), "--user", "a:b", "--job-workers", "32"])
+    args = parser.parse_args(["--data-dir", str(tmp_path), "--job-workers", "32"])
     assert config_from_args(args).job_workers == 32
-    default = parser.parse_args(["--data-dir", str(tmp_path), "--user", "a:b"])
+    default = parser.parse_args(["--data-dir", str(tmp_path)])
     assert config_from_args(default).job_workers == 1
 
 

@@ -15,21 +15,35 @@ from jupyter_eo.widgets.recipe_picker import RecipePicker
 from jupyter_eo.widgets.recipes import RECIPES, RecipeInputs
 from jupyter_eo.widgets.style import css_style, error_html, muted_html
 
+BBox = tuple[float, float, float, float]
+
+
+def _overlaps(a: BBox, b: BBox) -> bool:
+    """Whether two (west, south, east, north) boxes share any area (no antimeridian wrap)."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
 
 class Explorer(w.VBox):
     """One widget composing the AOI map, pickers, recipes, preview, jobs and exports.
 
     ``Explorer(connection)`` works with any ``openeo.Connection`` (``jupyter_eo.connect("local")``
-    for the embedded backend). The current graph is ``explorer.graph()``; it is what the preview
-    runs (at low resolution), what "Run as batch job" submits, what "Insert code" renders and what
-    "Save as UDP" stores. The widget never holds credentials: the connection does, in the kernel.
+    for the embedded backend, ``jupyter_eo.connect("cdse")`` for a remote one) and any collection:
+    recipes that do not fit its bands are listed with the reason, and the band view and the
+    band-math formula fit every collection. The current graph is ``explorer.graph()``; it is what
+    the preview runs (at low resolution), what "Run as batch job" submits, what "Insert code"
+    renders and what "Save as UDP" stores; the controls always show the values it uses.
+    ``temporal_extent`` is kept (clamped, with a note, only where a collection does not cover
+    it). ``backend_id`` of the exported code defaults to the connection's own backend;
+    ``code_ending`` is what the inserted cell does at its end ("view", "download" or "none").
+    The widget never holds credentials: the connection does, in the kernel.
     """
 
     def __init__(self, connection: Any, *, aoi: Any = None, collection: str | None = None,
                  temporal_extent: tuple[str, str] | None = None, recipe: str = "NDVI",
-                 auto_preview: bool = True, backend_id: str = "local", delay: float = 0.4,
+                 auto_preview: bool = True, backend_id: str | None = None, delay: float = 0.4,
                  max_pixels: int = 512, basemap_url: str | None = "auto",
-                 center: tuple[float, float] = (46.5, 11.3), zoom: int = 8, **kwargs: Any) -> None:
+                 center: tuple[float, float] = (46.5, 11.3), zoom: int = 8, code_ending: str = "view",
+                 **kwargs: Any) -> None:
         self.connection = connection
         self.map = AOIMap(basemap_url=basemap_url, center=center, zoom=zoom)
         self.collection = CollectionPicker.from_connection(connection, value=collection)
@@ -44,7 +58,11 @@ class Explorer(w.VBox):
                                        tooltip="Compute a low-resolution preview of the AOI now")
         self.job_button = w.Button(description="Run as batch job", icon="cogs", layout=w.Layout(width="auto"),
                                    tooltip="Submit the full-resolution computation as a batch job")
-        self.export = CodeExport(self.graph, backend_id=backend_id)
+        self.export = CodeExport(self.graph, backend_id=backend_id, connection=connection, ending=code_ending,
+                                 result_name=lambda: f"{self.recipe.value}_{self.collection.value}")
+        self.zoom_button = w.Button(description="Zoom to collection", icon="search-plus",
+                                    tooltip="Show the collection's spatial extent on the map",
+                                    layout=w.Layout(width="auto", display="none"))
         self.udp_id = w.Text(placeholder="udp_id", description="UDP id", layout=w.Layout(width="16em"))
         self.udp_button = w.Button(description="Save as UDP", icon="save",
                                    tooltip="Store the graph as a user-defined process (parameters: AOI, time)")
@@ -55,8 +73,10 @@ class Explorer(w.VBox):
         self.map.on_aoi_change(lambda _aoi: self._changed())
         self.temporal.observe(lambda _: self._changed(), names="value")
         self.collection.observe(lambda _: self._on_collection(), names="collection")
-        for name in ("value", "reducer", "cloud_mask", "second_period"):
+        for name in ("value", "reducer", "cloud_mask", "second_period", "bands", "expression"):
             self.recipe.observe(lambda _: self._changed(), names=name)
+        self.zoom_button.on_click(lambda _: self.zoom_to_collection())
+        self.preview.on_result(self._on_preview_result)
         self.auto.observe(lambda c: self._changed() if c["new"] else None, names="value")
         self.preview_button.on_click(lambda _: self.run_preview(immediate=True))
         self.job_button.on_click(lambda _: self.run_batch_job())
@@ -66,8 +86,8 @@ class Explorer(w.VBox):
         pickers = w.HBox([w.VBox([self.collection], layout=w.Layout(flex="1 1 18em", min_width="16em")),
                           w.VBox([self.temporal, self.recipe], layout=w.Layout(flex="1 1 18em", min_width="16em"))],
                          layout=wrap)
-        actions = w.HBox([self.preview_button, self.auto, self.job_button, self.udp_id, self.udp_button],
-                         layout=wrap)
+        actions = w.HBox([self.preview_button, self.auto, self.zoom_button, self.job_button, self.udp_id,
+                          self.udp_button], layout=wrap)
         super().__init__([css_style(), self.map, pickers, self.preview, actions, self.export,
                           self.message, self.jobs_box], **kwargs)
         self.add_class("jeo-explorer")
@@ -84,7 +104,8 @@ class Explorer(w.VBox):
         return RecipeInputs(collection_id=self.collection.value, spatial_extent=spatial_extent(self.map.bbox),
                             temporal_extent=tuple(self.temporal.value), metadata=self.collection.collection or {},
                             cloud_mask=self.recipe.cloud_mask, reducer=self.recipe.reducer,
-                            second_period=self.recipe.second_period, geometry=self.map.aoi)
+                            second_period=self.recipe.second_period, geometry=self.map.aoi,
+                            bands=tuple(self.recipe.bands), expression=self.recipe.expression)
 
     def clipped(self) -> bool:
         """True when the AOI is not a rectangle: loads then use its GeoJSON and the result has
@@ -116,10 +137,12 @@ class Explorer(w.VBox):
                               if self.clipped() else "")
         recipe = RECIPES[self.recipe.value]
         from jupyter_eo.widgets.preview_run import native_resolution
+        from jupyter_eo.widgets.product_styles import product_style
 
         self.preview.update(graph, spatial_extent(self.map.bbox), cmap=recipe.cmap, range=recipe.range,
                             label=recipe.title.split(" — ")[0], immediate=immediate,
-                            resolution_m=native_resolution(self.collection.collection or {}))
+                            resolution_m=native_resolution(self.collection.collection or {}),
+                            style=product_style(recipe))
         return True
 
     def run_batch_job(self, title: str | None = None) -> Any:
@@ -156,16 +179,23 @@ class Explorer(w.VBox):
 
     # -- reactions -----------------------------------------------------------------------
     def _on_collection(self) -> None:
-        from jupyter_eo.widgets.metadata import spatial_bbox
-
-        meta = self.collection.collection
-        bbox = spatial_bbox(meta) if meta else None
-        if bbox and (bbox[2] - bbox[0]) < 359:
-            self.map.show_footprint(bbox, name=self.collection.value or "")
-        else:
-            self.map.show_footprint(None)
+        bbox = self.collection_bbox()
+        self.map.show_footprint(bbox, name=self.collection.value or "")
+        self.zoom_button.layout.display = "" if bbox is not None else "none"
         self._changed()
 
     def _changed(self) -> None:
+        outside = self.outside_collection()
+        if outside:  # say why at once, whether or not previews are live
+            self.clear_preview()
+            self.message.value = error_html(outside)
+            return
+        if "outside" in self.message.value and "extent" in self.message.value:
+            self.message.value = ""  # back inside: the explanation no longer holds
         if self.auto.value and self.map.bbox is not None:
             self.run_preview()
+
+    def _on_preview_result(self, result: Any) -> None:
+        note = getattr(result, "fallback", "")
+        if note:
+            self.message.value = muted_html(note)

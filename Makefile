@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # The labextension build (hatch-jupyter-builder) runs jlpm / jupyter-builder from the venv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: lab test setup chromium samples clean-build help hub-tools
+.PHONY: lab test setup chromium samples clean-build help hub-tools dummy-backend
 
 help:
 	@echo "make lab   - set up and start JupyterLab on notebooks/quickstart.ipynb (embedded backend)"
@@ -48,7 +48,18 @@ $(HUB_PROXY):
 
 hub-tools: $(HUB_PROXY)
 
-test: setup chromium hub-tools
+# openeo-driver's dummy backend for tests/remote, in its own venv: its pins (pystac~=1.8)
+# conflict with openeo>=0.53 in .venv. Versions frozen in the requirements file.
+DUMMY_VENV := .dummy-backend
+$(DUMMY_VENV)/.installed: tests/remote/dummy-backend-requirements.txt
+	$(PYTHON) -m venv $(DUMMY_VENV)
+	$(DUMMY_VENV)/bin/pip install -q --upgrade pip
+	$(DUMMY_VENV)/bin/pip install -q -r tests/remote/dummy-backend-requirements.txt
+	touch $@
+
+dummy-backend: $(DUMMY_VENV)/.installed
+
+test: setup chromium hub-tools dummy-backend
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-build:

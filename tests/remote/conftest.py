@@ -1,0 +1,149 @@
+"""Session fixtures for end-to-end tests against openeo-driver's dummy backend: the backend as a
+real subprocess (its own venv, ``make dummy-backend``), a loopback OIDC provider it trusts, and
+per test a real Jupyter server with jupyter_eo configured for that backend."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+
+from tests.support.oidc_provider import SERVICE_CLIENT, LoopbackOidc
+
+HERE = Path(__file__).parent
+REPO = HERE.parent.parent
+DUMMY_PYTHON = Path(os.environ.get("JUPYTER_EO_DUMMY_PYTHON")
+                    or REPO / ".dummy-backend" / "bin" / "python")
+START_TIMEOUT_S = 90.0
+
+
+@dataclass
+class DummyBackend:
+    """The running dummy: its well-known root, its 1.2 API root, and the requests it saw."""
+
+    url: str
+    api_url: str
+    log_path: Path
+    jobs_dir: Path
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log_path.exists():
+            return []
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+
+
+@pytest.fixture(scope="session")
+def oidc() -> Iterator[LoopbackOidc]:
+    with LoopbackOidc() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DummyBackend]:
+    if not DUMMY_PYTHON.exists():
+        pytest.fail(f"openeo-driver's dummy backend is not installed ({DUMMY_PYTHON} missing): "
+                    "run `make dummy-backend` (part of `make test`)")
+    work = tmp_path_factory.mktemp("dummy-backend")
+    log_path, out_path = work / "requests.jsonl", work / "server.log"
+    env = {**os.environ, "OPENEO_BACKEND_CONFIG": str(HERE / "dummy_config.py"),
+           "JUPYTER_EO_TEST_OIDC_ISSUER": oidc.issuer, "JUPYTER_EO_TEST_DUMMY_DIR": str(work),
+           "HOME": str(work), "OPENEO_CONFIG_HOME": str(work / "openeo-config"),
+           "PYTHONPATH": ""}
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([str(DUMMY_PYTHON), str(HERE / "dummy_app.py"), str(log_path)],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=work, start_new_session=True)
+    try:
+        url = None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while url is None:
+            for line in out_path.read_text("utf-8", "replace").splitlines():
+                if line.startswith("DUMMY_URL="):
+                    url = line.split("=", 1)[1]
+            if url is None:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the dummy backend did not start:\n"
+                                + out_path.read_text("utf-8", "replace")[-3000:])
+                time.sleep(0.1)
+        yield DummyBackend(url=url, api_url=url + "openeo/1.2/", log_path=log_path,
+                           jobs_dir=work / "jobs")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice") -> None:
+    """What the user does in the browser: open the verification page, approve the code."""
+    body = urlencode({"user_code": user_code, "sub": sub}).encode()
+    with urlopen(Request(oidc.issuer + "/activate", data=body, method="POST"), timeout=10) as r:
+        assert json.loads(r.read()) == {"approved": True}
+
+
+@pytest.fixture
+def eo_remote_config(dummy: DummyBackend, oidc: LoopbackOidc, tmp_path: Path) -> dict:
+    """jupyter_eo with the dummy three times: basic, OIDC device flow, client credentials."""
+    return {
+        "backends": {
+            "dummy": {"url": dummy.api_url, "title": "Dummy (basic)", "auth": "basic"},
+            "dummy-oidc": {"url": dummy.api_url, "title": "Dummy (OIDC)", "auth": "oidc"},
+            "dummy-svc": {"url": dummy.api_url, "title": "Dummy (service account)",
+                          "auth": "client_credentials", "oidc_provider_id": "loop",
+                          "oidc_issuer": oidc.issuer, "oidc_client_id": SERVICE_CLIENT,
+                          "oidc_client_secret": oidc.state.service_secret},
+        },
+        "enable_local_backend": False,
+        "credentials_dir": str(tmp_path / "credentials" / "me"),
+    }
+
+
+@pytest.fixture
+def jp_server_config(eo_remote_config: dict) -> dict:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
+            "JupyterEOApp": eo_remote_config}
+
+
+@pytest.fixture
+def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  # type: ignore[no-untyped-def]
+    """``await api(path, method, body)`` against ``{base_url}jupyter-eo/`` as the lab user."""
+    client = AsyncHTTPClient()
+    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
+
+    async def fetch(path: str, method: str = "GET", body: object = None) -> HTTPResponse:
+        data = None if body is None else json.dumps(body).encode()
+        return await client.fetch(root + path, method=method, body=data, headers=jp_auth_header,
+                                  raise_error=False, follow_redirects=False,
+                                  allow_nonstandard_methods=True, request_timeout=60)
+
+    fetch.root = root  # type: ignore[attr-defined]
+    return fetch
+
+
+async def wait_login(api, backend_id: str, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
+    """Poll the login route until it is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = json.loads((await api(f"api/backends/{backend_id}/login")).body)
+        if state["state"] != "pending" or time.monotonic() > deadline:
+            return state
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def kernel_env(jp_serverapp, http_server, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A kernel's environment: the server's channel (inherited) and an empty openeo config."""
+    home = tmp_path / "kernel-openeo-config"
+    home.mkdir()
+    return {"OPENEO_CONFIG_HOME": str(home), "OPENEO_AUTH_CONFIG_HOME": str(home)}

@@ -10,7 +10,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Integer, List, TraitError, Unicode, validate
 
-from .backends import BackendRegistry, parse_backend
+from .backends import BackendConfigError, BackendRegistry, parse_backend
 from .channel import KernelChannel
 from .credentials import TokenStore
 from .egress import ProxyConfig
@@ -156,11 +156,21 @@ class JupyterEOApp(ExtensionApp):
             raise TraitError("JupyterEOApp.local_backend_job_workers must be from 1 to 32, got "
                              f"{proposal['value']!r}") from None
 
-    @validate("backends")
-    def _validate_backends(self, proposal):  # type: ignore[no-untyped-def]
-        for backend_id, entry in proposal["value"].items():
-            parse_backend(backend_id, entry)  # raises a clear error naming the entry
-        return proposal["value"]
+    def _valid_backends(self) -> dict:
+        """The `backends` entries that parse; each bad one is one clear error line (no
+        traceback) and is left out, so the rest of the extension keeps working and a typo
+        never leaves a half-loaded extension behind."""
+        valid = {}
+        for backend_id, entry in self.backends.items():
+            try:
+                parse_backend(backend_id, entry)
+            except BackendConfigError as exc:
+                self.config_errors.append(f"c.JupyterEOApp.backends: {exc}")
+                self.log.error("jupyter_eo: c.JupyterEOApp.backends: %s; this backend is left "
+                               "out until the configuration is fixed", exc)
+            else:
+                valid[backend_id] = entry
+        return valid
 
     def _data_dir(self) -> Path:
         return Path(jupyter_data_dir()) / "jupyter_eo"
@@ -174,7 +184,9 @@ class JupyterEOApp(ExtensionApp):
     def initialize_settings(self) -> None:
         self.channel = KernelChannel()
         self.settings["jupyter_eo_channel"] = self.channel
-        self.registry = BackendRegistry(self.backends, local_enabled=self.enable_local_backend)
+        self.config_errors: list[str] = []
+        self.registry = BackendRegistry(self._valid_backends(),
+                                        local_enabled=self.enable_local_backend)
         self.user_backends = UserBackendStore(
             Path(self.user_backends_dir
                  or self._data_dir() / "user_backends" / self.owner_name()),
@@ -211,7 +223,8 @@ class JupyterEOApp(ExtensionApp):
                               "jupyter_eo_supervisor": self.supervisor,
                               "jupyter_eo_upstream": self.upstream,
                               "jupyter_eo_user_backends": self.user_backends,
-                              "jupyter_eo_basemap_url": self.basemap_tile_url})
+                              "jupyter_eo_basemap_url": self.basemap_tile_url,
+                              "jupyter_eo_config_errors": self.config_errors})
         if self.export_kernel_channel:
             self._export_channel()
             # The port is final only once the server listens: export again then.

@@ -105,9 +105,11 @@ class ProxyService:
 class _Upstream:
     """Collects the upstream status and headers; streams or buffers the body."""
 
-    def __init__(self, handler: "ProxyHandler", retry_on_401: bool) -> None:
-        self.handler, self.retry_on_401 = handler, retry_on_401
+    def __init__(self, handler: "ProxyHandler", retry_on_401: bool, url: str = "") -> None:
+        self.handler, self.retry_on_401, self.url = handler, retry_on_401, url
         self.code = 0
+        self.reason = ""
+        self.failure: OpenEOError | None = None  # an egress proxy's own 502/504
         self.headers = httputil.HTTPHeaders()
         self.mode = ""  # "stream" | "buffer" | "discard"
         self.chunks: list[bytes] = []
@@ -116,7 +118,8 @@ class _Upstream:
 
     def on_header(self, line: str) -> None:
         if line.startswith("HTTP/"):
-            self.code = httputil.parse_response_start_line(line.strip()).code
+            start = httputil.parse_response_start_line(line.strip())
+            self.code, self.reason = start.code, start.reason
             self.headers = httputil.HTTPHeaders()
             return
         if line.strip():
@@ -124,7 +127,10 @@ class _Upstream:
             return
         if self.code < 200:  # end of an interim 100 response
             return
-        if self.code == 401 and self.retry_on_401:
+        self.failure = self.handler.service.client.proxy_failure(
+            self.url, self.code, self.reason, self.headers.get("Content-Type", ""),
+            self.handler._direct)
+        if self.failure is not None or (self.code == 401 and self.retry_on_401):
             self.mode = "discard"
         elif _JSON_TYPE.match(self.headers.get("Content-Type", "")):
             self.mode = "buffer"
@@ -301,7 +307,7 @@ class ProxyHandler(JupyterEOHandler):
         if method in ("POST", "PUT", "PATCH") or self._body_size:
             self._body.seek(0)
             body = self._body.read()
-        state = _Upstream(self, retry_on_401)
+        state = _Upstream(self, retry_on_401, url)
         limits = self.service.limits
         request = HTTPRequest(url, method=method, headers=headers, body=body,
                               follow_redirects=False, allow_nonstandard_methods=True,
@@ -325,6 +331,8 @@ class ProxyHandler(JupyterEOHandler):
             if "max_body_size" in str(error) or "too long" in str(error):
                 raise PayloadTooLarge("The backend's response exceeds the proxy's size limit.")
             raise network_error(url, error, limits.request_timeout, limits.connect_timeout)
+        if state.failure is not None:
+            raise state.failure
         if state.mode == "discard":
             return None
         return state

@@ -13,4 +13,5 @@ class StatusHandler(JupyterEOHandler):
         registry = self.settings.get("jupyter_eo_backends")
         backends = registry.public_view() if registry is not None else []
         self.write_json({"name": "jupyter_eo", "version": __version__, "backends": backends,
-                         "kernel": self.kernel_authenticated})
+                         "kernel": self.kernel_authenticated,
+                         "config_errors": self.settings.get("jupyter_eo_config_errors", [])})

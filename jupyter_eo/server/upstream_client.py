@@ -13,6 +13,7 @@ through :class:`UpstreamClient`. It is tornado's HTTP/1.1 client plus:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
@@ -22,13 +23,15 @@ from tornado.iostream import IOStream
 from tornado.simple_httpclient import SimpleAsyncHTTPClient, _HTTPConnection
 
 from .egress import EgressProxy, ProxyConfig, TunnelTCPClient
-from .upstream_errors import BadGateway, GatewayTimeout, network_error
+from ..errors import OpenEOError
+from .upstream_errors import BadGateway, GatewayTimeout, network_error, where
 
 __all__ = ["ABORT_HOOK", "DIRECT", "UpstreamClient", "UpstreamAborted", "AbortableHTTPClient",
            "BadGateway", "GatewayTimeout", "ProxyConfig"]
 
 ABORT_HOOK = "jupyter_eo_on_connect"  # HTTPRequest attribute: called with the abort function
 DIRECT = "jupyter_eo_direct"  # HTTPRequest attribute: True = never through the egress proxy
+_JSON_TYPE = re.compile(r"^application/(.+\+)?json\b", re.IGNORECASE)
 
 
 class UpstreamAborted(HTTPClientError):
@@ -124,6 +127,19 @@ class UpstreamClient:
             raise network_error(request.url, exc, request.request_timeout,
                                 request.connect_timeout) from None
 
+    def proxy_failure(self, url: str, code: int, reason: str, content_type: str,
+                      direct: bool = False) -> OpenEOError | None:
+        """The error for an egress proxy's own 502/504 answer to an http:// request (the proxy
+        could not reach the target), or None when the answer is the backend's."""
+        if direct or code not in (502, 504) or _JSON_TYPE.match(content_type or ""):
+            return None
+        proxy = self.proxies.proxy_for(url)
+        if proxy is None or not url.startswith("http://"):
+            return None
+        cls = GatewayTimeout if code == 504 else BadGateway
+        return cls(f"could not reach {where(url)}: egress proxy {proxy.display} answered "
+                   f"HTTP {code}{' ' + reason[:120] if reason else ''}")
+
     async def call_json(self, url: str, *, method: str = "GET", body: bytes | str | None = None,
                         headers: dict[str, str] | None = None, timeout: float | None = None,
                         direct: bool = False) -> tuple[int, Any]:
@@ -136,6 +152,10 @@ class UpstreamClient:
         if direct:
             setattr(request, DIRECT, True)
         response = await self.fetch(request)
+        failure = self.proxy_failure(url, response.code, response.reason or "",
+                                     response.headers.get("Content-Type", ""), direct)
+        if failure is not None:
+            raise failure
         try:
             return response.code, json.loads(response.body or b"null")
         except ValueError:

@@ -93,8 +93,14 @@ async def discover(client: UpstreamClient, url: str) -> BackendInfo:
         paths = {str(e.get("path", "")).rstrip("/") for e in caps.get("endpoints") or []
                  if isinstance(e, dict)}
         info.auth_methods = [m for m in ("basic", "oidc") if f"/credentials/{m}" in paths]
-    if "oidc" in info.auth_methods:
-        code, body = await client.call_json(root + "credentials/oidc")
-        providers = body.get("providers", []) if isinstance(body, dict) else []
-        info.oidc_providers = [_provider_view(p) for p in providers if isinstance(p, dict)]
+    # not every backend lists its credentials endpoints: ask them (public calls)
+    code, body = await client.call_json(root + "credentials/oidc")
+    providers = body.get("providers", []) if code == 200 and isinstance(body, dict) else []
+    info.oidc_providers = [_provider_view(p) for p in providers if isinstance(p, dict)]
+    if info.oidc_providers and "oidc" not in info.auth_methods:
+        info.auth_methods.append("oidc")
+    if "basic" not in info.auth_methods:
+        code, _ = await client.call_json(root + "credentials/basic")
+        if code in (401, 403):  # exists, wants a password
+            info.auth_methods.insert(0, "basic")
     return info

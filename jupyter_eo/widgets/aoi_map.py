@@ -9,6 +9,7 @@ import traitlets as t
 
 from jupyter_eo.widgets.geometry import (AOIInvalid, BBox, bbox_geometry, geometry_bbox,
                                          normalize_geometry, parse_aoi_text)
+from jupyter_eo.widgets.map_layers import HALF_WORLD, mercator
 from jupyter_eo.widgets.style import css_style, error_html
 
 AOI_STYLE = {"color": "#ff7800", "weight": 2, "fillOpacity": 0.08}
@@ -19,6 +20,29 @@ ONLINE_BASEMAPS = (
      "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
      "Esri, Maxar, Earthstar Geographics"),
 )
+
+
+def fit_view(bbox: BBox, view_px: tuple[float, float], *, padding: float = 0.1,
+             max_zoom: int = 18) -> tuple[tuple[float, float], int]:
+    """(centre (lat, lon), zoom) showing ``bbox`` in a ``view_px`` (width, height) map with
+    ``padding`` (share of the view) around it; the centre is the middle in Web Mercator."""
+    import math
+
+    west, south, east, north = bbox
+    if east < west:
+        east += 360.0
+    x0, y0 = mercator(west, south)
+    x1, y1 = mercator(east, north)
+    width, height = (max(v * (1 - 2 * padding), 16.0) for v in view_px)
+    per_px_zoom0 = 2 * HALF_WORLD / 256
+    spans = [max(x1 - x0, 1e-3) / width, max(y1 - y0, 1e-3) / height]
+    zoom = int(math.floor(math.log2(per_px_zoom0 / max(spans))))
+    zoom = max(0, min(max_zoom, zoom))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    lat = math.degrees(2 * math.atan(math.exp(cy / HALF_WORLD * math.pi)) - math.pi / 2)
+    lon = cx / HALF_WORLD * 180.0
+    lon = (lon + 180.0) % 360.0 - 180.0
+    return (round(lat, 9), round(lon, 9)), zoom
 
 
 def default_basemap_url(backend_id: str = "local") -> str | None:
@@ -84,9 +108,13 @@ class AOIMap(w.VBox):
         self.text.observe(lambda change: self.set_aoi_text(change["new"]) if change["new"] else None,
                           names="value")
         self.clear_button.on_click(lambda _: self.clear())
+        from jupyter_eo.widgets.vector_upload import VectorUpload
+
+        self.vector_upload = VectorUpload()  # a polygon from a GeoPackage, Shapefile, GeoJSON, ...
+        self.vector_upload.on_feature(self.set_aoi)
         toolbar = w.HBox([self.text, self.import_button, self.clear_button],
                          layout=w.Layout(flex_flow="row wrap", width="100%"))
-        super().__init__([css_style(), self.map, toolbar, self.status], **kwargs)
+        super().__init__([css_style(), self.map, toolbar, self.vector_upload, self.status], **kwargs)
         self.add_class("jeo-aoi-map")
         if aoi is not None:
             self.set_aoi(aoi)
@@ -124,13 +152,27 @@ class AOIMap(w.VBox):
         self.aoi = None
 
     def fit_bounds(self) -> None:
-        """Zoom the map to the AOI."""
+        """Zoom the map to the AOI (centre and zoom set at once, no round trip to the browser)."""
         if self.bbox is None:
             return
-        west, south, east, north = self.bbox
-        if east < west:
-            east += 360.0
-        self.map.fit_bounds([[south, west], [north, east]])
+        center, zoom = fit_view(self.bbox, self._view_pixels(), max_zoom=int(self.map.max_zoom or 18))
+        self.map.center = center
+        self.map.zoom = zoom
+
+    def _view_pixels(self) -> tuple[float, float]:
+        """The map's size in CSS pixels, from its current bounds and zoom (a guess before shown)."""
+        try:
+            (south, west), (north, east) = self.map.bounds
+            x0, y0 = mercator(west, south)
+            x1, y1 = mercator(east, north)
+            per_px = 2 * HALF_WORLD / (256 * 2 ** float(self.map.zoom))
+            width, height = abs(x1 - x0) / per_px, abs(y1 - y0) / per_px
+            if width > 50 and height > 50:
+                return width, height
+        except (TypeError, ValueError):
+            pass
+        height = str(self.map.layout.height or "420px")
+        return 800.0, float(height[:-2]) if height.endswith("px") else 420.0
 
     def show_footprint(self, bbox: BBox | None, name: str = "footprint") -> None:
         """Show a collection's spatial extent as an outline (replaces earlier footprints)."""

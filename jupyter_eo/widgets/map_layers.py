@@ -185,11 +185,13 @@ class LayerList(w.VBox):
         names = self.names
         self.empty.layout.display = "none" if names else ""
         self.split_box.layout.display = "" if len(names) >= 2 else "none"
-        for dropdown, default in ((self.left, 0), (self.right, 1)):
-            keep = dropdown.value
-            dropdown.options = names
-            if names:
-                dropdown.value = keep if keep in names else names[min(default, len(names) - 1)]
+        left, right = self.left.value, self.right.value
+        self.left.options = self.right.options = names
+        if names:
+            left = left if left in names else names[0]
+            others = [n for n in names if n != left]
+            right = right if right in others else (others[-1] if others else left)
+            self.left.value, self.right.value = left, right
         if len(names) < 2 and self.split_button.value:
             self.split_button.value = False
         self.rows.children = [self._row(r) for r in self.results]

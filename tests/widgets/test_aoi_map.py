@@ -124,3 +124,80 @@ def test_online_basemaps_are_opt_in():
     names = [layer.name for layer in online.map.layers if getattr(layer, "base", False)]
     assert names == ["Offline basemap", "OpenStreetMap", "Esri World Imagery"]
     assert any(type(c).__name__ == "LayersControl" for c in online.map.controls)
+
+
+def _write_gpkg(path, crs: str = "EPSG:4326") -> None:
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+    from pyproj import Transformer
+
+    squares = [shapely.box(11.0, 46.0, 11.02, 46.01), shapely.box(11.1, 46.1, 11.15, 46.12)]
+    if crs != "EPSG:4326":
+        t = Transformer.from_crs(4326, crs, always_xy=True)
+        squares = [shapely.transform(s, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+                   for s in squares]
+    line = shapely.LineString([(11.0, 46.0), (11.1, 46.1)])
+    geometry = np.array([shapely.to_wkb(g) for g in squares + [line]], dtype=object)
+    pyogrio.raw.write(str(path), geometry, [np.array(["field A", "field B", "road"], dtype=object)],
+                  ["name"], layer="fields", driver="GPKG", geometry_type="Unknown", crs=crs)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32632"])
+def test_geopackage_upload_lists_polygons_and_sets_the_aoi(tmp_path, crs):
+    from jupyter_eo.widgets.vector_upload import read_vector
+
+    _write_gpkg(tmp_path / "fields.gpkg", crs)
+    content = (tmp_path / "fields.gpkg").read_bytes()
+    features = read_vector("fields.gpkg", content)
+    assert [f.label for f in features] == ["field A", "field B"]  # the line is no AOI
+    m = AOIMap(basemap_url=None)
+    m.vector_upload.load("fields.gpkg", content)
+    west, south, east, north = m.bbox
+    assert (west, south, east, north) == pytest.approx((11.0, 46.0, 11.02, 46.01), abs=1e-6)
+    m.vector_upload.choice.value = 1
+    assert m.bbox == pytest.approx((11.1, 46.1, 11.15, 46.12), abs=1e-6)
+    assert m.map.zoom >= 12 and m.map.center == pytest.approx([46.11, 11.125], abs=0.01)
+
+
+def test_zipped_shapefile_geojson_and_kml(tmp_path):
+    import zipfile
+
+    import numpy as np
+    import pyogrio.raw
+    import shapely
+
+    from jupyter_eo.widgets.vector_upload import read_vector
+
+    poly = np.array([shapely.to_wkb(shapely.box(5.0, 50.0, 5.5, 50.5))], dtype=object)
+    for driver, name in (("ESRI Shapefile", "parcel.shp"), ("GeoJSON", "parcel.geojson"), ("KML", "parcel.kml")):
+        pyogrio.raw.write(str(tmp_path / name), poly, [np.array(["P1"], dtype=object)], ["name"],
+                      driver=driver, geometry_type="Polygon", crs="EPSG:4326")
+    with zipfile.ZipFile(tmp_path / "parcel.zip", "w") as zf:
+        for part in tmp_path.glob("parcel.*"):
+            if part.suffix in (".shp", ".shx", ".dbf", ".prj"):
+                zf.write(part, part.name)
+    for name in ("parcel.zip", "parcel.geojson", "parcel.kml"):
+        features = read_vector(name, (tmp_path / name).read_bytes())
+        assert [f.label for f in features] == ["P1"], name
+        assert features[0].geometry["type"] == "Polygon"
+
+
+def test_bad_vector_files_give_readable_errors():
+    from jupyter_eo.widgets.vector_upload import read_vector
+
+    m = AOIMap(basemap_url=None)
+    m.vector_upload.load("notes.txt", b"hello")
+    assert "Unsupported vector file" in m.vector_upload.message.value and m.aoi is None
+    with pytest.raises(AOIInvalid, match="Cannot read"):
+        read_vector("broken.gpkg", b"not a geopackage")
+    points = b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, ' \
+             b'"geometry": {"type": "Point", "coordinates": [1, 2]}}]}'
+    with pytest.raises(AOIInvalid, match="no polygon features"):
+        read_vector("points.geojson", points)
+
+
+def test_typed_aoi_zooms_the_map_at_once():
+    m = AOIMap(basemap_url=None, center=(0.0, 0.0), zoom=3)
+    m.text.value = "11.0, 46.0, 11.03, 46.02"
+    assert m.map.zoom >= 13 and m.map.center == pytest.approx([46.01, 11.015], abs=0.001)

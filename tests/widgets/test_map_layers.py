@@ -41,6 +41,7 @@ def test_layers_have_visibility_opacity_legend_and_own_panes():
 def test_split_view_puts_two_layers_either_side():
     m, layers = two_layers()
     layers.set_visible("before", False)
+    assert (layers.left.value, layers.right.value) == ("before", "after")  # two different by default
     layers.split("before", "after")
     control = layers.split_control
     assert control in m.controls

@@ -459,12 +459,14 @@ def _contains_refs(value: Any) -> bool:
 
 
 def to_python(graph: Any, *, flavour: str = "lab", backend_id: str = "local", url: str | None = None,
-              variable: str = "cube", udp_id: str | None = None) -> str:
+              variable: str = "cube", udp_id: str | None = None, auth: str | None = "oidc") -> str:
     """Python code for the official openeo client that rebuilds ``graph``.
 
     ``graph``: flat graph, process/UDP document (``{"process_graph", "parameters", ...}``), JSON
     text or path. ``flavour="lab"`` connects with ``jupyter_eo.connect(backend_id)``;
-    ``"portable"`` with ``openeo.connect(url).authenticate_oidc()``. The result ends up in
+    ``"portable"`` with ``openeo.connect(url)`` and the login ``auth`` names: ``"oidc"``
+    (``authenticate_oidc()``), ``"basic"`` (``authenticate_basic()``, credentials from the
+    client's auth config) or None (no login). The result ends up in
     ``variable``. With declared ``parameters`` (or ``udp_id``) the code declares
     ``Parameter`` objects; ``udp_id`` adds ``connection.save_user_defined_process(...)``.
     """
@@ -495,7 +497,15 @@ def to_python(graph: Any, *, flavour: str = "lab", backend_id: str = "local", ur
             header.append("import openeo")
     else:
         header = ["import openeo"]
-        connect = f"connection = openeo.connect({_py(url or DEFAULT_PORTABLE_URL)}).authenticate_oidc()"
+        login = {"oidc": ".authenticate_oidc()", "basic": ".authenticate_basic()", None: ""}.get(auth)
+        if login is None:
+            from jupyter_eo.errors import OpenEOError
+            raise OpenEOError(f"Unknown authentication {auth!r}: use 'oidc', 'basic' or None.",
+                              code="InvalidArgument", status=400)
+        connect = f"connection = openeo.connect({_py(url or DEFAULT_PORTABLE_URL)}){login}"
+        if auth == "basic":
+            connect = ("# basic login: the credentials stored with `openeo-auth add-basic` (or pass them)\n"
+                       + connect)
     if writer.parameters:
         header.append("from openeo.api.process import Parameter")
     if writer.process_imports:

@@ -133,6 +133,11 @@ class Explorer(w.VBox):
         if graph is None:
             self.message.value = muted_html("Draw an area of interest on the map to see a preview.")
             return False
+        outside = self.outside_collection()
+        if outside:
+            self.clear_preview()
+            self.message.value = error_html(outside)
+            return False
         self.message.value = (muted_html("Clipped to the drawn polygon: outside it the result has no data.")
                               if self.clipped() else "")
         recipe = RECIPES[self.recipe.value]
@@ -140,10 +145,58 @@ class Explorer(w.VBox):
         from jupyter_eo.widgets.product_styles import product_style
 
         self.preview.update(graph, spatial_extent(self.map.bbox), cmap=recipe.cmap, range=recipe.range,
-                            label=recipe.title.split(" — ")[0], immediate=immediate,
+                            label=self.product_label(), immediate=immediate,
                             resolution_m=native_resolution(self.collection.collection or {}),
                             style=product_style(recipe))
         return True
+
+    def product_label(self) -> str:
+        """What the preview shows: the recipe's short name, the band(s) viewed, or the formula."""
+        recipe = RECIPES[self.recipe.value]
+        if recipe.kind == "bands":
+            bands = list(self.recipe.bands)
+            return bands[0] if len(bands) == 1 else "RGB " + " / ".join(bands)
+        if recipe.kind == "expression":
+            return self.recipe.expression or "formula"
+        return recipe.title.split(" — ")[0]
+
+    def collection_bbox(self) -> BBox | None:
+        """The current collection's spatial extent (None when unknown or global)."""
+        from jupyter_eo.widgets.metadata import spatial_bbox
+
+        bbox = spatial_bbox(self.collection.collection or {})
+        return bbox if bbox and (bbox[2] - bbox[0]) < 359 else None
+
+    def outside_collection(self) -> str | None:
+        """Why nothing can be previewed (the AOI misses the collection), or None."""
+        extent, aoi = self.collection_bbox(), self.map.bbox
+        if extent is None or aoi is None or aoi[2] < aoi[0] or _overlaps(aoi, extent):
+            return None
+        box = ", ".join(f"{v:g}" for v in extent)
+        return (f"The AOI lies outside {self.collection.value}'s extent (W, S, E, N: {box}): nothing to "
+                "preview, the previous preview was removed. Use “Zoom to collection” and draw an AOI there.")
+
+    def zoom_to_collection(self) -> None:
+        """Fit the map to the collection's spatial extent."""
+        extent = self.collection_bbox()
+        if extent is not None:
+            west, south, east, north = extent
+            self.map.map.fit_bounds([[south, west], [north, east]])
+
+    def clear_preview(self) -> None:
+        """Cancel pending previews and take the shown one off the map (overlay, tiles, legends)."""
+        from jupyter_eo.widgets.preview_tiles import delete_tile_preview
+
+        preview = self.preview
+        preview.scheduler.cancel()
+        for layer in (preview.overlay, preview.tile_layer):
+            if layer is not None and layer in preview.map.layers:
+                preview.map.remove(layer)
+        delete_tile_preview(self.connection, preview.tiles)
+        preview.overlay = preview.tile_layer = preview.tiles = preview.result = None
+        preview.colorbar.value = preview.rgb_legend.value = ""
+        preview.keep_button.disabled = True
+        preview.status.value = muted_html("No preview: the AOI is outside the collection.")
 
     def run_batch_job(self, title: str | None = None) -> Any:
         """Submit the current graph as a batch job (shown in the jobs panel)."""

@@ -27,6 +27,7 @@ class PreviewResult:
     band_names: list[str] = field(default_factory=list)
     seconds: float = 0.0
     crs: str = "EPSG:3857"
+    fallback: str = ""  # why this is not the preview asked for (e.g. no XYZ tiles), if it is not
 
 
 class Cancelled(Exception):

@@ -1,7 +1,9 @@
 """Recipe catalogue: spectral indices, colour composites, cloud-masked composites, time series,
-change and Sentinel-1 backscatter, each producing an openEO graph through ``jupyter_eo.graph``."""
+change, Sentinel-1 backscatter, and for any collection a band view (1 band or 3 as RGB) and a
+typed band-math formula; each produces an openEO graph through ``jupyter_eo.graph``."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -79,6 +81,8 @@ class RecipeInputs:
     second_period: tuple[str, str] | None = None  # for "change"
     geometry: dict[str, Any] | None = None  # the AOI (clips loads unless a rectangle; time series aggregate)
     scale: float | None = None  # DN -> reflectance; None: from metadata / Sentinel-2 default
+    bands: tuple[str, ...] = ()  # for "bands": 1 band (colour map) or 3 (RGB); () = the first band
+    expression: str = ""  # for "expression": a formula over band names ("": the collection's default)
 
     def load_extent(self) -> dict[str, Any]:
         """``load_collection``'s ``spatial_extent``: the bbox for rectangular (or no) AOIs, else
@@ -97,6 +101,7 @@ class Recipe:
     cmap: str = "viridis"
     range: tuple[float, float] | None = None
     description: str = ""
+    needs: tuple[str, ...] = ()  # common band names the recipe reads (for availability)
 
     def then(self, step: "Step", name: str, *, cmap: str | None = None,
              range: tuple[float, float] | None = None) -> "Recipe":
@@ -176,7 +181,7 @@ def index_cube(inputs: RecipeInputs, index: Index, period: tuple[str, str] | Non
 def _index_recipe(index: Index) -> Recipe:
     return Recipe(id=index.name, title=f"{index.name} composite — {index.title}", kind="index",
                   build=lambda inputs: index_cube(inputs, index).reduce_time(inputs.reducer),
-                  cmap=index.cmap, range=index.range,
+                  cmap=index.cmap, range=index.range, needs=index.bands,
                   description=f"{index.title}, per-pixel {{reducer}} over the time range, clouds masked with SCL.")
 
 
@@ -211,6 +216,74 @@ def _backscatter(inputs: RecipeInputs) -> Cube:
     return cube.reduce_time(reducer).to_db()  # average linear power first, then dB
 
 
+def _band_view(inputs: RecipeInputs) -> Cube:
+    names = band_names(inputs.metadata)
+    chosen = list(inputs.bands) or names[:1]
+    if len(chosen) not in (1, 3):
+        raise ProcessParameterInvalid("Pick 1 band (shown with a colour map) or 3 bands (shown as RGB), "
+                                      f"not {len(chosen)}.")
+    unknown = [b for b in chosen if names and b not in names]
+    if not chosen or unknown:
+        raise ProcessParameterInvalid(f"Unknown band(s) {', '.join(unknown) or '(none)'}; "
+                                      f"bands: {', '.join(names) or 'none listed'}.")
+    return _load_listed(inputs, chosen).reduce_time(inputs.reducer)
+
+
+def expression_bands(expression: str, meta: dict[str, Any]) -> list[str]:
+    """The band names a band-math formula reads, in order of first use; a clear openEO error for
+    a formula that does not parse, uses unknown names or anything but arithmetic/functions."""
+    from jupyter_eo.graph.builder import band_math_callback
+
+    text = (expression or "").strip()
+    if not text:
+        raise ProcessParameterInvalid("Type a formula over band names, e.g. (B08 - B04) / (B08 + B04).")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ProcessParameterInvalid(f"Invalid formula {text!r}: {exc.msg}.") from None
+    functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    used = list(dict.fromkeys(node.id for node in ast.walk(tree)
+                              if isinstance(node, ast.Name) and id(node) not in functions))
+    names = band_names(meta)
+    unknown = [u for u in used if names and u not in names]
+    if unknown:
+        raise ProcessParameterInvalid(f"Unknown band name(s) in the formula: {', '.join(unknown)}; "
+                                      f"bands: {', '.join(names)}.")
+    if not used:
+        raise ProcessParameterInvalid("The formula must use at least one band.")
+    band_math_callback(text)  # only arithmetic, comparisons and known functions get through
+    return used
+
+
+def _expression(inputs: RecipeInputs) -> Cube:
+    text = inputs.expression.strip() or default_expression(inputs.metadata)
+    bands = expression_bands(text, inputs.metadata)
+    return _load_listed(inputs, bands).band_math(text).reduce_time(inputs.reducer)
+
+
+def _load_listed(inputs: RecipeInputs, bands: list[str]) -> Cube:
+    """Load bands by name; clouds are masked only where the collection lists an SCL band."""
+    if inputs.cloud_mask and "SCL" in band_names(inputs.metadata):
+        return _load(inputs, bands)
+    return GraphBuilder().load_collection(inputs.collection_id, spatial_extent=inputs.load_extent(),
+                                          temporal_extent=list(inputs.temporal_extent), bands=bands)
+
+
+def default_expression(meta: dict[str, Any]) -> str:
+    """A starting formula for a collection: NDVI where it has red and NIR, else a normalized
+    difference of its first two bands, else its first band."""
+    try:
+        nir, red = resolve_band(meta, "nir"), resolve_band(meta, "red")
+        if nir in band_names(meta) and red in band_names(meta):
+            return f"({nir} - {red}) / ({nir} + {red})"
+    except ProcessParameterInvalid:
+        pass
+    names = [n for n in band_names(meta) if n.isidentifier()]
+    if len(names) >= 2:
+        return f"({names[1]} - {names[0]}) / ({names[1]} + {names[0]})"
+    return names[0] if names else ""
+
+
 Step = Callable[[Cube, RecipeInputs], Cube]
 
 
@@ -241,19 +314,29 @@ def _bbox_polygon(extent: dict[str, float]) -> dict[str, Any]:
 RECIPES: dict[str, Recipe] = {
     "true_colour": Recipe("true_colour", "True colour (B04, B03, B02) cloud-free composite", "rgb",
                           _colour(("red", "green", "blue")), range=(0, 3000),
-                          description="Red, green, blue; per-pixel {reducer} of cloud-masked observations."),
+                          description="Red, green, blue; per-pixel {reducer} of cloud-masked observations.",
+                          needs=("red", "green", "blue")),
     "false_colour": Recipe("false_colour", "False colour (NIR, red, green) composite", "rgb",
                            _colour(("nir", "red", "green")), range=(0, 5000),
-                           description="Vegetation in red; per-pixel {reducer} of cloud-masked observations."),
+                           description="Vegetation in red; per-pixel {reducer} of cloud-masked observations.",
+                           needs=("nir", "red", "green")),
     **{index.name: _index_recipe(index) for index in INDICES.values()},
     "ndvi_timeseries": Recipe("ndvi_timeseries", "NDVI time series over the AOI (chart)", "timeseries",
-                              _timeseries, description="Mean NDVI of the AOI per observation date."),
+                              _timeseries, description="Mean NDVI of the AOI per observation date.",
+                              needs=("nir", "red")),
     "ndvi_change": Recipe("ndvi_change", "NDVI change between two periods (difference map)", "change",
                           _change, cmap="RdBu", range=(-0.5, 0.5),
-                          description="{reducer} NDVI of the second period minus the first."),
+                          description="{reducer} NDVI of the second period minus the first.",
+                          needs=("nir", "red")),
     "s1_backscatter": Recipe("s1_backscatter", "Sentinel-1 backscatter composite (VV, VH in dB)",
                              "backscatter", _backscatter, cmap="gray", range=(-25.0, 0.0),
                              description="Mean linear backscatter over time, converted to dB."),
+    "bands": Recipe("bands", "Bands — any 1 band (colour map) or 3 bands (RGB)", "bands", _band_view,
+                    description="The chosen band(s), per-pixel {reducer} over the time range; stretched "
+                                "to the 2–98 % of the preview."),
+    "expression": Recipe("expression", "Band math — your own formula over band names", "expression",
+                         _expression,
+                         description="Your formula per observation, then the per-pixel {reducer} over time."),
 }
 
 
@@ -266,24 +349,34 @@ def recipe(recipe_id: str) -> Recipe:
             f"Unknown recipe {recipe_id!r}; known: {', '.join(RECIPES)}.") from None
 
 
+def unavailable_reason(r: Recipe, meta: dict[str, Any]) -> str | None:
+    """Why ``r`` does not fit the collection (None when it does)."""
+    names = band_names(meta)
+    if r.kind == "expression":
+        return None
+    if r.kind == "bands":
+        return None if names else "the collection lists no bands"
+    if r.kind == "backscatter":
+        return None if not names or set(names) & {"VV", "VH"} else "needs Sentinel-1 VV/VH bands"
+    if names and "VV" in names:
+        return "radar collection (VV/VH): no optical bands"
+    missing = []
+    for common in r.needs:
+        try:
+            resolve_band(meta, common)
+        except ProcessParameterInvalid:
+            missing.append(common)
+    return f"no {' / '.join(missing)} band" if missing else None
+
+
+def recipe_availability(meta: dict[str, Any]) -> list[tuple[Recipe, str | None]]:
+    """Every recipe with the reason it does not fit the collection (None: available)."""
+    return [(r, unavailable_reason(r, meta)) for r in RECIPES.values()]
+
+
 def recipes_for(meta: dict[str, Any]) -> list[Recipe]:
-    """The recipes that the collection's bands support."""
-    names = set(band_names(meta))
-    out = []
-    for r in RECIPES.values():
-        if r.kind == "backscatter":
-            ok = not names or bool(names & {"VV", "VH"})
-        else:
-            try:
-                commons = INDICES[r.id].bands if r.id in INDICES else ("nir", "red", "green", "blue")
-                for c in commons:
-                    resolve_band(meta, c)
-                ok = not names or "VV" not in names
-            except ProcessParameterInvalid:
-                ok = False
-        if ok:
-            out.append(r)
-    return out
+    """The recipes that the collection's bands support (always at least the formula recipe)."""
+    return [r for r, reason in recipe_availability(meta) if reason is None]
 
 
 def with_options(inputs: RecipeInputs, **changes: Any) -> RecipeInputs:

@@ -70,6 +70,7 @@ def test_exported_code_rebuilds_the_graph_and_result(explorer, connection):
     from jupyter_eo.graph.offline import GraphOnlyConnection
 
     graph = explorer.graph()
+    explorer.export.ending.value = "none"
     code = explorer.export.code()
     assert 'jupyter_eo.connect("local")' in code and "load_collection" in code
     # without collection metadata the client keeps band labels: the very same graph
@@ -80,6 +81,7 @@ def test_exported_code_rebuilds_the_graph_and_result(explorer, connection):
     from_widget = read_geotiff(connection.download(graph)).data
     assert np.isfinite(from_widget).sum() > 0.5 * from_widget.size
     np.testing.assert_allclose(from_code, from_widget, equal_nan=True)
+    explorer.export.ending.value = "view"
 
 
 def test_batch_job_and_viewer(explorer, connection):
@@ -146,7 +148,7 @@ def test_no_credentials_in_widget_state(explorer, connection, backend_password):
         assert backend_password not in state and bearer not in state
 
 
-PLAUSIBLE = {"true_colour": (0, 10_000), "false_colour": (0, 10_000), "s1_backscatter": (-40, 10),
+PLAUSIBLE = {"true_colour": (0, 10_000), "false_colour": (0, 10_000), "s1_backscatter": (-40, 10), "bands": (0, 10_000),
              "ndvi_change": (-2, 2), "EVI": (-1, 2.5), "EVI2": (-1, 2.5), "SAVI": (-1.5, 1.5),
              "MSAVI": (-1, 1)}
 

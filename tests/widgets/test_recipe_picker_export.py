@@ -20,7 +20,7 @@ def test_recipe_picker_follows_the_collection(collections):
     collection = CollectionPicker(collections)
     picker = RecipePicker()
     picker.bind(collection)
-    assert picker.value == "NDVI" and picker.cloud_mask and not picker.mask_box.disabled
+    assert picker.value == "NDVI" and picker.cloud_mask and picker.mask_box.layout.display == ""
     picker.value = "ndvi_change"
     assert picker.period2.layout.display == "" and picker.second_period == picker.period2.value
     picker.period2.value = ("2023-07-01", "2023-08-01")
@@ -28,9 +28,13 @@ def test_recipe_picker_follows_the_collection(collections):
     picker.reducer_dropdown.value = "max"
     assert picker.reducer == "max" and "max" in picker.info.value
     collection.value = "SENTINEL1_GRD"
-    assert [v for _, v in picker.dropdown.options] == ["s1_backscatter"]
+    assert [v for _, v in picker.dropdown.options] == ["s1_backscatter", "bands", "expression"]
     assert picker.value == "s1_backscatter" and picker.second_period is None
-    assert picker.mask_box.disabled and not picker.cloud_mask
+    # no SCL band: the cloud mask option is hidden and off (not shown checked but disabled)
+    assert picker.mask_box.layout.display == "none" and not picker.cloud_mask
+    assert "NDVI" in picker.unavailable.value and "radar" in picker.unavailable.value
+    collection.value = "SENTINEL2_L2A"
+    assert picker.mask_box.layout.display == "" and picker.cloud_mask and picker.mask_box.value
 
 
 def test_code_export_falls_back_to_a_copy_box_outside_jupyterlab():

@@ -187,7 +187,7 @@ def test_recipes_offered_per_collection_and_unknown_ids():
     s2 = {r.id for r in recipes_for(s2_metadata())}
     s1 = {r.id for r in recipes_for(s1_metadata())}
     assert "NDVI" in s2 and "s1_backscatter" not in s2
-    assert s1 == {"s1_backscatter"}
+    assert s1 == {"s1_backscatter", "bands", "expression"}  # the generic views fit every collection
     with pytest.raises(ProcessParameterInvalid):
         recipe("NDXX")
     with pytest.raises(ProcessParameterInvalid):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlencode
-from urllib.request import Request, urlopen
+from urllib.request import ProxyHandler, Request, build_opener
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
@@ -54,7 +54,10 @@ def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Itera
                     "run `make dummy-backend` (part of `make test`)")
     work = tmp_path_factory.mktemp("dummy-backend")
     log_path, out_path = work / "requests.jsonl", work / "server.log"
-    env = {**os.environ, "OPENEO_BACKEND_CONFIG": str(HERE / "dummy_config.py"),
+    # the dummy reaches the OIDC provider directly, whichever test's egress proxy is set now
+    env = {k: v for k, v in os.environ.items() if k.lower() not in (
+        "http_proxy", "https_proxy", "all_proxy", "no_proxy")}
+    env = {**env, "OPENEO_BACKEND_CONFIG": str(HERE / "dummy_config.py"),
            "JUPYTER_EO_TEST_OIDC_ISSUER": oidc.issuer, "JUPYTER_EO_TEST_DUMMY_DIR": str(work),
            "HOME": str(work), "OPENEO_CONFIG_HOME": str(work / "openeo-config"),
            "PYTHONPATH": ""}
@@ -88,16 +91,20 @@ def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice") -> None:
     """What the user does in the browser: open the verification page, approve the code."""
     body = urlencode({"user_code": user_code, "sub": sub}).encode()
-    with urlopen(Request(oidc.issuer + "/activate", data=body, method="POST"), timeout=10) as r:
+    opener = build_opener(ProxyHandler({}))  # the user's browser, not the server's egress proxy
+    with opener.open(Request(oidc.issuer + "/activate", data=body, method="POST"),
+                     timeout=10) as r:
         assert json.loads(r.read()) == {"approved": True}
 
 
 @pytest.fixture
 def eo_remote_config(dummy: DummyBackend, oidc: LoopbackOidc, tmp_path: Path) -> dict:
-    """jupyter_eo with the dummy three times: basic, OIDC device flow, client credentials."""
+    """jupyter_eo with the dummy four times: basic (API root and well-known root), OIDC device
+    flow, client credentials."""
     return {
         "backends": {
             "dummy": {"url": dummy.api_url, "title": "Dummy (basic)", "auth": "basic"},
+            "dummy-root": {"url": dummy.url, "title": "Dummy (well-known root)", "auth": "basic"},
             "dummy-oidc": {"url": dummy.api_url, "title": "Dummy (OIDC)", "auth": "oidc"},
             "dummy-svc": {"url": dummy.api_url, "title": "Dummy (service account)",
                           "auth": "client_credentials", "oidc_provider_id": "loop",

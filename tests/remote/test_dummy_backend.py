@@ -191,3 +191,63 @@ emit("FILES", files())
     refresh = json.loads(stored.read_text())["refresh_token"]
     assert refresh in oidc.state.refresh and refresh not in run.stdout + run.stderr
     assert dummy.requests()[-1]["auth"] == "Bearer oidc"
+
+
+async def test_user_adds_the_dummy_by_its_well_known_root_and_uses_it(
+        api, dummy, kernel_env) -> None:  # type: ignore[no-untyped-def]
+    found = await api("api/discover", "POST", {"url": dummy.url.rstrip("/")})
+    assert found.code == 200
+    info = json.loads(found.body)
+    assert info["api_root"] == dummy.api_url and info["api_version"] == "1.2.0"
+    assert {"basic", "oidc"} <= set(info["auth_methods"])
+    assert [p["id"] for p in info["oidc_providers"]] == ["loop"]
+    added = await api("api/backends", "POST", {"url": dummy.url, "id": "mine", "auth": "basic"})
+    assert added.code == 201, added.body
+    assert json.loads(added.body)["state"] == "logged_out"
+    listed = json.loads((await api("api/backends")).body)["backends"]
+    assert "mine" in [b["id"] for b in listed]
+    code = _KERNEL_PRELUDE + """
+from jupyter_eo.kernel_login import DelegatedLoginError
+con = record(jupyter_eo.connect("mine"))
+try:
+    con.authenticate_basic("alice", "wrong")
+except DelegatedLoginError as exc:
+    emit("ERROR", str(exc))
+con.authenticate_basic("alice", "alice123")
+emit("ME", con.describe_account()["user_id"])
+emit("COLLECTIONS", con.list_collection_ids())
+emit("SENT", sent)
+"""
+    run = await run_python(code, env=kernel_env, timeout=60)
+    assert run.returncode == 0, run.stderr[-3000:]
+    [error] = _tagged(run.stdout, "ERROR")
+    assert error.startswith("[403] CredentialsInvalid: ") and "'mine'" in error
+    assert _tagged(run.stdout, "ME") == ["alice"]
+    assert "S2_FOOBAR" in _tagged(run.stdout, "COLLECTIONS")[0]
+    assert all(url.startswith(_proxy_prefix("mine")) and auth is None
+               for url, auth in _tagged(run.stdout, "SENT")[0])
+    removed = await api("api/backends/mine", "DELETE")
+    assert removed.code == 204
+    assert (await api("api/backends/mine/login")).code == 404
+
+
+async def test_admin_backend_given_by_its_well_known_root(api, dummy, kernel_env) -> None:  # type: ignore[no-untyped-def]
+    wrong = await api("api/backends/dummy-root/login", "POST",
+                      {"username": "bob", "password": "bob123"})
+    assert wrong.code == 403 and json.loads(wrong.body)["code"] == "CredentialsInvalid"
+    ok = await api("api/backends/dummy-root/login", "POST",
+                   {"username": "bob", "password": "BOB!!!"})
+    assert ok.code == 200, ok.body
+    code = _KERNEL_PRELUDE + """
+con = record(jupyter_eo.connect("dummy-root"))
+emit("ROOT", con.root_url)
+emit("ME", con.describe_account()["user_id"])
+emit("SENT", sent)
+"""
+    run = await run_python(code, env=kernel_env, timeout=60)
+    assert run.returncode == 0, run.stderr[-3000:]
+    prefix = _proxy_prefix("dummy-root")
+    assert _tagged(run.stdout, "ROOT") == [prefix + "openeo/1.2/"]
+    assert _tagged(run.stdout, "ME") == ["bob"]
+    assert all(url.startswith(prefix) and auth is None
+               for url, auth in _tagged(run.stdout, "SENT")[0])

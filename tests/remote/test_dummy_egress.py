@@ -1,0 +1,98 @@
+"""The same first day behind an egress forward proxy (HTTP_PROXY/HTTPS_PROXY set for the
+server): every server-side call to the dummy backend and the OIDC provider goes through it,
+kernel code still only talks to the Jupyter server."""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Iterator
+
+import pytest
+
+from tests.remote.conftest import approve_device, wait_login
+from tests.remote.test_dummy_backend import _KERNEL_PRELUDE, _WORKFLOW, _proxy_prefix, _tagged
+from tests.support.forward_proxy import ForwardProxy, forward_proxy
+from tests.support.kernel_process import run_python
+
+_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+_BYPASS_VARS = ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")
+
+
+@pytest.fixture
+def egress(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardProxy]:
+    """A loopback forward proxy in the server's environment (set before the server starts)."""
+    with forward_proxy() as proxy:
+        for name in _PROXY_VARS:
+            monkeypatch.setenv(name, proxy.url)
+        for name in _BYPASS_VARS:
+            monkeypatch.delenv(name, raising=False)
+        yield proxy
+
+
+@pytest.fixture
+def jp_server_config(eo_remote_config: dict, egress: ForwardProxy) -> dict:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
+            "JupyterEOApp": eo_remote_config}
+
+
+def _port(url: str) -> int:
+    return int(re.match(r"http://127\.0\.0\.1:(\d+)", url).group(1))  # type: ignore[union-attr]
+
+
+async def test_logins_and_kernel_workflow_through_the_forward_proxy(
+        api, dummy, oidc, egress, kernel_env, jp_http_port, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seen = len(dummy.requests())
+    # sidebar routes: basic (wrong, then right), OIDC device flow, client credentials
+    wrong = await api("api/backends/dummy/login", "POST", {"username": "alice", "password": "x"})
+    assert wrong.code == 403 and json.loads(wrong.body)["code"] == "CredentialsInvalid"
+    started = await api("api/backends/dummy-oidc/login", "POST", {})
+    assert started.code == 202, started.body
+    approve_device(oidc, json.loads(started.body)["device"]["user_code"])
+    assert (await wait_login(api, "dummy-oidc"))["state"] == "ready"
+    assert json.loads((await api("openeo/dummy-oidc/me")).body)["user_id"] == "alice"
+    assert (await api("api/backends/dummy-svc/login", "POST", {})).code == 200
+    assert json.loads((await api("openeo/dummy-svc/me")).body)["user_id"] == "service-bot"
+    # kernel code: basic login delegated, the whole workflow
+    run = await run_python(_WORKFLOW, env={**kernel_env, "OUT_DIR": str(tmp_path)}, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _tagged(run.stdout, "JOB")[0][1] == "finished"
+    assert _tagged(run.stdout, "ASSET") == ["II*\x00dummy job output"]
+    sent = _tagged(run.stdout, "SENT")[0]
+    assert sent and all(url.startswith(_proxy_prefix("dummy")) and auth is None
+                        for url, auth in sent)
+    # every request the dummy received went through the forward proxy ...
+    dummy_port, oidc_port = _port(dummy.url), _port(oidc.issuer)
+    received = Counter((h["method"], h["path"] + (f"?{h['query']}" if h["query"] else ""))
+                       for h in dummy.requests()[seen:])
+    forwarded = Counter((r.method, r.path) for r in egress.saw("127.0.0.1", dummy_port))
+    assert received and received == forwarded
+    assert ("POST", "/openeo/1.2/result") in forwarded
+    # ... and so did the server's calls to the OIDC provider
+    to_oidc = {r.path for r in egress.saw("127.0.0.1", oidc_port)}
+    assert {"/.well-known/openid-configuration", "/device", "/token"} <= to_oidc
+    # kernels reach the Jupyter server directly (loopback channel), never via the proxy
+    assert egress.saw("127.0.0.1", jp_http_port) == []
+
+
+async def test_kernel_authenticate_oidc_through_the_forward_proxy(
+        api, dummy, oidc, egress, kernel_env) -> None:  # type: ignore[no-untyped-def]
+    code = _KERNEL_PRELUDE + """
+con = record(jupyter_eo.connect("dummy-oidc"))
+con.authenticate_oidc(max_poll_time=60)
+emit("ME", con.describe_account()["user_id"])
+emit("FILES", files())
+"""
+
+    def on_line(line: str) -> None:
+        match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+        if match:
+            approve_device(oidc, match.group(1))
+
+    before = len(egress.saw("127.0.0.1", _port(oidc.issuer)))
+    run = await run_python(code, env=kernel_env, on_line=on_line, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _tagged(run.stdout, "ME") == ["alice"]
+    assert _tagged(run.stdout, "FILES") == [{}]
+    polled = [r.path for r in egress.saw("127.0.0.1", _port(oidc.issuer))[before:]]
+    assert "/device" in polled and "/token" in polled

@@ -32,6 +32,28 @@ class Limits:
     json_nesting: int = 200
 
 
+# Processes that create values from small arguments (array_create's repeat, array_concat or
+# text_concat chains that double their input per node) are checked before they build
+# anything: plain arrays and texts are Python objects (~40 bytes per element), values of
+# per-pixel arrays of a cube count against the request's ``max_pixels``.
+MAX_ARRAY_ELEMENTS = 1_000_000
+MAX_TEXT_CHARS = 10_000_000
+
+
+def check_created(count: int, process_id: str, limit: int | None, unit: str = "values") -> None:
+    """Raise PayloadTooLarge (413) when ``process_id`` would create more than ``limit``."""
+    if limit and count > limit:
+        raise PayloadTooLarge(
+            f"{process_id} would create {count:,} {unit}, more than the limit of {limit:,}. "
+            "Create fewer elements (e.g. a smaller 'repeat').")
+
+
+def cube_value_limit(ctx: Any) -> int:
+    """The values a process may create inside a cube: the request's ``max_pixels``."""
+    limit = getattr(getattr(ctx, "eval", None), "max_pixels", None)
+    return int(limit) if limit else Limits().max_pixels
+
+
 def parse_json_body(body: bytes, limits: Limits) -> Any:
     """Parse a request body as JSON with clear openEO errors (never a crash)."""
     if len(body) > limits.max_body_bytes:

@@ -206,3 +206,56 @@ def test_staging_folder_of_a_killed_run_is_removed_at_start(tmp_path: Path) -> N
         assert backend.jobs.get(USER, job_id)["status"] == "error"  # reported as interrupted
     finally:
         backend.close()
+
+
+# -- item 5: processes that create data are bounded before any work ---------------------------
+
+def _sync(base: str, auth: dict[str, str], graph: dict) -> tuple[requests.Response, float]:
+    import time
+
+    started = time.monotonic()
+    answer = requests.post(base + "result", json={"process": {"process_graph": graph}},
+                           headers=auth, timeout=120)
+    return answer, time.monotonic() - started
+
+
+def _chain(process_id: str, arguments: dict, doublings: int) -> dict:
+    """``doublings`` nodes, each joining the previous result with itself."""
+    graph = {"n0": {"process_id": process_id, "arguments": arguments}}
+    for i in range(1, doublings + 1):
+        ref = {"from_node": f"n{i - 1}"}
+        args = ({"array1": ref, "array2": ref} if process_id == "array_concat"
+                else {"data": [ref, ref]})
+        graph[f"n{i}"] = {"process_id": process_id, "arguments": args}
+    graph[f"n{doublings}"]["result"] = True
+    return graph
+
+
+GENERATORS = {
+    "array_create repeat": {"a": {"process_id": "array_create", "arguments": {
+        "data": [1], "repeat": 30_000_000}, "result": True}},
+    "array_concat doubling": _chain("array_concat", {"array1": [1] * 1000, "array2": [2] * 1000},
+                                    40),
+    "text_concat doubling": _chain("text_concat", {"data": ["abcdefgh" * 1000]}, 40),
+    "array_create per pixel": {
+        "l": {"process_id": "load_collection", "arguments": {
+            "id": "TEST_S2", "spatial_extent": None, "temporal_extent": None}},
+        "r": {"process_id": "apply_dimension", "arguments": {
+            "data": {"from_node": "l"}, "dimension": "t", "process": {"process_graph": {
+                "c": {"process_id": "array_create", "arguments": {
+                    "data": {"from_parameter": "data"}, "repeat": 100_000},
+                      "result": True}}}}},
+        "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "r"},
+                                                         "format": "netCDF"}, "result": True}},
+}
+
+
+@pytest.mark.parametrize("name", list(GENERATORS))
+def test_data_creating_processes_are_bounded(base: str, auth: dict[str, str], name: str) -> None:
+    """Issue 14.5: ``array_create(repeat=30_000_000)`` ran 27 s and took 632 MB."""
+    answer, seconds = _sync(base, auth, GENERATORS[name])
+    assert answer.status_code == 413, answer.text[:300]
+    error = answer.json()
+    assert error["code"] == "PayloadTooLarge"
+    assert "limit" in error["message"]
+    assert seconds < 5  # refused before the work (the work took 27 s and more)

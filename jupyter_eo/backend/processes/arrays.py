@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from jupyter_eo.backend.limits import (MAX_ARRAY_ELEMENTS, check_created,
+                                       cube_value_limit)
 from jupyter_eo.errors import ProcessParameterInvalid
 
 from .registry import ARRAY_DIM, as_array, process
@@ -304,13 +306,18 @@ def _concat_da(first: xr.DataArray, second: xr.DataArray) -> xr.DataArray:
 
 
 @process("array_concat")
-def array_concat(array1: Any, array2: Any) -> Any:
+def array_concat(array1: Any, array2: Any, *, ctx: Any = None) -> Any:
     """array2 appended to array1 (labels kept only if both are labeled)."""
     if isinstance(array1, xr.DataArray) or isinstance(array2, xr.DataArray):
         template = array1 if isinstance(array1, xr.DataArray) else array2
         check_array_da(template, "array_concat")
+        check_created(sum(int(getattr(a, "size", 1)) for a in (array1, array2)),
+                      "array_concat", cube_value_limit(ctx))
         return _concat_da(array_like(array1, template), array_like(array2, template))
-    return as_list(array1, "array_concat", "array1") + as_list(array2, "array_concat", "array2")
+    first = as_list(array1, "array_concat", "array1")
+    second = as_list(array2, "array_concat", "array2")
+    check_created(len(first) + len(second), "array_concat", MAX_ARRAY_ELEMENTS, "elements")
+    return first + second
 
 
 @process("array_append")
@@ -335,7 +342,7 @@ def array_append(data: Any, value: Any, label: Any = None) -> Any:
 
 
 @process("array_create")
-def array_create(data: Any = None, repeat: int = 1) -> Any:
+def array_create(data: Any = None, repeat: int = 1, *, ctx: Any = None) -> Any:
     """A new array: ``data`` repeated ``repeat`` times."""
     if not is_number(repeat) or int(repeat) != repeat or repeat < 1:
         raise ProcessParameterInvalid(
@@ -345,9 +352,11 @@ def array_create(data: Any = None, repeat: int = 1) -> Any:
         da = check_array_da(data, "array_create")
         if repeat == 1:
             return da
+        check_created(int(da.size) * int(repeat), "array_create", cube_value_limit(ctx))
         plain = da.drop_vars(ARRAY_DIM, errors="ignore")
         return xr.concat([plain] * int(repeat), dim=ARRAY_DIM)
     values = [] if data is None else as_list(data, "array_create")
+    check_created(len(values) * int(repeat), "array_create", MAX_ARRAY_ELEMENTS, "elements")
     return values * int(repeat)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from jupyter_eo.backend.limits import MAX_TEXT_CHARS, check_created
 from jupyter_eo.errors import ProcessParameterInvalid
 
 from .registry import process
@@ -72,4 +73,7 @@ def text_of(value: Any) -> str:
 def text_concat(data: Any, separator: Any = "") -> str:
     """The texts of all elements joined with ``separator``."""
     values = as_list(data, "text_concat")
-    return text_of(separator).join(text_of(v) for v in values)
+    parts, glue = [text_of(v) for v in values], text_of(separator)
+    check_created(sum(map(len, parts)) + len(glue) * max(0, len(parts) - 1), "text_concat",
+                  MAX_TEXT_CHARS, "characters")
+    return glue.join(parts)

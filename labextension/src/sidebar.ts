@@ -1,7 +1,8 @@
 /**
- * The openEO backends sidebar: configured backends, their login state, log in / log out, and
- * the OIDC device-code prompt. Talks only to `{base_url}jupyter-eo/api/backends` (no tokens
- * ever reach the browser).
+ * The openEO backends sidebar: configured and user-added backends, their login state, log in /
+ * log out, the OIDC device-code prompt, add / remove own backends. Talks only to
+ * `{base_url}jupyter-eo/api/...` (no tokens ever reach the browser). Every error the server
+ * returns stays visible on its backend's row until the next attempt.
  */
 import {
   JupyterFrontEnd,
@@ -11,12 +12,15 @@ import { ServerConnection } from '@jupyterlab/services';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
+import { IDiscovered, renderAddBackend } from './addBackend';
+
 /** Public view of one backend plus the user's login state (see jupyter_eo/server/login.py). */
 export interface IBackendView {
   id: string;
   title: string;
   auth: 'none' | 'basic' | 'oidc' | 'client_credentials';
   local: boolean;
+  user?: boolean;
   url?: string;
   state: 'ready' | 'logged_out' | 'pending' | 'error';
   error?: string;
@@ -58,15 +62,49 @@ export class BackendsApi {
     const url = `${this.settings.baseUrl}jupyter-eo/api/${path}`;
     const response = await ServerConnection.makeRequest(url, init, this.settings);
     const text = await response.text();
-    const body = text ? JSON.parse(text) : {};
+    let body: any = {};
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      body = {};
+    }
     if (!response.ok) {
-      throw new Error(body.message || `HTTP ${response.status}`);
+      throw new Error(body.message || `HTTP ${response.status} ${response.statusText}`);
     }
     return body;
   }
 
   async list(): Promise<IBackendView[]> {
-    return (await this.call('backends')).backends as IBackendView[];
+    return (await this.listAll()).backends;
+  }
+
+  async listAll(): Promise<{
+    backends: IBackendView[];
+    allow_user_backends: boolean;
+  }> {
+    const body = await this.call('backends');
+    return {
+      backends: body.backends as IBackendView[],
+      allow_user_backends: !!body.allow_user_backends
+    };
+  }
+
+  async discover(url: string): Promise<IDiscovered> {
+    return this.call('discover', {
+      method: 'POST',
+      body: JSON.stringify({ url })
+    });
+  }
+
+  async add(body: object): Promise<IBackendView> {
+    return this.call('backends', {
+      method: 'POST',
+      body: JSON.stringify(body)
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.call(`backends/${encodeURIComponent(id)}`, { method: 'DELETE' });
   }
 
   async state(id: string): Promise<IBackendView> {
@@ -109,8 +147,11 @@ export class BackendsPanel extends Widget {
   private api: BackendsApi;
   private list: HTMLElement;
   private message: HTMLElement;
+  private addBox: HTMLElement;
   private pollTimer: number | null = null;
   private openForms = new Set<string>();
+  /** The last failed action's message per backend (kept across refreshes). */
+  private errors = new Map<string, string>();
 
   constructor(api = new BackendsApi()) {
     super();
@@ -139,6 +180,10 @@ export class BackendsPanel extends Widget {
     this.node.appendChild(this.message);
     this.list = el('div', { class: 'jp-eo-Sidebar-list' });
     this.node.appendChild(this.list);
+    // built once, so a refresh (e.g. polling a device login) never clears what is typed
+    this.addBox = renderAddBackend(this.api, () => this.refresh());
+    this.addBox.style.display = 'none';
+    this.node.appendChild(this.addBox);
   }
 
   protected onAfterShow(): void {
@@ -157,8 +202,9 @@ export class BackendsPanel extends Widget {
   /** Reload the list from the server. */
   async refresh(): Promise<void> {
     try {
-      const backends = await this.api.list();
+      const { backends, allow_user_backends } = await this.api.listAll();
       this.message.textContent = '';
+      this.addBox.style.display = allow_user_backends ? '' : 'none';
       this.render(backends);
       const pending = backends.some(b => b.state === 'pending');
       if (pending) {
@@ -209,9 +255,11 @@ export class BackendsPanel extends Widget {
     const state = el('div', { class: 'jp-eo-Backend-state' }, STATE_LABEL[b.state]);
     state.style.color = STATE_COLOR[b.state];
     row.appendChild(state);
-    if (b.error) {
-      row.appendChild(el('div', { class: 'jp-eo-Backend-error' }, b.error)).style.color =
-        STATE_COLOR.error;
+    const error = this.errors.get(b.id) || b.error;
+    if (error) {
+      const node = row.appendChild(el('div', { class: 'jp-eo-Backend-error', role: 'alert' }, error));
+      node.style.color = STATE_COLOR.error;
+      node.style.whiteSpace = 'pre-wrap';
     }
     if (b.state === 'pending' && b.device) {
       row.appendChild(this.renderDevice(b));
@@ -227,7 +275,7 @@ export class BackendsPanel extends Widget {
           this.openForms.add(b.id);
           row.replaceWith(this.renderBackend(b));
         } else {
-          void this.act(() => this.api.login(b.id));
+          void this.act(b.id, () => this.api.login(b.id));
         }
       };
       actions.appendChild(login);
@@ -235,8 +283,17 @@ export class BackendsPanel extends Widget {
     if (!b.local && canLogout && (b.state === 'ready' || b.state === 'pending')) {
       const label = b.state === 'pending' ? 'Cancel' : 'Log out';
       const logout = el('button', { class: 'jp-mod-styled jp-eo-logout' }, label);
-      logout.onclick = () => void this.act(() => this.api.logout(b.id));
+      logout.onclick = () => void this.act(b.id, () => this.api.logout(b.id));
       actions.appendChild(logout);
+    }
+    if (b.user) {
+      const remove = el('button', { class: 'jp-mod-styled jp-eo-remove', title: 'Remove this backend' }, 'Remove');
+      remove.onclick = () =>
+        void this.act(b.id, async () => {
+          await this.api.remove(b.id);
+          this.errors.delete(b.id);
+        });
+      actions.appendChild(remove);
     }
     if (b.auth === 'basic' && !b.local && this.openForms.has(b.id) && b.state !== 'ready') {
       row.appendChild(this.renderBasicForm(b));
@@ -294,17 +351,17 @@ export class BackendsPanel extends Widget {
       const body = { username: user.value, password: password.value };
       password.value = '';
       this.openForms.delete(b.id);
-      void this.act(() => this.api.login(b.id, body));
+      void this.act(b.id, () => this.api.login(b.id, body));
     };
     return form;
   }
 
-  private async act(action: () => Promise<IBackendView>): Promise<void> {
+  private async act(id: string, action: () => Promise<unknown>): Promise<void> {
     try {
       await action();
-      this.message.textContent = '';
+      this.errors.delete(id);
     } catch (err) {
-      this.message.textContent = (err as Error).message;
+      this.errors.set(id, (err as Error).message);
     }
     await this.refresh();
   }

@@ -8,7 +8,9 @@ whose libraries are not thread-safe in the backend process).
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
 INPUT_STEM = "input_cube"
@@ -47,5 +49,26 @@ def main(workdir: str) -> int:
     return 0
 
 
+def exit_now(workdir: str) -> None:
+    """Run :func:`main` and leave with ``os._exit``: no interpreter teardown, which a UDF's
+    leftover threads, or forked copies competing for the CPU (a fork bomb), could drag out past
+    the time limit. Processes the UDF forks run this too when its code raises in them."""
+    try:
+        code = main(workdir)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - the traceback is the UDF's error message
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    exit_now(sys.argv[1])

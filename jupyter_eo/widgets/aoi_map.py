@@ -50,6 +50,9 @@ def default_basemap_url(backend_id: str = "local") -> str | None:
     origin-relative so the browser's lab cookie authenticates it (None outside Jupyter)."""
     from jupyter_eo import connection as _conn
 
+    import os  # the Jupyter server exports its own offline basemap route (or an online URL)
+    if os.environ.get("JUPYTER_EO_BASEMAP_URL"):
+        return os.environ["JUPYTER_EO_BASEMAP_URL"]
     base = _conn.proxy_url(backend_id)
     if not base:
         return None

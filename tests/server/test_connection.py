@@ -265,3 +265,27 @@ print("FILES " + json.dumps(files()))
     assert unknown.startswith("[404] NotFound") and "'nope'" in unknown
     assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
     assert _lines(run.stdout, "FILES") == [{}]
+
+
+async def test_kernel_device_login_not_approved_in_time_says_so(
+        kernel_env, oidc_provider) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.kernel_process import run_python
+
+    code = _RECORD + """
+import time
+from jupyter_eo.kernel_login import DelegatedLoginError
+con = jupyter_eo.connect("fakeoidc")
+shown = []
+started = time.monotonic()
+try:
+    con.authenticate_oidc(max_poll_time=1, display=shown.append)
+except DelegatedLoginError as exc:
+    print("ERROR " + json.dumps([str(exc), time.monotonic() - started, shown]))
+"""
+    run = await run_python(code, env=kernel_env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    [(message, elapsed, shown)] = _lines(run.stdout, "ERROR")
+    assert message == ("the device login for 'fakeoidc' was not approved within 1 s; run "
+                       "authenticate_oidc() again to get a new code")
+    assert 1 <= elapsed < 10
+    assert len(shown) == 1 and "enter the user code 'USER-" in shown[0]  # display= honoured

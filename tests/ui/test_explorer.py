@@ -108,7 +108,12 @@ def test_draw_preview_insert_and_run(lab) -> None:
     inserted = sources[index + 1]
     assert "connection.load_collection(" in inserted and "jupyter_eo.connect(\"local\")" in inserted
     assert '"2023-06-01"' in inserted
+    assert inserted.rstrip().endswith("CubeViewer('ndvi_sentinel2_l2a.tif')")
     lab.run_cell(path, index + 1)
+    # running it shows the result: the downloaded file in a CubeViewer below the inserted cell
+    viewer = lab.cell_locator(path, index + 1).locator(".jeo-pixel-chart")
+    viewer.first.wait_for(state="attached", timeout=60_000)
+    assert (lab.server.root_dir / "ndvi_sentinel2_l2a.tif").exists()
     lab.execute_in_kernel(path, CHECK)
     out = lab.kernel_eval(path, "str((from_code.shape, bool(np.allclose(from_code, from_widget, equal_nan=True))))")
     assert out.endswith("True)'"), out

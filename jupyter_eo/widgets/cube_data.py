@@ -110,3 +110,49 @@ def time_labels(cube: xr.DataArray) -> list[str]:
         else:
             out.append(str(value))
     return out
+
+
+def cube_crs(cube: xr.DataArray) -> Any:
+    """The cube's CRS as a pyproj CRS (from rioxarray, a grid-mapping coordinate or attrs), or None."""
+    from pyproj import CRS
+
+    candidates: list[Any] = []
+    try:
+        import rioxarray  # noqa: F401 - registers the .rio accessor
+
+        candidates.append(cube.rio.crs)
+    except Exception:  # noqa: BLE001 - no rioxarray, or no CRS found by it
+        pass
+    for name in ("spatial_ref", "crs"):
+        if name in cube.coords:
+            attrs = cube.coords[name].attrs
+            candidates += [attrs.get("crs_wkt"), attrs.get("spatial_ref")]
+    candidates += [cube.attrs.get("crs"), cube.attrs.get("crs_wkt")]
+    for candidate in candidates:
+        if candidate:
+            try:
+                return CRS.from_user_input(candidate if not hasattr(candidate, "to_wkt") else candidate.to_wkt())
+            except Exception:  # noqa: BLE001 - try the next description
+                continue
+    return None
+
+
+def pixel_lonlat(cube: xr.DataArray, row: int, col: int) -> tuple[float, float] | None:
+    """(lon, lat) of the centre of pixel (row, col), or None when the cube has no x/y coordinates
+    or no CRS (coordinates that look like degrees without a CRS are taken as lon/lat)."""
+    if "x" not in cube.coords or "y" not in cube.coords:
+        return None
+    x, y = float(cube["x"].values[col]), float(cube["y"].values[row])
+    crs = cube_crs(cube)
+    if crs is None:
+        return (x, y) if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0 and _looks_geographic(cube) else None
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
+def _looks_geographic(cube: xr.DataArray) -> bool:
+    units = str(cube["x"].attrs.get("units", "")).lower()
+    name = str(cube["x"].attrs.get("standard_name", "")).lower()
+    return "degree" in units or name == "longitude"

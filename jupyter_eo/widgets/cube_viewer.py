@@ -14,9 +14,9 @@ import xarray as xr
 from ipyleaflet import projections
 
 from jupyter_eo.widgets.charts import histogram_svg, timeseries_png
-from jupyter_eo.widgets.colormaps import (COLORMAPS, colorbar_html, data_url, percentile_range,
-                                          render)
-from jupyter_eo.widgets.cube_data import as_cube, time_labels
+from jupyter_eo.widgets.colormaps import (COLORMAPS, ColourScale, colorbar_html, data_url,
+                                          percentile_range, render, symmetric_limit)
+from jupyter_eo.widgets.cube_data import as_cube, pixel_lonlat, time_labels
 from jupyter_eo.widgets.style import css_style, error_html, muted_html
 
 _SAMPLE = 500_000  # values used to compute stretch percentiles
@@ -26,14 +26,23 @@ class CubeViewer(w.VBox):
     """Show a cube (DataArray, Dataset, file path or batch job) frame by frame.
 
     The image sits on a leaflet map in pixel coordinates (``CRS.Simple``), so it pans/zooms and
-    a click maps to an exact pixel: the pixel's values over time appear as a chart.
+    a click maps to an exact pixel: the pixel's values over time appear as a chart, titled with
+    the pixel's longitude/latitude when the cube has coordinates and a CRS.
+
+    ``style``: the product's colour scale (e.g. ``product_style(recipe)``: NDVI on a fixed
+    range, differences symmetric around 0) used until the stretch slider is moved; without it,
+    each band is stretched to percentiles of its valid (finite) pixels. ``band_name`` renames a
+    single unnamed band (e.g. a job result's ``"data"`` becomes ``"NDVI"``).
     """
 
     def __init__(self, cube: Any, *, other: Any = None, height: str = "380px", cmap: str = "viridis",
-                 **kwargs: Any) -> None:
-        self.cube = as_cube(cube)
+                 style: ColourScale | None = None, band_name: str | None = None, **kwargs: Any) -> None:
+        self.cube = _renamed(as_cube(cube), band_name)
+        self.style = style
+        if style is not None and style.cmap in COLORMAPS:
+            cmap = style.cmap
         # a second result to compare with (same bands, y/x size); None: compare two dates of `cube`
-        self.other = as_cube(other) if other is not None else None
+        self.other = _renamed(as_cube(other), band_name) if other is not None else None
         if self.other is not None and (self.other.sizes["y"], self.other.sizes["x"]) != (
                 self.cube.sizes["y"], self.cube.sizes["x"]):
             from jupyter_eo.errors import OpenEOError
@@ -84,7 +93,9 @@ class CubeViewer(w.VBox):
         self.compare_time = w.IntSlider(value=max(ot - 1, 0), min=0, max=max(ot - 1, 0),
                                         description="", readout=False, layout=w.Layout(width="14em"))
         self.compare_date = w.HTML()
-        self.compare_image = w.Image(format="png", layout=w.Layout(display="none", max_width="48%"))
+        # the compared frame: a second full-size map (same view), next to the main one
+        self.compare_image = w.Image(format="png", layout=w.Layout(display="none", width="100%"))
+        self.compare_image.add_class("jeo-compare-image")
         self.gif_button = w.Button(description="Export GIF", icon="film",
                                    tooltip="Timelapse of the current view as an animated GIF")
         self.gif_link = w.HTML()
@@ -97,14 +108,26 @@ class CubeViewer(w.VBox):
         self.image = ipyleaflet.ImageOverlay(url=data_url(b""), bounds=[[0, 0], [self.ny, self.nx]],
                                              name="frame")
         self.map.add(self.image)
-        self.marker = ipyleaflet.CircleMarker(location=(0, 0), radius=5, color="#ff1744", fill_opacity=0.0,
-                                              weight=2, visible=False)
-        self.map.add(self.marker)
+        self.marker: ipyleaflet.CircleMarker | None = None  # added at the first click, not before
+        self.compare_map = ipyleaflet.Map(crs=projections.Simple, layers=(), center=(self.ny / 2, self.nx / 2),
+                                          zoom=0, min_zoom=-5, max_zoom=6, zoom_snap=0.25,
+                                          attribution_control=False, scroll_wheel_zoom=True,
+                                          layout=w.Layout(height=height, width="100%"))
+        self.compare_overlay = ipyleaflet.ImageOverlay(url=data_url(b""), bounds=[[0, 0], [self.ny, self.nx]],
+                                                       name="compare")
+        self.compare_map.add(self.compare_overlay)
+        w.jslink((self.map, "center"), (self.compare_map, "center"))
+        w.jslink((self.map, "zoom"), (self.compare_map, "zoom"))
+        self.compare_box = w.Box([self.compare_map], layout=w.Layout(flex="2 1 20em", min_width="16em",
+                                                                      display="none"))
+        self.compare_box.add_class("jeo-compare-view")
         self.map.on_interaction(self._on_map_event)
 
         for control in (self.time, self.band, self.red, self.green, self.blue, self.cmap, self.stretch):
             control.observe(self._on_change, names="value")
         self.mode.observe(self._on_mode, names="value")
+        self._style_active = style is not None
+        self.stretch.observe(self._on_stretch, names="value")
         self.compare.observe(self._on_change, names="value")
         self.compare_time.observe(self._on_change, names="value")
         self.gif_button.on_click(lambda _: self._export_gif_clicked())
@@ -119,7 +142,7 @@ class CubeViewer(w.VBox):
         side = w.VBox([self.stats, self.histogram, self.chart_title, self.chart],
                       layout=w.Layout(min_width="16em", max_width="30em", flex="1 1 16em"))
         views = w.HBox([w.Box([self.map], layout=w.Layout(flex="2 1 20em", min_width="16em")),
-                        self.compare_image, side],
+                        self.compare_box, side],
                        layout=w.Layout(width="100%", flex_flow="row wrap", align_items="flex-start"))
         super().__init__([css_style(), controls, views, self.message], **kwargs)
         self.add_class("jeo-cube-viewer")
@@ -141,15 +164,25 @@ class CubeViewer(w.VBox):
         return data[0] if data.shape[0] == 1 else data
 
     def value_ranges(self) -> list[tuple[float, float]]:
-        """Per-band (vmin, vmax) from the stretch percentiles over the whole cube (fixed over time)."""
-        key = (tuple(self.selection()), tuple(self.stretch.value))
+        """Per-band (vmin, vmax) over the whole cube (fixed over time): the product's colour
+        scale while it applies, else the stretch percentiles of the valid pixels (for RGB, of
+        the pixels whose three bands are all finite, so masked pixels never flatten a band)."""
+        style = self.style if self._style_active and self.mode.value == "Band" else None
+        key = (tuple(self.selection()), tuple(self.stretch.value), style)
         if key not in self._ranges:
-            out = []
-            for band in self.selection():
-                values = np.asarray(self.cube.sel(bands=band).values, dtype="float64").ravel()
-                if values.size > _SAMPLE:
-                    values = values[:: values.size // _SAMPLE + 1]
-                out.append(percentile_range(values, *self.stretch.value))
+            values = np.asarray(self.cube.sel(bands=self.selection()).values, dtype="float64")
+            values = np.moveaxis(values, 1, 0).reshape(len(self.selection()), -1)  # (bands, t*y*x)
+            values = values[:, np.all(np.isfinite(values), axis=0)]
+            if values.shape[1] > _SAMPLE:
+                values = values[:, :: values.shape[1] // _SAMPLE + 1]
+            if style is not None and style.stretch == "fixed" and style.range is not None:
+                out = [tuple(map(float, style.range))]
+            elif style is not None and style.stretch == "symmetric":
+                cap = abs(style.range[1]) if style.range else None
+                limit = symmetric_limit(values[0], cap)
+                out = [(-limit, limit)]
+            else:
+                out = [percentile_range(band, *self.stretch.value) for band in values]
             self._ranges[key] = out
         return self._ranges[key]
 
@@ -189,14 +222,28 @@ class CubeViewer(w.VBox):
             return
         self.pixel = (row, col)
         self._chart_key = (self.pixel, tuple(self.selection()[:1]))
-        self.marker.location = (self.ny - row - 0.5, col + 0.5)
-        self.marker.visible = True
+        location = (self.ny - row - 0.5, col + 0.5)
+        if self.marker is None:
+            self.marker = ipyleaflet.CircleMarker(location=location, radius=5, color="#ff1744",
+                                                  fill_opacity=0.0, weight=2, name="pixel")
+            self.map.add(self.marker)
+        else:
+            self.marker.location = location
         series = self.pixel_series(row, col)
         band = self.selection()[0]
-        self.chart.value = timeseries_png(series, title=f"{band} at row {row}, column {col}")
+        where = self.pixel_place(row, col)
+        self.chart.value = timeseries_png(series, title=f"{band} at {where}",
+                                          ylabel=self.style.units if self.style is not None else "")
         self.chart.layout.display = ""
         values = ", ".join(f"{v:.4g}" for _, v in series[:6])
-        self.chart_title.value = muted_html(f"Pixel ({row}, {col}): {values}{' …' if len(series) > 6 else ''}")
+        self.chart_title.value = muted_html(f"{where}: {values}{' …' if len(series) > 6 else ''}")
+
+    def pixel_place(self, row: int, col: int) -> str:
+        """``11.2345° E, 46.1234° N`` of a pixel's centre (row/column when the cube has no CRS)."""
+        from jupyter_eo.widgets.inspector import format_lonlat
+
+        lonlat = pixel_lonlat(self.cube, row, col)
+        return format_lonlat(*lonlat) if lonlat is not None else f"row {row}, column {col}"
 
     def _on_map_event(self, **event: Any) -> None:
         if event.get("type") != "click":
@@ -205,6 +252,9 @@ class CubeViewer(w.VBox):
         if lat is None:
             return
         self.select_pixel(int(np.floor(self.ny - lat)), int(np.floor(lng)))
+
+    def _on_stretch(self, _change: dict) -> None:
+        self._style_active = False  # the user's stretch replaces the product's default scale
 
     def _on_mode(self, change: dict) -> None:
         rgb = change["new"] == "RGB"
@@ -227,7 +277,8 @@ class CubeViewer(w.VBox):
         self.date.value = muted_html(f"{self.dates[self.time.value]} ({self.time.value + 1}/{len(self.dates)})")
         ranges = self.value_ranges()
         self.colorbar.value = ("" if self.mode.value == "RGB" else
-                               colorbar_html(self.cmap.value, ranges[0][0], ranges[0][1], self.band.value))
+                               colorbar_html(self.cmap.value, ranges[0][0], ranges[0][1], self.band.value,
+                                             self.style.units if self.style is not None else ""))
         stats = self.statistics()
         cells = " ".join(f"<span><b>{k}</b> {v:.4g}</span>" for k, v in stats.items())
         self.stats.value = (f"<div class='jeo-card'><b>{html.escape(self.selection()[0])}</b> — frame "
@@ -236,11 +287,13 @@ class CubeViewer(w.VBox):
         self.histogram.value = histogram_svg(frame if frame.ndim == 2 else frame[0], value_range=ranges[0])
         if self.compare.value:
             other = self.other if self.other is not None else self.cube
-            self.compare_image.value = self.render_frame(self.compare_time.value, other)
-            self.compare_image.layout.display = ""
+            png = self.render_frame(self.compare_time.value, other)
+            self.compare_image.value = png
+            self.compare_overlay.url = data_url(png)
+            self.compare_box.layout.display = ""
             self.compare_date.value = muted_html(time_labels(other)[self.compare_time.value])
         else:
-            self.compare_image.layout.display = "none"
+            self.compare_box.layout.display = "none"
             self.compare_date.value = ""
         if self.pixel is not None and self._chart_key != (self.pixel, tuple(self.selection()[:1])):
             self.select_pixel(*self.pixel)
@@ -270,3 +323,12 @@ class CubeViewer(w.VBox):
         href = "data:image/gif;base64," + base64.b64encode(payload).decode("ascii")
         self.gif_link.value = (f"<a download='timelapse.gif' href='{href}'>timelapse.gif "
                                f"({len(payload) // 1024} KiB)</a>")
+
+
+def _renamed(cube: xr.DataArray, band_name: str | None) -> xr.DataArray:
+    """A single band with a generic name ("data", "band 1", "1", ...) renamed to ``band_name``."""
+    if not band_name or cube.sizes["bands"] != 1:
+        return cube
+    current = str(cube["bands"].values[0])
+    generic = current.lower() in ("data", "value", "values", "band", "1", "band 1", "band_1", "b1", "none")
+    return cube.assign_coords(bands=[band_name]) if generic else cube

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-import tempfile
+import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +17,12 @@ _FINAL = {"finished", "error", "canceled"}
 
 class JobsPanel(w.VBox):
     """List, start, cancel, delete batch jobs; show logs; download results; open them in a
-    CubeViewer. ``auto_refresh`` polls every ``interval`` seconds while jobs are running."""
+    CubeViewer. ``auto_refresh`` polls every ``interval`` seconds while jobs are running.
+
+    Downloads go into ``download_dir`` (default: ``jupyter-eo-results/<job id>`` in the kernel's
+    working directory, which is the notebook's folder) and are listed as links relative to the
+    notebook: the name opens the file in JupyterLab, "download" saves it through the browser.
+    """
 
     def __init__(self, connection: Any, *, interval: float = 3.0, download_dir: str | Path | None = None,
                  **kwargs: Any) -> None:
@@ -25,6 +30,7 @@ class JobsPanel(w.VBox):
         self.interval = interval
         self.download_dir = Path(download_dir) if download_dir else None
         self.jobs: list[dict[str, Any]] = []
+        self._recipes: dict[str, str] = {}  # job id -> recipe id (how to show its result)
         self._timer: threading.Timer | None = None
         self._callbacks = w.CallbackDispatcher()
         self.select = w.Select(options=[], rows=5, description="Jobs", layout=w.Layout(width="100%"))
@@ -41,7 +47,8 @@ class JobsPanel(w.VBox):
                                         layout=w.Layout(width="100%"))
         self.details = w.HTML()
         self.logs = w.Textarea(disabled=True, layout=w.Layout(width="100%", height="8em", display="none"))
-        self.files = w.HTML()
+        self.files = w.Output()  # rendered by JupyterLab: relative links resolve to the notebook's folder
+        self.files.add_class("jeo-job-files")
         self.viewer_box = w.VBox()
         self.status = w.HTML()
         self.refresh_button.on_click(lambda _: self.refresh())
@@ -69,9 +76,14 @@ class JobsPanel(w.VBox):
         """Call ``callback(job_id)`` when a job is seen finished for the first time."""
         self._callbacks.register_callback(callback, remove=remove)
 
-    def submit(self, graph: dict[str, Any], *, title: str = "jupyter_eo job", start: bool = True) -> Any:
-        """Create (and start) a batch job for ``graph``; returns the openeo ``BatchJob``."""
+    def submit(self, graph: dict[str, Any], *, title: str = "jupyter_eo job", start: bool = True,
+               recipe: str | None = None) -> Any:
+        """Create (and start) a batch job for ``graph``; returns the openeo ``BatchJob``.
+        ``recipe``: the recipe id whose product the result is (default: the title's first word
+        when it names a recipe, as the Explorer's titles do), used to open it in the viewer."""
         job = self.connection.create_job(graph, title=title)
+        recipe = recipe or (title.split() or [""])[0]
+        self._recipes[job.job_id] = recipe
         if start:
             job.start()
         self.refresh(select=job.job_id)
@@ -111,19 +123,39 @@ class JobsPanel(w.VBox):
         self.logs.layout.display = ""
 
     def download(self, target: str | Path | None = None) -> list[Path]:
-        """Download the selected job's result files into ``target`` (a temp dir by default)."""
+        """Download the selected job's result files into ``target`` (default: ``download_dir``
+        or ``jupyter-eo-results/<job id>`` next to the notebook) and list them as links."""
         job = self._job()
         if job is None:
             return []
-        target = Path(target or self.download_dir or tempfile.mkdtemp(prefix="jupyter-eo-job-"))
+        target = Path(target or self.download_dir or Path.cwd() / "jupyter-eo-results" / job.job_id)
         try:
+            target.mkdir(parents=True, exist_ok=True)
             paths = [Path(p) for p in job.get_results().download_files(target)]
         except Exception as exc:
             self.status.value = error_html(f"Download failed — {describe_error(exc)}")
             return []
-        self.files.value = "<ul>" + "".join(f"<li><code>{html.escape(str(p))}</code></li>" for p in paths) \
-            + "</ul>"
+        self._show_files(paths)
+        self.status.value = muted_html(f"Downloaded {len(paths)} file(s) of job {job.job_id}.")
         return paths
+
+    def _show_files(self, paths: list[Path]) -> None:
+        from IPython.display import HTML
+
+        items = []
+        here = Path.cwd().resolve()
+        for path in paths:
+            resolved = path.resolve()
+            if resolved == here or here in resolved.parents:
+                rel = Path(os.path.relpath(resolved, here)).as_posix()
+                href = html.escape("/".join(_quote(part) for part in rel.split("/")), quote=True)
+                items.append(f"<li><a href='{href}' title='Open in JupyterLab'><code>{html.escape(rel)}</code></a>"
+                             f" · <a href='{href}' download='{html.escape(path.name, quote=True)}'>download</a>"
+                             f" <span class='jeo-muted'>({_size(resolved)})</span></li>")
+            else:  # outside the notebook's folder: the browser cannot reach it, show the path
+                items.append(f"<li><code>{html.escape(str(path))}</code> ({_size(resolved)})</li>")
+        self.files.clear_output()
+        self.files.append_display_data(HTML("<ul class='jeo-job-file-list'>" + "".join(items) + "</ul>"))
 
     def open_viewer(self) -> Any:
         """Open the selected finished job's result in a CubeViewer (below the panel)."""
@@ -132,8 +164,11 @@ class JobsPanel(w.VBox):
         job = self._job()
         if job is None:
             return None
+        from jupyter_eo.widgets.product_styles import product_name, style_for_recipe_id
+
+        recipe = self._recipes.get(job.job_id) or self._title_recipe(job.job_id)
         try:
-            viewer = CubeViewer(job)
+            viewer = CubeViewer(job, style=style_for_recipe_id(recipe), band_name=product_name(recipe))
         except Exception as exc:
             self.status.value = error_html(f"Cannot open the result — {describe_error(exc)}")
             return None
@@ -146,6 +181,11 @@ class JobsPanel(w.VBox):
         super().close()
 
     # -- internals -----------------------------------------------------------------------
+    def _title_recipe(self, job_id: str) -> str | None:
+        job = next((j for j in self.jobs if j["id"] == job_id), None)
+        title = str((job or {}).get("title") or "")
+        return title.split()[0] if title.split() else None
+
     def _job(self) -> Any:
         if not self.select.value:
             self.status.value = error_html("Select a job first.")
@@ -196,3 +236,21 @@ class JobsPanel(w.VBox):
             self._timer = threading.Timer(self.interval, self.refresh)
             self._timer.daemon = True
             self._timer.start()
+
+
+def _quote(part: str) -> str:
+    from urllib.parse import quote
+
+    return quote(part)
+
+
+def _size(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

@@ -68,7 +68,12 @@ def test_rgb_mode_stretch_and_stats():
     assert len(viewer.value_ranges()) == 3
     assert decode(viewer.image.url).shape == (20, 30, 4)
     viewer.compare.value = True
-    assert viewer.compare_image.layout.display == "" and viewer.compare_image.value[:4] == b"\x89PNG"
+    assert viewer.compare_image.value[:4] == b"\x89PNG"
+    # the compared frame is a full-size map next to the main one (same height, linked view)
+    assert viewer.compare_box.layout.display == "" and viewer.compare_box in viewer.children[2].children
+    assert viewer.compare_map.layout.height == viewer.map.layout.height
+    assert decode(viewer.compare_overlay.url).shape == (20, 30, 4)
+    assert list(viewer.compare_overlay.bounds) == [[0, 0], [20, 30]]
 
 
 def test_timelapse_gif(tmp_path):
@@ -127,3 +132,59 @@ def test_compare_with_another_result():
     assert len(np.unique(right.reshape(-1, 4), axis=0)) == 1  # same stretch: one colour
     with pytest.raises(OpenEOError):
         CubeViewer(cube, other=cube.isel(x=slice(0, 5)))
+
+
+def test_no_marker_before_a_click():
+    import ipyleaflet
+
+    viewer = CubeViewer(make_cube())
+    assert viewer.marker is None
+    assert not [layer for layer in viewer.map.layers if isinstance(layer, ipyleaflet.CircleMarker)]
+    viewer.select_pixel(3, 4)
+    assert viewer.marker in viewer.map.layers and list(viewer.marker.location) == [20 - 3 - 0.5, 4.5]
+
+
+def test_pixel_chart_is_titled_in_lon_lat(tmp_path):
+    import rioxarray  # noqa: F401
+
+    cube = make_cube()
+    x = 652_000.0 + 10.0 * np.arange(30) + 5.0  # UTM 32N, near 11.0 E 46.0 N
+    y = 5_096_000.0 - 10.0 * np.arange(20) - 5.0
+    cube = cube.assign_coords(x=x, y=y).rio.write_crs("EPSG:32632")
+    viewer = CubeViewer(cube)
+    viewer.select_pixel(0, 0)
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(32632, 4326, always_xy=True).transform(x[0], y[0])
+    expected = f"{lon:.4f}° E, {lat:.4f}° N"
+    assert expected in viewer.chart_title.value and "row" not in viewer.chart_title.value
+    assert CubeViewer(make_cube()).pixel_place(1, 2) == "row 1, column 2"  # no coordinates: say so
+
+
+def test_product_style_and_band_name_for_job_results():
+    from jupyter_eo.widgets.product_styles import style_for_recipe_id
+
+    rng = np.random.default_rng(3)
+    ndvi = xr.DataArray(rng.uniform(0.74, 0.94, (2, 1, 10, 10)), dims=("t", "bands", "y", "x"),
+                        coords={"t": DATES[:2], "bands": ["data"]})
+    viewer = CubeViewer(ndvi, style=style_for_recipe_id("NDVI"), band_name="NDVI")
+    assert viewer.bands == ["NDVI"] and viewer.cmap.value == "RdYlGn"
+    assert viewer.value_ranges() == [(-0.2, 0.9)]  # fixed, not the 0.74-0.94 of this field
+    assert "NDVI (unitless)" in viewer.colorbar.value
+    viewer.stretch.value = (2.0, 98.0 - 0.5)  # the user's stretch takes over
+    low, high = viewer.value_ranges()[0]
+    assert 0.74 <= low < high <= 0.94
+    diff = ndvi.copy(data=rng.uniform(-0.05, 0.3, (2, 1, 10, 10)))
+    change = CubeViewer(diff, style=style_for_recipe_id("ndvi_change"), band_name="NDVI change")
+    (low, high), = change.value_ranges()
+    assert low == -high and high in (0.5, 0.25)
+
+
+def test_rgb_ranges_leave_masked_pixels_out():
+    cube = make_cube() * 1000
+    cube[:, :, :5, :] = np.nan  # masked rows in every band
+    cube[:, 0, 5:8, :] = np.nan  # red masked where green/blue are cloud-bright
+    cube[:, 1:, 5:8, :] = 9000.0
+    viewer = CubeViewer(cube)
+    viewer.mode.value = "RGB"
+    assert all(high <= 1000.0 for _, high in viewer.value_ranges())

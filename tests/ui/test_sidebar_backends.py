@@ -232,3 +232,19 @@ def test_add_form_shows_discovery_errors(backends_lab: LabPage) -> None:
         timeout=15_000)
     assert error.inner_text().startswith(
         "could not reach http://jupyter-eo-test.invalid/.well-known/openeo")
+
+
+def test_map_has_a_basemap_without_the_embedded_backend(backends_lab: LabPage) -> None:
+    """The lab runs with enable_local_backend=False: tiles come from the server extension."""
+    lab = backends_lab
+    path = lab.write_notebook("map.ipynb", [
+        "from jupyter_eo.widgets import AOIMap\nm = AOIMap(zoom=3)\nm"])
+    lab.open_notebook(path)
+    lab.run_all(path)
+    assert lab.kernel_eval(path, "m.basemap.url") == repr(
+        f"{lab.server.base_url}jupyter-eo/basemap/{{z}}/{{x}}/{{y}}.png")
+    tile = lab.page.locator(".jp-OutputArea-output .leaflet-container img.leaflet-tile-loaded")
+    tile.first.wait_for(timeout=60_000)
+    src = tile.first.get_attribute("src")
+    assert "/jupyter-eo/basemap/3/" in src, src
+    assert tile.first.evaluate("img => img.complete && img.naturalWidth === 256")

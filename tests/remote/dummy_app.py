@@ -4,8 +4,9 @@ Run with the interpreter of the ``.dummy-backend`` venv (see the Makefile):
 ``python dummy_app.py <requests.jsonl>``. Prints ``DUMMY_URL=<url>`` once listening. Batch jobs
 finish as soon as they are started (the dummy's own stay "running" forever) and write a small
 ``output.tiff`` under ``$JUPYTER_EO_TEST_DUMMY_DIR/jobs``. Every request is appended to the JSONL file (method, path, whether it carried credentials and which
-kind) so tests can check what reached the backend.
+kind) so tests can check what reached the backend (and the body of sync ``/result`` requests).
 """
+import io
 import json
 import os
 import sys
@@ -33,6 +34,11 @@ class _Recorder:
         entry = {"method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
                  "query": environ.get("QUERY_STRING", ""), "auth": kind,
                  "user_agent": environ.get("HTTP_USER_AGENT", "")}
+        if entry["method"] == "POST" and str(entry["path"]).endswith("/result"):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size) if size else b""
+            environ["wsgi.input"] = io.BytesIO(body)  # the app reads it again
+            entry["body"] = body.decode("utf-8", "replace")
         with self.lock, open(self.path, "a") as log:
             log.write(json.dumps(entry) + "\n")
         return self.app(environ, start_response)

@@ -19,13 +19,17 @@ class ChildRun:
 
 
 async def run_python(code: str, *, env: dict[str, str] | None = None,
-                     on_line: LineHook | None = None, timeout: float = 120.0) -> ChildRun:
-    """``python -c code`` with this process's environment (+ ``env``); ``on_line`` sees each
-    stdout line as it arrives (e.g. to approve a device login once the prompt is printed)."""
+                     on_line: LineHook | None = None, timeout: float = 120.0,
+                     cwd: str | os.PathLike | None = None, clean_env: bool = False) -> ChildRun:
+    """``python -c code`` with this process's environment (+ ``env``; only ``env`` when
+    ``clean_env``) in ``cwd`` (created if missing); ``on_line`` sees each stdout line as it
+    arrives (e.g. to approve a device login once the prompt is printed)."""
+    if cwd is not None:
+        os.makedirs(cwd, exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-u", "-c", code, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-        env={**os.environ, **(env or {})})
+        stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, cwd=cwd,
+        env=dict(env or {}) if clean_env else {**os.environ, **(env or {})})
     lines: list[str] = []
 
     async def read_stdout() -> None:

@@ -88,9 +88,10 @@ def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Itera
             proc.wait()
 
 
-def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice") -> None:
-    """What the user does in the browser: open the verification page, approve the code."""
-    body = urlencode({"user_code": user_code, "sub": sub}).encode()
+def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice",
+                   deny: bool = False) -> None:
+    """What the user does in the browser: open the verification page, approve (or deny)."""
+    body = urlencode({"user_code": user_code, "sub": sub, "deny": "1" if deny else ""}).encode()
     opener = build_opener(ProxyHandler({}))  # the user's browser, not the server's egress proxy
     with opener.open(Request(oidc.issuer + "/activate", data=body, method="POST"),
                      timeout=10) as r:

@@ -251,3 +251,28 @@ emit("SENT", sent)
     assert _tagged(run.stdout, "ME") == ["bob"]
     assert all(url.startswith(prefix) and auth is None
                for url, auth in _tagged(run.stdout, "SENT")[0])
+
+
+async def test_kernel_authenticate_oidc_denied_by_the_user_is_a_clear_error(
+        api, dummy, oidc, kernel_env) -> None:  # type: ignore[no-untyped-def]
+    code = _KERNEL_PRELUDE + """
+from jupyter_eo.kernel_login import DelegatedLoginError
+con = jupyter_eo.connect("dummy-oidc")
+try:
+    con.authenticate_oidc(max_poll_time=60)
+except DelegatedLoginError as exc:
+    emit("ERROR", str(exc))
+"""
+
+    def on_line(line: str) -> None:
+        match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+        if match:
+            approve_device(oidc, match.group(1), deny=True)
+
+    run = await run_python(code, env=kernel_env, on_line=on_line, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _tagged(run.stdout, "ERROR") == [
+        "login to 'dummy-oidc' failed on the Jupyter server: device login failed: "
+        "access_denied: the user denied the request"]
+    state = json.loads((await api("api/backends/dummy-oidc/login")).body)
+    assert state["state"] == "error" and "access_denied" in state["error"]

@@ -1,6 +1,6 @@
 """A small loopback OIDC provider for end-to-end tests: discovery, device authorization (PKCE),
 token endpoint (device_code, client_credentials, refresh_token grants), userinfo, and an
-``/activate`` page where "the user" approves a device code.
+``/activate`` page where "the user" approves (or denies) a device code.
 
 Runs in a thread of the test process (:class:`LoopbackOidc`) or standalone:
 ``python -m tests.support.oidc_provider`` prints ``OIDC_ISSUER=<url>`` and serves until killed.
@@ -33,6 +33,7 @@ class _Device:
     challenge: str
     expires_at: float
     approved_as: str = ""
+    denied: bool = False
 
 
 @dataclass
@@ -60,12 +61,12 @@ class ProviderState:
             body["refresh_token"] = refresh
         return body
 
-    def approve(self, user_code: str, sub: str = "alice") -> bool:
-        """What the user does in the browser: approve the pending code ``user_code``."""
+    def approve(self, user_code: str, sub: str = "alice", deny: bool = False) -> bool:
+        """What the user does in the browser: approve (or deny) the pending code ``user_code``."""
         with self.lock:
             for device in self.devices.values():
                 if device.user_code == user_code and time.time() < device.expires_at:
-                    device.approved_as = sub
+                    device.approved_as, device.denied = ("", True) if deny else (sub, False)
                     return True
         return False
 
@@ -127,7 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/token":
             return self._token(form)
         if path == "/activate":  # the user's approval ("browser")
-            ok = self.state.approve(form.get("user_code", ""), form.get("sub", "alice"))
+            ok = self.state.approve(form.get("user_code", ""), form.get("sub", "alice"),
+                                    deny=form.get("deny") == "1")
             return self._json({"approved": ok}, 200 if ok else 404)
         return self._json({"error": "not_found"}, 404)
 
@@ -156,6 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._json({"error": "invalid_grant"}, 400)
                 if time.time() >= device.expires_at:
                     return self._json({"error": "expired_token"}, 400)
+                if device.denied:
+                    del state.devices[device.device_code]
+                    return self._json({"error": "access_denied",
+                                       "error_description": "the user denied the request"}, 400)
                 if not device.approved_as:
                     return self._json({"error": "authorization_pending"}, 400)
                 if device.challenge and _s256(form.get("code_verifier", "")) != device.challenge:

@@ -172,8 +172,8 @@ class TunnelTCPClient:
                                                   max_buffer_size=max_buffer_size,
                                                   source_ip=source_ip, source_port=source_port)
             except OSError as exc:
-                raise ProxyError(f"proxy {self.proxy.display} unreachable ({_os_reason(exc)})") \
-                    from None
+                raise ProxyError(f"egress proxy {self.proxy.display} unreachable "
+                                 f"({_os_reason(exc)})") from None
             if ssl_options is None:
                 return stream
             return await self._tunnel(stream, host, port, ssl_options)
@@ -197,26 +197,26 @@ class TunnelTCPClient:
             head = await stream.read_until(b"\r\n\r\n", max_bytes=MAX_CONNECT_REPLY_BYTES)
         except Exception:
             stream.close()
-            raise ProxyError(f"proxy {self.proxy.display} closed the connection during "
+            raise ProxyError(f"egress proxy {self.proxy.display} closed the connection during "
                              f"CONNECT {target}") from None
         first = head.split(b"\r\n", 1)[0].decode("latin-1", "replace")
         try:
             status = httputil.parse_response_start_line(first)
         except httputil.HTTPInputError:
             stream.close()
-            raise ProxyError(f"proxy {self.proxy.display} gave a malformed answer to CONNECT") \
-                from None
+            raise ProxyError(f"egress proxy {self.proxy.display} gave a malformed answer to "
+                             "CONNECT") from None
         if not 200 <= status.code < 300:
             stream.close()
             reason = status.reason.strip()[:120]
-            raise ProxyError(f"proxy {self.proxy.display} refused CONNECT {target} "
+            raise ProxyError(f"egress proxy {self.proxy.display} refused CONNECT {target} "
                              f"(HTTP {status.code}{' ' + reason if reason else ''})")
         try:
             return await stream.start_tls(False, ssl_options=ssl_options, server_hostname=host)
         except ssl.SSLError:
             raise
         except OSError as exc:
-            raise ProxyError(f"TLS through proxy {self.proxy.display} failed "
+            raise ProxyError(f"TLS through egress proxy {self.proxy.display} failed "
                              f"({_os_reason(exc)})") from None
 
 

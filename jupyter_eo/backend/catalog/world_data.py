@@ -1,8 +1,13 @@
-"""Real global rasters behind the simulated world: land/sea mask and Köppen–Geiger climate groups."""
+"""Real global rasters behind the simulated world: land/sea mask and Köppen–Geiger climate groups.
+
+The land mask is unpacked once per installation (``<sys.prefix>/share/jupyter_eo/world``, or
+``$JUPYTER_EO_WORLD_DIR``) and memory-mapped by every backend, whatever its cache directory;
+only when that folder is not writable does a backend build its own copy in its cache dir."""
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -19,6 +24,7 @@ SEA, TROPICAL, ARID, TEMPERATE, COLD, POLAR = 0, 1, 2, 3, 4, 5
 _LAND_RES = 120  # global-land-mask: 1/120 degree (GLOBE, ~1 km), row 0 at 90N, column 0 at 180W
 _LAND_SHAPE = (21600, 43200)
 _lock = threading.Lock()
+LAND_FILE = "land_mask_bits_v1.npy"
 
 
 def default_cache_root() -> Path:
@@ -37,7 +43,27 @@ def set_world_dir(path: Path) -> None:
 
 
 def world_dir() -> Path:
+    """The backend's own world folder (its cache dir); used only without a shared copy."""
     return _world_dir[0] if _world_dir else default_cache_root() / "world"
+
+
+def installation_world_dir() -> Path:
+    """The world folder shared by every backend of this installation (``$JUPYTER_EO_WORLD_DIR``
+    or ``<sys.prefix>/share/jupyter_eo/world``)."""
+    env = os.environ.get("JUPYTER_EO_WORLD_DIR")
+    return Path(env) if env else Path(sys.prefix) / "share" / "jupyter_eo" / "world"
+
+
+def _world_dirs() -> list[Path]:
+    return list(dict.fromkeys([installation_world_dir(), world_dir()]))
+
+
+def land_file() -> Path | None:
+    """The land-mask file in use (shared first, then the backend's own), None if none is built."""
+    for folder in _world_dirs():
+        if (folder / LAND_FILE).exists():
+            return folder / LAND_FILE
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +96,7 @@ def _land_bits_from_package() -> np.ndarray:
 
 
 def _build_land_bits(path: Path) -> None:
-    """Write the land bit file (once per cache dir; atomic rename)."""
+    """Write the land bit file (atomic rename)."""
     log.info("building land-mask bit file %s from global-land-mask (one-off, ~10 s)", path)
     bits = _land_bits_from_package()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,24 +108,31 @@ def _build_land_bits(path: Path) -> None:
 
 @lru_cache(maxsize=1)
 def land_bits() -> np.ndarray:
-    """Land bits (packed along longitude), memory-mapped from the world cache dir."""
-    path = world_dir() / "land_mask_bits_v1.npy"
+    """Land bits (packed along longitude), memory-mapped from the shared (per installation)
+    world folder, else from the backend's own; built on first use where it can be written."""
     with _lock:
-        if not path.exists():
+        existing = land_file()
+        if existing is not None:
+            return np.load(existing, mmap_mode="r")
+        for folder in _world_dirs():
             try:
-                _build_land_bits(path)
-            except OSError as exc:  # read-only cache: keep it in memory
-                log.warning("cannot write %s (%s); keeping the land mask in memory", path, exc)
-                return _land_bits_from_package()
-        return np.load(path, mmap_mode="r")
+                _build_land_bits(folder / LAND_FILE)
+            except OSError as exc:  # read-only: try the next folder
+                log.info("cannot write %s (%s)", folder / LAND_FILE, exc)
+                continue
+            return np.load(folder / LAND_FILE, mmap_mode="r")
+        log.warning("no writable world folder; keeping the land mask in memory")
+        return _land_bits_from_package()
 
 
 def prepare(cache_root: Path | None = None) -> Path:
-    """Build the derived world files now (setup step) instead of on the first request."""
+    """Build the derived world files now (set-up step, once per installation) instead of on the
+    first request; returns the folder holding them."""
     if cache_root is not None:
         set_world_dir(Path(cache_root) / "world")
     land_bits()
-    return world_dir()
+    found = land_file()
+    return found.parent if found is not None else world_dir()
 
 
 def is_land(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

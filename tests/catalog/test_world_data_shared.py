@@ -9,6 +9,7 @@ from jupyter_eo.backend.catalog import world_data
 def test_land_mask_is_built_once_per_installation(tmp_path, monkeypatch):
     shared = tmp_path / "install" / "world"
     monkeypatch.setenv("JUPYTER_EO_WORLD_DIR", str(shared))
+    monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", str(tmp_path / "user-cache"))
     builds = []
 
     def fake_build(path):
@@ -29,6 +30,7 @@ def test_unwritable_installation_folder_falls_back_to_the_cache_dir(tmp_path, mo
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the shared folder would be")
     monkeypatch.setenv("JUPYTER_EO_WORLD_DIR", str(blocker / "world"))
+    monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", str(tmp_path / "user-cache"))
     monkeypatch.setattr(world_data, "_world_dir", [tmp_path / "cache" / "world"])
     built = []
 

@@ -55,7 +55,7 @@ def installation_world_dir() -> Path:
 
 
 def _world_dirs() -> list[Path]:
-    return list(dict.fromkeys([installation_world_dir(), world_dir()]))
+    return list(dict.fromkeys([installation_world_dir(), world_dir(), default_cache_root() / "world"]))
 
 
 def land_file() -> Path | None:
@@ -130,6 +130,12 @@ def prepare(cache_root: Path | None = None) -> Path:
     first request; returns the folder holding them."""
     if cache_root is not None:
         set_world_dir(Path(cache_root) / "world")
+    shared = installation_world_dir() / LAND_FILE
+    if not shared.exists():
+        try:
+            _build_land_bits(shared)
+        except OSError as exc:
+            log.warning("cannot write the shared world folder %s (%s)", shared.parent, exc)
     land_bits()
     found = land_file()
     return found.parent if found is not None else world_dir()

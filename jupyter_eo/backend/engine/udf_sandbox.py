@@ -245,9 +245,13 @@ def _write_maps(pid: int, as_root: bool) -> None:
 
 def launch(spec: dict[str, Any]) -> int:
     """P: start C, give it its id maps, return C's exit code."""
-    spec["as_root"] = os.geteuid() == 0
-    if spec["as_root"]:  # the sandbox user (nobody outside) writes only its work folder
-        os.chown(spec["workdir"], NOBODY, NOBODY)
+    spec["as_root"] = False
+    if os.geteuid() == 0:  # the sandbox user (nobody outside) writes only its work folder
+        try:
+            os.chown(spec["workdir"], NOBODY, NOBODY)
+            spec["as_root"] = True
+        except OSError:  # root of a user namespace without nobody: map ourselves instead
+            pass
     ready_r, ready_w = os.pipe()
     maps_r, maps_w = os.pipe()
     child = os.fork()
@@ -279,17 +283,19 @@ class UdfLimits:
     """Per-UDF limits: wall clock, address space per process, processes+threads, open files.
 
     CPU time per process is the wall clock (rounded up) plus 1 s; the largest file the UDF
-    may write is as large as its memory limit."""
+    may write is ``file_mb``, by default as large as its memory limit."""
 
     timeout_s: float = 60.0
     memory_mb: int = 2048
     processes: int = 64
     open_files: int = 256
+    file_mb: int | None = None
 
     def rlimits(self) -> dict[str, int]:
         memory = int(self.memory_mb) * 2**20
+        files = memory if self.file_mb is None else int(self.file_mb) * 2**20
         return {"memory_bytes": memory, "cpu_s": int(math.ceil(self.timeout_s)) + 1,
-                "processes": int(self.processes), "file_bytes": memory,
+                "processes": int(self.processes), "file_bytes": files,
                 "open_files": int(self.open_files)}
 
 
@@ -322,20 +328,28 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def run_sandboxed(workdir: str, argv: list[str], limits: UdfLimits) -> tuple[int, str]:
+def run_sandboxed(workdir: str, argv: list[str], limits: UdfLimits, *,
+                  read_only: list[str] | None = None, launcher_python: str = sys.executable,
+                  run_as: int | None = None) -> tuple[int, str]:
     """Run ``argv`` in the sandbox with ``workdir`` as its only writable folder.
 
-    Returns (exit code, stderr tail): :data:`EXIT_TIMEOUT` after the wall clock,
-    :data:`EXIT_SETUP` when the sandbox could not be built, ``128 + signal`` when killed."""
+    ``read_only`` replaces :func:`read_only_paths`; ``launcher_python`` runs this file (the
+    launcher needs the standard library only); ``run_as`` starts the launcher as that uid and
+    gid, as an unprivileged user would. Returns (exit code, stderr tail):
+    :data:`EXIT_TIMEOUT` after the wall clock, :data:`EXIT_SETUP` when the sandbox could not
+    be built, ``128 + signal`` when killed."""
     root = tempfile.mkdtemp(prefix="jeo-udf-root-")
     spec = {"root": root, "workdir": os.path.abspath(workdir), "argv": list(argv),
-            "read_only": read_only_paths(), "limits": limits.rlimits(),
-            "timeout_s": float(limits.timeout_s)}
-    command = [sys.executable, "-I", os.path.abspath(__file__), json.dumps(spec)]
+            "read_only": read_only_paths() if read_only is None else list(read_only),
+            "limits": limits.rlimits(), "timeout_s": float(limits.timeout_s)}
+    command = [launcher_python, "-I", os.path.abspath(__file__), json.dumps(spec)]
+    ids: dict[str, Any] = {} if run_as is None else {"user": run_as, "group": run_as,
+                                                      "extra_groups": []}
     try:
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                    env=clean_environment(workdir), start_new_session=True)
+                                    env=clean_environment(workdir), start_new_session=True,
+                                    **ids)
             try:  # the launcher enforces the timeout; this only guards against a stuck launcher
                 code = proc.wait(limits.timeout_s + 30)
             except subprocess.TimeoutExpired:

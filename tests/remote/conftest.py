@@ -17,6 +17,7 @@ from urllib.request import ProxyHandler, Request, build_opener
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
+from tests.support.forward_proxy import ForwardProxy, forward_proxy
 from tests.support.oidc_provider import SERVICE_CLIENT, LoopbackOidc
 
 HERE = Path(__file__).parent
@@ -47,12 +48,9 @@ def oidc() -> Iterator[LoopbackOidc]:
         yield provider
 
 
-@pytest.fixture(scope="session")
-def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DummyBackend]:
-    if not DUMMY_PYTHON.exists():
-        pytest.fail(f"openeo-driver's dummy backend is not installed ({DUMMY_PYTHON} missing): "
-                    "run `make dummy-backend` (part of `make test`)")
-    work = tmp_path_factory.mktemp("dummy-backend")
+def _start_dummy(oidc: LoopbackOidc, work: Path, tls: tuple[str, str] | None = None
+                 ) -> tuple[subprocess.Popen, DummyBackend]:
+    """Start the dummy (over TLS with ``tls=(cert, key)``) and wait for its URL."""
     log_path, out_path = work / "requests.jsonl", work / "server.log"
     # the dummy reaches the OIDC provider directly, whichever test's egress proxy is set now
     env = {k: v for k, v in os.environ.items() if k.lower() not in (
@@ -62,30 +60,107 @@ def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Itera
            "HOME": str(work), "OPENEO_CONFIG_HOME": str(work / "openeo-config"),
            "PYTHONPATH": ""}
     with open(out_path, "wb") as out:
-        proc = subprocess.Popen([str(DUMMY_PYTHON), str(HERE / "dummy_app.py"), str(log_path)],
+        proc = subprocess.Popen([str(DUMMY_PYTHON), str(HERE / "dummy_app.py"), str(log_path),
+                                 *(tls or ())],
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=work, start_new_session=True)
+    url = None
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while url is None:
+        for line in out_path.read_text("utf-8", "replace").splitlines():
+            if line.startswith("DUMMY_URL="):
+                url = line.split("=", 1)[1]
+        if url is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                _stop(proc)
+                pytest.fail("the dummy backend did not start:\n"
+                            + out_path.read_text("utf-8", "replace")[-3000:])
+            time.sleep(0.1)
+    return proc, DummyBackend(url=url, api_url=url + "openeo/1.2/", log_path=log_path,
+                              jobs_dir=work / "jobs")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        url = None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while url is None:
-            for line in out_path.read_text("utf-8", "replace").splitlines():
-                if line.startswith("DUMMY_URL="):
-                    url = line.split("=", 1)[1]
-            if url is None:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the dummy backend did not start:\n"
-                                + out_path.read_text("utf-8", "replace")[-3000:])
-                time.sleep(0.1)
-        yield DummyBackend(url=url, api_url=url + "openeo/1.2/", log_path=log_path,
-                           jobs_dir=work / "jobs")
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _require_dummy_venv() -> None:
+    if not DUMMY_PYTHON.exists():
+        pytest.fail(f"openeo-driver's dummy backend is not installed ({DUMMY_PYTHON} missing): "
+                    "run `make dummy-backend` (part of `make test`)")
+
+
+@pytest.fixture(scope="session")
+def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DummyBackend]:
+    _require_dummy_venv()
+    proc, backend = _start_dummy(oidc, tmp_path_factory.mktemp("dummy-backend"))
+    try:
+        yield backend
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
+
+
+def self_signed_loopback_cert(folder: Path) -> tuple[str, str]:
+    """(cert.pem, key.pem) of a one-hour certificate for IP 127.0.0.1 (its own issuer)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jupyter-eo test dummy")])
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "dummy-cert.pem", folder / "dummy-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture(scope="session")
+def dummy_tls(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[DummyBackend]:
+    """A second dummy, served over https with a self-signed loopback certificate that this
+    test process trusts (added to tornado's default client context, as an administrator adds
+    a CA to the system's bundle); the Jupyter server reaches it as it would reach CDSE."""
+    _require_dummy_venv()
+    import tornado.netutil
+
+    work = tmp_path_factory.mktemp("dummy-backend-tls")
+    cert, key = self_signed_loopback_cert(work)
+    tornado.netutil._client_ssl_defaults().load_verify_locations(cert)
+    proc, backend = _start_dummy(oidc, work, tls=(cert, key))
+    try:
+        yield backend
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def egress(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardProxy]:
+    """A loopback forward proxy in the server's environment (set before the server starts)."""
+    with forward_proxy() as proxy:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        yield proxy
 
 
 def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice",

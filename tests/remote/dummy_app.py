@@ -1,7 +1,7 @@
 """Serve openeo-driver's dummy backend on 127.0.0.1 (a free port) for tests/remote.
 
 Run with the interpreter of the ``.dummy-backend`` venv (see the Makefile):
-``python dummy_app.py <requests.jsonl>``. Prints ``DUMMY_URL=<url>`` once listening. Batch jobs
+``python dummy_app.py <requests.jsonl> [<cert.pem> <key.pem>]`` (https with the pair). Prints ``DUMMY_URL=<url>`` once listening. Batch jobs
 finish as soon as they are started (the dummy's own stay "running" forever) and write a small
 ``output.tiff`` under ``$JUPYTER_EO_TEST_DUMMY_DIR/jobs``. Every request is appended to the JSONL file (method, path, whether it carried credentials and which
 kind) so tests can check what reached the backend (and the body of sync ``/result`` requests).
@@ -65,8 +65,11 @@ def main() -> None:
     implementation = DummyBackendImplementation()
     implementation.batch_jobs = FinishingBatchJobs()
     app = build_app(backend_implementation=implementation)
-    server = make_server("127.0.0.1", 0, _Recorder(app, Path(sys.argv[1])), threaded=True)
-    print(f"DUMMY_URL=http://127.0.0.1:{server.server_port}/", flush=True)
+    tls = tuple(sys.argv[2:4]) if len(sys.argv) >= 4 else None  # (cert.pem, key.pem)
+    server = make_server("127.0.0.1", 0, _Recorder(app, Path(sys.argv[1])), threaded=True,
+                         ssl_context=tls)
+    scheme = "https" if tls else "http"
+    print(f"DUMMY_URL={scheme}://127.0.0.1:{server.server_port}/", flush=True)
     server.serve_forever()
 
 

@@ -6,28 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Iterator
 
 import pytest
 
 from tests.remote.conftest import approve_device, wait_login
 from tests.remote.test_dummy_backend import _KERNEL_PRELUDE, _WORKFLOW, _proxy_prefix, _tagged
-from tests.support.forward_proxy import ForwardProxy, forward_proxy
+from tests.support.forward_proxy import ForwardProxy
 from tests.support.kernel_process import run_python
-
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-_BYPASS_VARS = ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")
-
-
-@pytest.fixture
-def egress(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardProxy]:
-    """A loopback forward proxy in the server's environment (set before the server starts)."""
-    with forward_proxy() as proxy:
-        for name in _PROXY_VARS:
-            monkeypatch.setenv(name, proxy.url)
-        for name in _BYPASS_VARS:
-            monkeypatch.delenv(name, raising=False)
-        yield proxy
 
 
 @pytest.fixture
@@ -37,7 +22,7 @@ def jp_server_config(eo_remote_config: dict, egress: ForwardProxy) -> dict:
 
 
 def _port(url: str) -> int:
-    return int(re.match(r"http://127\.0\.0\.1:(\d+)", url).group(1))  # type: ignore[union-attr]
+    return int(re.match(r"https?://127\.0\.0\.1:(\d+)", url).group(1))  # type: ignore[union-attr]
 
 
 async def test_logins_and_kernel_workflow_through_the_forward_proxy(
@@ -96,3 +81,49 @@ emit("FILES", files())
     assert _tagged(run.stdout, "FILES") == [{}]
     polled = [r.path for r in egress.saw("127.0.0.1", _port(oidc.issuer))[before:]]
     assert "/device" in polled and "/token" in polled
+
+
+class TestHttpsBackend:
+    """An https backend (like CDSE) given by its well-known root, behind HTTPS_PROXY: the server
+    tunnels with CONNECT, TLS end to end; logins and kernel code work unchanged."""
+
+    @pytest.fixture
+    def eo_remote_config(self, dummy_tls, tmp_path) -> dict:  # type: ignore[no-untyped-def]
+        return {"backends": {"tls": {"url": dummy_tls.url, "auth": "basic"},
+                             "tls-oidc": {"url": dummy_tls.url, "auth": "oidc"}},
+                "enable_local_backend": False,
+                "credentials_dir": str(tmp_path / "credentials" / "me")}
+
+    async def test_https_backend_through_a_connect_tunnel(
+            self, api, dummy_tls, oidc, egress, kernel_env, jp_http_port) -> None:  # type: ignore[no-untyped-def]
+        seen = len(dummy_tls.requests())
+        wrong = await api("api/backends/tls/login", "POST", {"username": "bob", "password": "x"})
+        assert wrong.code == 403 and json.loads(wrong.body)["code"] == "CredentialsInvalid"
+        code = _KERNEL_PRELUDE + """
+con = record(jupyter_eo.connect("tls"))
+con.authenticate_basic("bob", "BOB!!!")
+emit("ME", con.describe_account()["user_id"])
+emit("COLLECTIONS", con.list_collection_ids())
+oidc_con = record(jupyter_eo.connect("tls-oidc"))
+oidc_con.authenticate_oidc(max_poll_time=60)
+emit("OIDC_ME", oidc_con.describe_account()["user_id"])
+emit("SENT", sent)
+"""
+
+        def on_line(line: str) -> None:
+            match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+            if match:
+                approve_device(oidc, match.group(1), sub="carol")
+
+        run = await run_python(code, env=kernel_env, on_line=on_line, timeout=120)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert _tagged(run.stdout, "ME") == ["bob"] and _tagged(run.stdout, "OIDC_ME") == ["carol"]
+        assert "S2_FOOBAR" in _tagged(run.stdout, "COLLECTIONS")[0]
+        prefixes = (_proxy_prefix("tls"), _proxy_prefix("tls-oidc"))
+        assert all(url.startswith(prefixes) and auth is None
+                   for url, auth in _tagged(run.stdout, "SENT")[0])
+        # the dummy served them over TLS; the forward proxy saw only CONNECT tunnels to it
+        assert len(dummy_tls.requests()) > seen
+        to_dummy = egress.saw("127.0.0.1", _port(dummy_tls.url))
+        assert to_dummy and {(r.method, r.path) for r in to_dummy} == {("CONNECT", None)}
+        assert egress.saw("127.0.0.1", jp_http_port) == []

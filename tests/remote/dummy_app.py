@@ -1,10 +1,12 @@
 """Serve openeo-driver's dummy backend on 127.0.0.1 (a free port) for tests/remote.
 
 Run with the interpreter of the ``.dummy-backend`` venv (see the Makefile):
-``python dummy_app.py <requests.jsonl> [<cert.pem> <key.pem>]`` (https with the pair). Prints ``DUMMY_URL=<url>`` once listening. Batch jobs
-finish as soon as they are started (the dummy's own stay "running" forever) and write a small
-``output.tiff`` under ``$JUPYTER_EO_TEST_DUMMY_DIR/jobs``. Every request is appended to the JSONL file (method, path, whether it carried credentials and which
-kind) so tests can check what reached the backend (and the body of sync ``/result`` requests).
+``python dummy_app.py <requests.jsonl> [<cert.pem> <key.pem>]`` (https with the pair).
+Prints ``DUMMY_URL=<url>`` once listening. Batch jobs finish as soon as they are started (the
+dummy's own stay "running" forever) and write a small ``output.tiff`` under
+``$JUPYTER_EO_TEST_DUMMY_DIR/jobs``. Every request is appended to the JSONL file (method, path,
+which kind of credentials it carried, never the credential; the body of sync ``/result``
+requests) so tests can check what reached the backend.
 """
 import io
 import json

@@ -1,4 +1,4 @@
-"""``jupyter-eo serve`` users: passwords from a private users file or the environment, never argv."""
+"""``jupyter-eo serve`` users: passwords from a private users file or the environment, not argv."""
 from __future__ import annotations
 
 import subprocess

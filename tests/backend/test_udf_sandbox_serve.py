@@ -1,4 +1,4 @@
-"""UDF sandbox guarantees, attacked through the official openeo client on real ``jupyter-eo serve --udf``.
+"""UDF sandbox guarantees attacked through the official openeo client on ``jupyter-eo serve --udf``.
 
 Every attack also runs against ``--udf-unsandboxed`` as the positive control: there it succeeds,
 which shows each probe would notice a leak.

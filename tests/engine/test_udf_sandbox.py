@@ -34,6 +34,11 @@ for path in ("/usr/lib/jeo-probe", "/jeo-probe", "/tmp/jeo-probe", "mine.txt"):
     except OSError as exc:
         print("refused", path)
 print("uid", os.getuid())
+with open("/dev/null", "w") as null, open("/dev/urandom", "rb") as random:
+    print("devices", null.write("x"), len(random.read(4)))
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print("nested user namespace", libc.unshare(0x10000000), ctypes.get_errno())
 with open("big.bin", "wb") as handle:
     handle.write(b"x" * (3 * 2**20))
 """
@@ -50,7 +55,8 @@ def test_root_is_read_only_and_file_size_is_limited(tmp_path: Path) -> None:
         assert f"refused {path}" in lines, err
         assert not Path(path).exists()
     assert "wrote mine.txt" in lines and (work / "mine.txt").read_text() == "ok"
-    assert "uid 1000" in lines
+    assert "uid 1000" in lines and "devices 1 4" in lines
+    assert "nested user namespace -1 28" in lines  # ENOSPC: max_user_namespaces is 0 inside
     assert code == 1 and "File too large" in err
     assert (work / "big.bin").stat().st_size <= 2**20
 
@@ -123,6 +129,9 @@ try:
     sock.connect(("127.0.0.1", 9))
 except OSError as exc:
     print("net", type(exc).__name__)
+import ctypes
+print("nested user namespace", ctypes.CDLL(None, use_errno=True).unshare(0x10000000),
+      ctypes.get_errno())
 children = 0
 try:
     while True:
@@ -152,6 +161,7 @@ def test_unprivileged_launch_has_the_same_guarantees() -> None:
     lines = err.splitlines()
     assert "uid 1000" in lines and "hostname-file False" in lines
     assert "net OSError" in lines
+    assert "nested user namespace -1 28" in lines
     assert any(line.startswith("children ") and 0 < int(line.split()[1]) < 16 for line in lines)
 
 

@@ -9,8 +9,9 @@ first process of the new PID namespace, which
   (prefixes, the needed packages, system libraries), the UDF's work folder (read-write), a few
   ``/dev`` nodes and a ``/proc`` of its own PID namespace, then ``pivot_root``s into it and
   remounts it read-only;
-* drops to an unprivileged user (uid 1000 inside; outside: the backend's own uid, or ``nobody``
-  when the backend runs as root, so ``RLIMIT_NPROC`` applies), sets ``no_new_privs``;
+* forbids nested user namespaces, drops to an unprivileged user (uid 1000 inside; outside:
+  the backend's own uid, or ``nobody`` when the backend runs as root, so ``RLIMIT_NPROC``
+  applies), sets ``no_new_privs``;
 * sets ``RLIMIT_AS`` / ``CPU`` / ``NPROC`` / ``FSIZE`` / ``NOFILE`` / ``CORE`` and execs the
   UDF runner with a clean environment.
 
@@ -101,9 +102,10 @@ def _kept_flags(path: str) -> int:
     return sum(ms for st, ms in KEPT_FLAGS.items() if flags & st)
 
 
-def _bind(source: str, root: str, *, writable: bool = False, target: str | None = None) -> None:
-    """Bind ``source`` at the same path under ``root`` (read-only unless ``writable``)."""
-    dest = root + (target or source)
+def _bind(source: str, root: str, *, writable: bool = False, device: bool = False) -> None:
+    """Bind ``source`` at the same path under ``root`` (read-only unless ``writable``;
+    ``nodev`` unless it is a ``device`` node itself)."""
+    dest = root + source
     if os.path.islink(source):
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         if not os.path.lexists(dest):
@@ -115,7 +117,8 @@ def _bind(source: str, root: str, *, writable: bool = False, target: str | None 
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         open(dest, "a").close()
     _mount(source, dest, None, MS_BIND | MS_REC)
-    flags = _kept_flags(dest) | MS_NOSUID | MS_NODEV | (0 if writable else MS_RDONLY)
+    flags = (_kept_flags(dest) | MS_NOSUID | (0 if device else MS_NODEV)
+             | (0 if writable else MS_RDONLY))
     _mount(None, dest, None, MS_REMOUNT | MS_BIND | flags)
 
 
@@ -143,7 +146,7 @@ def _build_root(spec: dict[str, Any]) -> None:
     os.makedirs(root + "/dev", exist_ok=True)
     for node in DEV_NODES:
         if os.path.exists("/dev/" + node):
-            _bind("/dev/" + node, root, writable=True)
+            _bind("/dev/" + node, root, writable=True, device=True)
     os.makedirs(root + "/proc", exist_ok=True)
     try:  # a /proc of this PID namespace only; refused where the host's /proc is masked
         _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -151,6 +154,11 @@ def _build_root(spec: dict[str, Any]) -> None:
         pass
     _pivot_root(root)
     _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    try:  # no nested user namespaces: less kernel surface for the UDF (needs our /proc)
+        with open("/proc/sys/user/max_user_namespaces", "w") as handle:
+            handle.write("0")
+    except OSError:
+        pass
 
 
 def _drop_privileges(as_root: bool) -> None:

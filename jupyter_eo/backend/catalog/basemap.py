@@ -66,6 +66,21 @@ def render_tile(z: int, x: int, y: int, size: int = 256) -> bytes:
     return buf.getvalue()
 
 
+def warm_up() -> float:
+    """Load what the first tile needs (climate map, memory-mapped land mask, projection set-up)
+    and render one small tile; returns the seconds taken. Call it in a background thread when a
+    server starts, so that the user's first basemap tile costs only its own rendering."""
+    import time
+
+    from . import world_data
+
+    start = time.perf_counter()
+    world_data.koppen()
+    world_data.land_bits()
+    render_rgb(2, 2, 1, size=64)
+    return time.perf_counter() - start
+
+
 def bluemarble_path(samples_dir=None):
     """Where the Blue Marble image is expected (samples dir / bluemarble / bmng.jpg)."""
     from pathlib import Path

@@ -289,3 +289,27 @@ except DelegatedLoginError as exc:
                        "authenticate_oidc() again to get a new code")
     assert 1 <= elapsed < 10
     assert len(shown) == 1 and "enter the user code 'USER-" in shown[0]  # display= honoured
+
+
+async def test_connect_with_auth_type_logs_in_on_the_server(
+        kernel_env, upstream, oidc_provider) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.kernel_process import run_python
+
+    code = _RECORD + """
+import warnings
+warnings.simplefilter("error")  # logging in at connect: no 'not logged in' warning
+con = record(jupyter_eo.connect("fakebasic", auth_type="basic",
+                                auth_options={"username": "alice", "password": "wonderland-pw"}))
+print("ME " + json.dumps(con.describe_account()))
+try:
+    jupyter_eo.connect("fakebasic", auth_type="bearer")
+except ValueError as exc:
+    print("ERROR " + json.dumps(str(exc)))
+print("SENT " + json.dumps(sent))
+"""
+    run = await run_python(code, env=kernel_env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert _lines(run.stdout, "ME") == [{"user_id": "alice"}]
+    assert _lines(run.stdout, "ERROR") == ["unknown auth_type 'bearer' (use 'basic' or 'oidc')"]
+    assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
+    assert upstream.hits[-1].headers["Authorization"].startswith("Bearer basic//tok-")

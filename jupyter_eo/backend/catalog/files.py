@@ -150,7 +150,7 @@ class XarrayFileCollection(Collection):
             enc = self._ds[v].encoding
             nodata = attrs.get("_FillValue", enc.get("_FillValue"))
             out.append(eo_band(v, description=attrs.get("long_name"),
-                               nodata=None if nodata is None or (isinstance(nodata, float) and np.isnan(nodata)) else
+                               nodata=None if nodata is None or (isinstance(nodata, (float, np.floating)) and np.isnan(nodata)) else
                                (nodata.item() if hasattr(nodata, "item") else nodata),
                                **{"jupyter_eo:dtype": str(self._ds[v].dtype)}))
         return out

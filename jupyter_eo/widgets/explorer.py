@@ -71,7 +71,8 @@ class Explorer(w.VBox):
         self.jobs_box = w.Accordion(children=[self.jobs], titles=("Batch jobs",), selected_index=None)
 
         self.map.on_aoi_change(lambda _aoi: self._changed())
-        self.temporal.observe(lambda _: self._changed(), names="value")
+        self.temporal.observe(lambda c: (self.recipe.follow_first_period(c["new"]), self._changed()),
+                              names="value")
         self.collection.observe(lambda _: self._on_collection(), names="collection")
         for name in ("value", "reducer", "cloud_mask", "second_period", "bands", "expression"):
             self.recipe.observe(lambda _: self._changed(), names=name)
@@ -92,6 +93,7 @@ class Explorer(w.VBox):
                           self.message, self.jobs_box], **kwargs)
         self.add_class("jeo-explorer")
         self.layout.width = "100%"
+        self.recipe.follow_first_period(self.temporal.value)
         self._on_collection()
         if aoi is not None:
             self.map.set_aoi(aoi)

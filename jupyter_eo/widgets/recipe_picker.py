@@ -2,6 +2,7 @@
 its options: reducer, cloud mask, second period, bands to view, band-math formula."""
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Any
 
@@ -32,6 +33,7 @@ class RecipePicker(w.VBox):
 
     def __init__(self, meta: dict[str, Any] | None = None, value: str = "NDVI", **kwargs: Any) -> None:
         self._meta: dict[str, Any] | None = None
+        self._first_period: tuple[str, str] | None = None
         self._syncing = False
         self.dropdown = w.Dropdown(options=[(r.title, r.id) for r in RECIPES.values()], value=value,
                                    description="Recipe", layout=w.Layout(width="100%"))
@@ -41,6 +43,7 @@ class RecipePicker(w.VBox):
                                    layout=w.Layout(width="auto"))
         self.period2 = TemporalExtentPicker(("2023-06-01", "2023-09-01"))
         self.period2.start.description, self.period2.end.description = "After: from", "to"
+        self._period2_default = tuple(self.period2.requested)  # follows the first period until the user picks dates
         self.period2.layout.display = "none"
         # band view: one band with a colour map, or three as red/green/blue
         self.band_mode = w.ToggleButtons(options=[("1 band", 1), ("RGB", 3)], value=1,
@@ -98,6 +101,8 @@ class RecipePicker(w.VBox):
             self.expression = default_expression(meta or {})
         if meta:
             self.period2.set_collection(meta)
+            if self._first_period is not None:  # the default second period, in the new bounds
+                self.follow_first_period(self._first_period)
         if self.value != keep:
             self.value = keep
         else:
@@ -201,6 +206,23 @@ class RecipePicker(w.VBox):
         has_scl = bool(self._meta) and "SCL" in band_names(self._meta)
         self.cloud_mask = change["new"] and (has_scl or self._meta is None)
 
+    def follow_first_period(self, first: tuple[str, str]) -> None:
+        """Default the change recipe's second period to the first one a year later (or, where
+        the collection ends before that, the latest range of the same length), until the user
+        picks its dates; a second period equal to the first would show a difference of 0."""
+        self._first_period = tuple(first)
+        if tuple(self.period2.requested) != self._period2_default:
+            return  # the user's own dates
+        start, end = (dt.date.fromisoformat(v) for v in first)
+        later = (_plus_year(start), _plus_year(end))
+        last = self.period2.bounds[1] if self.period2.bounds else None
+        if last and later[1] > dt.date.fromisoformat(last) + dt.timedelta(days=1):
+            limit = dt.date.fromisoformat(last) + dt.timedelta(days=1)
+            after = max(end, limit - (end - start))
+            later = (after if after < limit else limit - (end - start), limit)  # a short collection: overlap
+        self._period2_default = (later[0].isoformat(), later[1].isoformat())
+        self.period2.value = self._period2_default
+
     def _on_period2(self, change: dict) -> None:
         if RECIPES[self.value].kind == "change":
             self.second_period = tuple(change["new"])
@@ -258,6 +280,13 @@ class RecipePicker(w.VBox):
         self.info.value = f"<span class='jeo-muted'>{html.escape(text)}</span>"
         uses_time_reducer = recipe.kind in ("index", "rgb", "change", "backscatter", "bands", "expression")
         self.reducer_dropdown.disabled = not uses_time_reducer
+
+
+def _plus_year(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
 
 
 def _unavailable_html(rows: list[tuple[Any, str]]) -> str:

@@ -117,6 +117,10 @@ def test_user_time_range_is_kept_and_clamped_only_with_a_note(connection):
     assert [n["arguments"]["temporal_extent"] for n in loads] == [["2020-01-01", "2020-01-02"]]
     explorer.collection.value = "SENTINEL2_L2A"
     assert explorer.temporal.value == ("2023-06-01", "2023-07-01") and explorer.temporal.note.value == ""
+    explorer.recipe.value = "ndvi_change"  # the second period: the same dates a year later
+    assert explorer.recipe.second_period == ("2024-06-01", "2024-07-01")
+    explorer.temporal.start.value = "2023-05-01"  # typed: both periods follow
+    assert explorer.recipe.second_period == ("2024-05-01", "2024-07-01")
     # constructed on the short collection first: the user's range is still what S2 gets
     other = make(connection, "dem_2020-01-01", temporal_extent=("2023-06-01", "2023-07-01"), auto_preview=False)
     other.collection.value = "SENTINEL2_L2A"

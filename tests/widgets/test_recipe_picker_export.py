@@ -84,3 +84,17 @@ def test_udp_document_parameterises_extents():
     s1 = RECIPES["s1_backscatter"].graph(RecipeInputs("SENTINEL1_GRD", EXTENT, ("2022-01-01", "2022-02-01"),
                                                       s1_metadata()))
     assert udp_document(s1, "s1")["process_graph"]
+
+
+def test_change_second_period_follows_the_first_until_the_user_picks_it(collections):
+    collection = CollectionPicker([{**collections[0], "extent": {"temporal": {"interval": [
+        ["2017-01-01T00:00:00Z", "2025-12-31T00:00:00Z"]]}}}])
+    picker = RecipePicker(value="ndvi_change")
+    picker.bind(collection)
+    picker.follow_first_period(("2023-06-01", "2023-09-01"))  # a summer: the next summer, not itself
+    assert picker.second_period == ("2024-06-01", "2024-09-01")
+    picker.follow_first_period(("2025-06-01", "2025-09-01"))  # a year later is past the collection
+    assert picker.second_period == ("2025-10-01", "2026-01-01")  # the latest 92 days it has
+    picker.period2.start.value = "2022-07-01"  # typed by the user: kept from now on
+    picker.follow_first_period(("2020-06-01", "2020-09-01"))
+    assert picker.second_period == ("2022-07-01", "2026-01-01")

@@ -41,7 +41,8 @@ class BackendsHandler(_Base):
     def get(self) -> None:
         self.write_json({"backends": [self.backend_view(i)
                                       for i in self.credentials.registry.ids()],
-                         "allow_user_backends": self.settings["jupyter_eo_user_backends"].enabled})
+                         "allow_user_backends": bool(getattr(
+                             self.settings.get("jupyter_eo_user_backends"), "enabled", False))})
 
     @eo_authenticated
     async def post(self) -> None:

@@ -157,8 +157,8 @@ def _json_body(handler: JupyterEOHandler) -> dict[str, Any]:
 
 async def add_from_request(handler: JupyterEOHandler) -> BackendSpec:
     """``POST jupyter-eo/api/backends {"url", "id"?, "title"?, "auth"?, "oidc_provider_id"?}``."""
-    store: UserBackendStore = handler.settings["jupyter_eo_user_backends"]
-    if not store.enabled:
+    store: UserBackendStore | None = handler.settings.get("jupyter_eo_user_backends")
+    if store is None or not store.enabled:
         raise UserBackendsForbidden("Adding backends is disabled by the administrator.")
     body = _json_body(handler)
     url = check_url(body.get("url"))

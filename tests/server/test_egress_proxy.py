@@ -3,7 +3,6 @@ loopback forward proxy: proxied calls, basic and OIDC logins go through it; NO_P
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import ssl
 from pathlib import Path
@@ -17,6 +16,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from jupyter_eo.server.egress import ProxyConfig, bypasses
 from jupyter_eo.server.upstream_client import UpstreamClient
 from tests.support.forward_proxy import forward_proxy
+from tests.support.self_signed import self_signed_cert
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
              "http_proxy", "https_proxy", "no_proxy", "all_proxy")
@@ -153,39 +153,13 @@ async def test_traitlet_overrides_the_environment(proxy_env, eo_proxy_config, up
 
 
 # -- https through a CONNECT tunnel ------------------------------------------------------------
-def _self_signed(tmp: Path) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
-
-
 class _Hello(tornado.web.RequestHandler):
     def get(self) -> None:
         self.write({"tls": True, "path": self.request.path})
 
 
 async def test_https_goes_through_a_connect_tunnel_with_tls_end_to_end(tmp_path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_cert(tmp_path)
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
     sock, port = tornado.testing.bind_unused_port()

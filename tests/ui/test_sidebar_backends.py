@@ -141,8 +141,10 @@ def test_add_backend_by_well_known_root_log_in_and_preview(
     lab = backends_lab
     _open_panel(lab)
     add = lab.page.locator(f"{PANEL} .jp-eo-AddBackend")
-    add.locator("input.jp-eo-AddBackend-url").click()
-    lab.page.keyboard.type(embedded_backend)  # the well-known root: no /openeo/1.2 path
+    url_input = add.locator("input.jp-eo-AddBackend-url")
+    url_input.click()
+    url_input.press_sequentially(embedded_backend)  # the well-known root: no /openeo/1.2 path
+    assert url_input.input_value() == embedded_backend
     add.locator("button.jp-eo-AddBackend-check").click()
     found = add.locator(".jp-eo-AddBackend-found")
     found.wait_for(timeout=20_000)
@@ -224,7 +226,8 @@ def test_add_form_shows_discovery_errors(backends_lab: LabPage) -> None:
     url = add.locator("input.jp-eo-AddBackend-url")
     url.fill("")
     url.click()
-    lab.page.keyboard.type("http://jupyter-eo-test.invalid")
+    url.press_sequentially("http://jupyter-eo-test.invalid")
+    assert url.input_value() == "http://jupyter-eo-test.invalid"
     add.locator("button.jp-eo-AddBackend-check").click()
     error = add.locator(".jp-eo-AddBackend-error")
     lab.page.wait_for_function(

@@ -26,8 +26,8 @@ def _both(graph, ctx):
     for dim in a.dims:
         if dim in a.coords:
             np.testing.assert_array_equal(a[dim].values, b[dim].values)
-    np.testing.assert_allclose(a.values.astype(float), b.values.astype(float), rtol=2e-6,  # float32 order
-                               atol=1e-6, equal_nan=True)
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    np.testing.assert_array_equal(a.values, b.values, strict=True)  # no cast, no tolerance
     return a
 
 

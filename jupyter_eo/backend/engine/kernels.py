@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+import xarray as xr
 
 from jupyter_eo.graph.walk import (is_callback, is_from_node, is_from_parameter, result_node,
                                    topological_order)
@@ -15,208 +16,80 @@ class Unsupported(Exception):
     """The callback uses something the fused path cannot run; use the general path."""
 
 
-def _divide(x: Any, y: Any) -> Any:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.divide(x, y)
+def process_function(pid: str) -> Callable[..., Any]:
+    """The registered implementation of ``pid`` (the general path's one definition)."""
+    from jupyter_eo.backend.processes.registry import REGISTRY
+
+    if pid not in REGISTRY:
+        import jupyter_eo.backend.processes  # noqa: F401  (registers every process)
+    return REGISTRY[pid].func
 
 
-def _normdiff(x: Any, y: Any) -> Any:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (x - y) / (x + y)
+def call_process(pid: str, kwargs: dict[str, Any]) -> Any:
+    """Run the registered process ``pid`` with openEO argument names (``if`` -> ``if_``)."""
+    from jupyter_eo.backend.processes.registry import REGISTRY
+
+    process_function(pid)
+    impl = REGISTRY[pid]
+    return impl.func(**{impl.param_map.get(k, k): v for k, v in kwargs.items()})
 
 
-def _log(x: Any, base: Any) -> Any:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(x) / math.log(base)
-
-
-def _lsr(x: Any, inputMin: Any, inputMax: Any, outputMin: Any = 0, outputMax: Any = 1) -> Any:
-    lo, hi = min(inputMin, inputMax), max(inputMin, inputMax)
-    clipped = np.clip(x, lo, hi)
-    return (clipped - inputMin) / (inputMax - inputMin) * (outputMax - outputMin) + outputMin
-
-
-def _unary(func: Callable[[Any], Any]) -> Callable[..., Any]:
-    def run(x: Any) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return func(x)
-    run.__name__ = getattr(func, "__name__", "unary")
-    return run
-
-
-# elementwise processes: openEO id -> (numpy implementation, parameter names)
-ELEMENTWISE: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
-    "add": (lambda x, y: np.add(x, y), ("x", "y")),
-    "subtract": (lambda x, y: np.subtract(x, y), ("x", "y")),
-    "multiply": (lambda x, y: np.multiply(x, y), ("x", "y")),
-    "divide": (_divide, ("x", "y")),
-    "power": (lambda base, p: np.power(base, p, dtype=np.result_type(base, p, np.float32)),
-              ("base", "p")),
-    "sqrt": (_unary(np.sqrt), ("x",)),
-    "absolute": (lambda x: np.abs(x), ("x",)),
-    "ln": (_unary(np.log), ("x",)),
-    "log": (_log, ("x", "base")),
-    "exp": (lambda p: np.exp(p), ("p",)),
-    "sin": (lambda x: np.sin(x), ("x",)),
-    "cos": (lambda x: np.cos(x), ("x",)),
-    "tan": (lambda x: np.tan(x), ("x",)),
-    "arctan": (lambda x: np.arctan(x), ("x",)),
-    "normalized_difference": (_normdiff, ("x", "y")),
-    "clip": (lambda x, min, max: np.clip(x, min, max), ("x", "min", "max")),
-    "linear_scale_range": (_lsr, ("x", "inputMin", "inputMax", "outputMin", "outputMax")),
+# The fused path runs the very functions of ``backend/processes`` on numpy blocks; these tables
+# only say which processes (and which of their parameters) a fused callback may use.
+ELEMENTWISE: dict[str, tuple[str, ...]] = {
+    "add": ("x", "y"), "subtract": ("x", "y"), "multiply": ("x", "y"), "divide": ("x", "y"),
+    "power": ("base", "p"), "sqrt": ("x",), "absolute": ("x",), "ln": ("x",),
+    "log": ("x", "base"), "exp": ("p",), "sin": ("x",), "cos": ("x",), "tan": ("x",),
+    "arctan": ("x",), "normalized_difference": ("x", "y"), "clip": ("x", "min", "max"),
+    "linear_scale_range": ("x", "inputMin", "inputMax", "outputMin", "outputMax"),
 }
-CONSTANTS = {"pi": math.pi, "e": math.e}
-
-# --- comparisons and logic on nullable booleans (float32 1/0/NaN, like the general path) ---
-
-
-def _f32(value: Any) -> Any:
-    if isinstance(value, bool):
-        return np.float32(value)
-    return value
-
-
-def _nullable(result: Any, *operands: Any) -> Any:
-    out = np.asarray(result, dtype=np.float32)
-    null = None
-    for op in operands:
-        if isinstance(op, np.ndarray) and op.dtype.kind == "f":
-            m = np.isnan(op)
-            null = m if null is None else (null | m)
-        elif op is None or (isinstance(op, float) and math.isnan(op)):
-            return np.full(np.shape(out), np.nan, dtype=np.float32)
-    if null is not None:
-        out = np.where(null, np.float32(np.nan), out)
-    return out
-
-
-def _compare(op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
-    def run(x: Any, y: Any) -> Any:
-        with np.errstate(invalid="ignore"):
-            return _nullable(op(x, y), x, y)
-    return run
-
-
-def _eq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
-    with np.errstate(invalid="ignore"):
-        result = np.abs(x - y) <= delta if delta is not None else np.equal(x, y)
-    return _nullable(result, x, y)
-
-
-def _neq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
-    return 1 - _eq(x, y, delta)
-
-
-def _between(x: Any, min: Any, max: Any, exclude_max: bool = False) -> Any:
-    with np.errstate(invalid="ignore"):
-        upper = np.less(x, max) if exclude_max else np.less_equal(x, max)
-        return _nullable(np.greater_equal(x, min) & upper, x)
-
-
-def _truth(x: Any) -> tuple[Any, Any]:
-    x = _f32(x)
-    return np.equal(x, 1), np.equal(x, 0)
-
-
-def _from_masks(true: Any, false: Any) -> Any:
-    return np.where(true, np.float32(1), np.where(false, np.float32(0), np.float32(np.nan)))
-
-
-def _and(x: Any, y: Any) -> Any:
-    (tx, fx), (ty, fy) = _truth(x), _truth(y)
-    return _from_masks(tx & ty, fx | fy)
-
-
-def _or(x: Any, y: Any) -> Any:
-    (tx, fx), (ty, fy) = _truth(x), _truth(y)
-    return _from_masks(tx | ty, fx & fy)
-
-
-def _xor(x: Any, y: Any) -> Any:
-    (tx, fx), (ty, fy) = _truth(x), _truth(y)
-    return _from_masks((tx & fy) | (fx & ty), (tx & ty) | (fx & fy))
-
-
-def _not(x: Any) -> Any:
-    tx, fx = _truth(x)
-    return _from_masks(fx, tx)
-
-
-def _any_equal(x: Any, values: tuple[Any, ...]) -> Any:
-    """``or(eq(x, v1), eq(x, v2), ...)`` in one pass: 1/0, NaN where ``x`` is NaN.
-
-    Same comparisons as the chain (``np.equal`` per value), so results are identical; an
-    operand that is not an array (or a None/NaN scalar) goes through the chain itself.
-    """
-    if not isinstance(x, np.ndarray):
-        return _fold(_or, [_eq(x, v) for v in values])
-    hit = np.equal(x, values[0])
-    for v in values[1:]:
-        hit |= np.equal(x, v)
-    out = hit.astype(np.float32)
-    if x.dtype.kind == "f":
-        np.copyto(out, np.float32(np.nan), where=np.isnan(x))
-    return out
-
-
-def _if(value: Any, accept: Any, reject: Any = None) -> Any:
-    accept = np.nan if accept is None else _f32(accept)
-    reject = np.nan if reject is None else _f32(reject)
-    return np.where(np.equal(_f32(value), 1), accept, reject)
-
-
-# processes on nullable booleans: id -> (implementation, parameters, constants allowed)
-LOGIC: dict[str, tuple[Callable[..., Any], tuple[str, ...]]] = {
-    "eq": (_eq, ("x", "y", "delta", "case_sensitive")),
-    "neq": (_neq, ("x", "y", "delta", "case_sensitive")),
-    "gt": (_compare(np.greater), ("x", "y")),
-    "gte": (_compare(np.greater_equal), ("x", "y")),
-    "lt": (_compare(np.less), ("x", "y")),
-    "lte": (_compare(np.less_equal), ("x", "y")),
-    "between": (_between, ("x", "min", "max", "exclude_max")),
-    "and": (_and, ("x", "y")),
-    "or": (_or, ("x", "y")),
-    "xor": (_xor, ("x", "y")),
-    "not": (_not, ("x",)),
-    "if": (_if, ("value", "accept", "reject")),
-    "is_nan": (lambda x: np.isnan(x), ("x",)),
-    "is_nodata": (lambda x: np.isnan(x), ("x",)),
-    "is_valid": (lambda x: np.isfinite(x), ("x",)),
+CONSTANTS = ("pi", "e")
+LOGIC: dict[str, tuple[str, ...]] = {
+    "eq": ("x", "y", "delta", "case_sensitive"), "neq": ("x", "y", "delta", "case_sensitive"),
+    "gt": ("x", "y"), "gte": ("x", "y"), "lt": ("x", "y"), "lte": ("x", "y"),
+    "between": ("x", "min", "max", "exclude_max"),
+    "and": ("x", "y"), "or": ("x", "y"), "xor": ("x", "y"), "not": ("x",),
+    "if": ("value", "accept", "reject"),
+    "is_nan": ("x",), "is_nodata": ("x",), "is_valid": ("x",),
 }
 _BOOL_CONSTANTS = {"and", "or", "xor", "not", "if", "between", "eq", "neq"}
 
 
-def _fold(func: Callable[[Any, Any], Any], items: list[Any]) -> Any:
-    out = items[0]
-    for item in items[1:]:
-        out = func(out, item)
+def _any_equal(x: Any, values: tuple[Any, ...]) -> Any:
+    """``or(eq(x, v1), eq(x, v2), ...)`` in one pass, with the chain's dtype: bool for operands
+    that cannot be null, else nullable float32 (1/0, NaN where ``x`` is NaN).
+
+    Same ``np.equal`` per value as ``eq``; an operand that is not an array goes through the
+    registered ``eq``/``or`` themselves.
+    """
+    if not isinstance(x, np.ndarray) or x.ndim == 0:
+        out = call_process("eq", {"x": x, "y": values[0]})
+        for v in values[1:]:
+            out = call_process("or", {"x": out, "y": call_process("eq", {"x": x, "y": v})})
+        return out
+    hit = np.equal(x, values[0])
+    for v in values[1:]:
+        hit |= np.equal(x, v)
+    if x.dtype.kind not in "fc":
+        return hit
+    out = hit.astype(np.float32)
+    np.copyto(out, np.float32(np.nan), where=np.isnan(x))
     return out
 
 
-def _array_sum(data: list[Any], ignore_nodata: bool = True) -> Any:
-    if not ignore_nodata:
-        return _fold(np.add, data)
-    valid = _fold(np.add, [~np.isnan(d) for d in data])
-    total = _fold(np.add, [np.where(np.isnan(d), 0, d) for d in data])
-    return np.where(valid > 0, total, np.nan)
+# reducers over the band array inside a band callback (run by the registered reducer)
+ARRAY_REDUCERS = ("max", "min", "sum", "mean")
 
 
-def _array_mean(data: list[Any], ignore_nodata: bool = True) -> Any:
-    if not ignore_nodata:
-        return _fold(np.add, data) / len(data)
-    valid = _fold(np.add, [(~np.isnan(d)).astype(np.int32) for d in data])
-    total = _fold(np.add, [np.where(np.isnan(d), 0, d) for d in data])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(valid > 0, total / np.maximum(valid, 1), np.nan)
+def _array_reduce(pid: str, data: list[Any], ignore_nodata: bool) -> Any:
+    """The registered reducer on the band blocks stacked along the openEO array dimension."""
+    from jupyter_eo.backend.processes.registry import ARRAY_DIM
 
-
-# reducers over the band array inside a band callback: id -> implementation(list, ignore_nodata)
-ARRAY_REDUCERS: dict[str, Callable[..., Any]] = {
-    "max": lambda data, ignore_nodata=True: _fold(np.fmax if ignore_nodata else np.maximum, data),
-    "min": lambda data, ignore_nodata=True: _fold(np.fmin if ignore_nodata else np.minimum, data),
-    "sum": _array_sum,
-    "mean": _array_mean,
-}
+    blocks = [np.asarray(b) for b in data]
+    stack = xr.DataArray(np.stack(blocks), dims=(ARRAY_DIM, *(f"d{i}" for i in
+                                                             range(blocks[0].ndim))))
+    result = call_process(pid, {"data": stack, "ignore_nodata": ignore_nodata})
+    return result.data if isinstance(result, xr.DataArray) else result
 
 
 @dataclass
@@ -240,14 +113,9 @@ class CompiledCallback:
             elif pid == ANY_EQUAL:
                 env[nid] = _any_equal(kwargs["x"], kwargs["values"])
             elif pid in ARRAY_REDUCERS:
-                env[nid] = ARRAY_REDUCERS[pid](kwargs["data"],
-                                               kwargs.get("ignore_nodata", True))
-            elif pid in CONSTANTS:
-                env[nid] = CONSTANTS[pid]
-            elif pid in LOGIC:
-                env[nid] = LOGIC[pid][0](**kwargs)
+                env[nid] = _array_reduce(pid, kwargs["data"], kwargs.get("ignore_nodata", True))
             else:
-                env[nid] = ELEMENTWISE[pid][0](**kwargs)
+                env[nid] = call_process(pid, kwargs)
         return env[self.result]
 
     def _element(self, kwargs: dict[str, Any]) -> Any:
@@ -314,7 +182,7 @@ def compile_callback(graph: dict[str, Any], *, array_param: str | None = None,
             if args:
                 raise Unsupported(pid)
         elif pid in LOGIC:
-            if set(args) - set(LOGIC[pid][1]):
+            if set(args) - set(LOGIC[pid]):
                 raise Unsupported(pid)
             if any(a == ("param", array_param) for a in args.values()):
                 raise Unsupported(f"{pid} on an array")
@@ -328,7 +196,7 @@ def compile_callback(graph: dict[str, Any], *, array_param: str | None = None,
                 if not isinstance(v, (int, float)) or isinstance(v, bool):
                     raise Unsupported(f"{pid} with constant {v!r}")
         elif pid in ELEMENTWISE:
-            allowed = ELEMENTWISE[pid][1]
+            allowed = ELEMENTWISE[pid]
             if set(args) - set(allowed):
                 raise Unsupported(pid)
             if any(a == ("param", array_param) for a in args.values()):
@@ -409,7 +277,13 @@ TEMPORAL_REDUCERS = STREAMING | STACKED
 
 
 class Accumulator:
-    """Folds 2-D blocks one time step at a time (or stacks them for median/sd/variance)."""
+    """Folds 2-D float blocks one time step at a time, equal to the registered reducer.
+
+    Streaming reducers repeat, step by step, the sequential numpy folds the registered reducers
+    do over the time axis (``nansum`` = sum with NaN as 0, ``nanmax`` = ``fmax``, ``count`` =
+    number of ``is_valid``); ``median``/``sd``/``variance`` stack the steps and call the
+    registered reducer itself. ``tests/engine/test_one_semantics.py`` checks values and dtypes.
+    """
 
     def __init__(self, reducer: str, ignore_nodata: bool = True) -> None:
         self.reducer = reducer
@@ -423,11 +297,15 @@ class Accumulator:
         if r in STACKED:
             self.stack.append(block)
             return
-        nan = np.isnan(block)
+        if r == "count":
+            if self.acc is None:
+                self.acc = np.isfinite(block).astype(np.int64)
+            else:
+                self.acc += np.isfinite(block)
+            return
         if self.acc is None:
-            if r == "count":
-                self.acc = (~nan).astype(np.int64)
-            elif r in ("sum", "mean", "product") and self.ignore:
+            if r in ("sum", "mean", "product") and self.ignore:
+                nan = np.isnan(block)
                 self.acc = np.where(nan, 1 if r == "product" else 0, block).astype(block.dtype)
                 self.count = (~nan).astype(np.int32)
             else:
@@ -438,78 +316,41 @@ class Accumulator:
             (np.fmax if self.ignore else np.maximum)(acc, block, out=acc)
         elif r == "min":
             (np.fmin if self.ignore else np.minimum)(acc, block, out=acc)
-        elif r == "count":
-            acc += ~nan
         elif r in ("sum", "mean", "product"):
+            op = np.multiply if r == "product" else np.add
             if self.ignore:
-                op = np.multiply if r == "product" else np.add
+                nan = np.isnan(block)
                 op(acc, np.where(nan, 1 if r == "product" else 0, block), out=acc)
                 self.count += ~nan
             else:
-                (np.multiply if r == "product" else np.add)(acc, block, out=acc)
+                op(acc, block, out=acc)
         elif r == "first":
             if self.ignore:
                 fill = np.isnan(acc)
                 acc[fill] = block[fill]
         elif r == "last":
             if self.ignore:
-                np.copyto(acc, block, where=~nan)
+                np.copyto(acc, block, where=~np.isnan(block))
             else:
                 np.copyto(acc, block)
 
     def result(self, n_steps: int) -> np.ndarray:
         r = self.reducer
         if r in STACKED:
-            stack = np.stack(self.stack)
-            with np.errstate(all="ignore"):
-                import warnings
+            from jupyter_eo.backend.processes.registry import ARRAY_DIM
 
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    if not self.ignore:
-                        func = {"median": np.median, "sd": lambda a, axis: np.std(a, axis, ddof=1),
-                                "variance": lambda a, axis: np.var(a, axis, ddof=1)}[r]
-                    else:
-                        func = {"median": _nanmedian_owned,
-                                "sd": lambda a, axis: np.nanstd(a, axis, ddof=1),
-                                "variance": lambda a, axis: np.nanvar(a, axis, ddof=1)}[r]
-                    return func(stack, axis=0).astype(stack.dtype, copy=False)
+            stack = xr.DataArray(np.stack(self.stack), dims=(ARRAY_DIM, "y", "x"))
+            out = call_process(r, {"data": stack, "ignore_nodata": self.ignore})
+            return np.asarray(out.data if isinstance(out, xr.DataArray) else out)
         if r in ("sum", "product", "mean") and self.ignore:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if r == "mean":
-                    return np.where(self.count > 0, self.acc / np.maximum(self.count, 1),
-                                    np.nan).astype(self.acc.dtype, copy=False)
-                return np.where(self.count > 0, self.acc, np.nan).astype(self.acc.dtype,
-                                                                          copy=False)
+            if r == "mean":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mean = self.acc / self.count.astype(self.acc.dtype)
+                return np.where(self.count > 0, mean, np.nan).astype(self.acc.dtype, copy=False)
+            return np.where(self.count > 0, self.acc, np.nan).astype(self.acc.dtype, copy=False)
         if r == "mean":
             return self.acc / n_steps
         return self.acc
-
-
-def _nanmedian_owned(stack: np.ndarray, axis: int = 0) -> np.ndarray:
-    """:func:`nanmedian` of a freshly stacked array, which it may sort in place."""
-    return nanmedian(stack, axis, overwrite_input=True)
-
-
-def nanmedian(stack: np.ndarray, axis: int = 0, overwrite_input: bool = False) -> np.ndarray:
-    """Median over axis 0 ignoring NaN (sort once, pick the middle; faster than np.nanmedian).
-    ``overwrite_input``: ``stack`` may be sorted in place (saves a copy)."""
-    nan = np.isnan(stack)
-    if not nan.any():
-        return np.median(stack, axis=0, overwrite_input=overwrite_input)
-    valid = stack.shape[0] - nan.sum(axis=0)
-    del nan
-    if overwrite_input:
-        stack.sort(axis=0)  # NaN sorts last
-        ordered = stack
-    else:
-        ordered = np.sort(stack, axis=0)
-    lo = np.take_along_axis(ordered, np.maximum(valid - 1, 0)[None] // 2, axis=0)[0]
-    hi = np.take_along_axis(ordered, np.minimum(valid // 2, stack.shape[0] - 1)[None],
-                            axis=0)[0]
-    out = (lo + hi) / 2
-    out[valid == 0] = np.nan
-    return out
 
 
 def reducer_of(graph: dict[str, Any], array_param: str = "data") -> tuple[str, bool]:

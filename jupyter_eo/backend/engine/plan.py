@@ -44,6 +44,32 @@ class BlockSpec:
     groups: tuple[tuple[int, ...], ...] | None = None  # aggregate_temporal*: steps per label
 
 
+def probe_dtype(steps: tuple[tuple[Any, ...], ...], dtype: Any,
+                band_labels: tuple[str, ...] | None) -> np.dtype:
+    """The dtype ``steps`` produce from blocks of ``dtype`` (run once on a tiny probe block).
+
+    numpy's result types depend on dtypes, not values, so the probe gives the dtype every
+    block will have. A step that raises or gives no 2-D block is not fusable.
+    """
+    from jupyter_eo.backend.engine.kernels import Unsupported
+
+    probe = np.array([[np.nan, 1.0, 0.0]]).astype(dtype)
+    value: Any = [probe.copy() for _ in band_labels] if band_labels is not None else probe
+    try:
+        with np.errstate(all="ignore"):
+            out = _apply_steps(value, steps)
+    except Exception as exc:  # noqa: BLE001 - the general path reports it
+        raise Unsupported(f"probe failed: {exc}") from exc
+    items = out if isinstance(out, list) else [out]
+    if not items or any(not isinstance(i, np.ndarray) or i.shape != probe.shape
+                        for i in items):
+        raise Unsupported("a fused step did not give a block")
+    kinds = {i.dtype for i in items}
+    if len(kinds) != 1:
+        raise Unsupported("bands of different dtypes")
+    return kinds.pop()
+
+
 def _bands_after(labels: tuple[str, ...] | None, steps: tuple[tuple[Any, ...], ...]
                  ) -> tuple[str, ...] | None:
     for step in steps:
@@ -73,8 +99,9 @@ def _apply_steps(value: Any, steps: tuple[tuple[Any, ...], ...]) -> Any:
         elif kind == "select":  # filter_bands after other steps: fn is the index list
             value = [value[i] for i in fn]
         elif kind == "mask_where":  # mask(): fn computes the condition from the same values
-            cond = np.asarray(fn(value))
-            hit = cond if cond.dtype == bool else ((cond != 0) & ~np.isnan(cond))
+            from jupyter_eo.backend.processes.cubes_mask import truthy
+
+            hit = truthy(np.asarray(fn(value)))
             repl = np.nan if step[2] is None else step[2]
             if isinstance(value, list):
                 follow = steps[i + 1] if i + 1 < len(steps) else None
@@ -284,10 +311,22 @@ class BlockPlan:
             ((BANDS,) if self.bands is not None else ()) + (Y, X)
 
     def with_step(self, step: tuple[Any, ...]) -> "BlockPlan":
+        """The plan with one more fused step; its output dtype is what the step's process
+        functions give on blocks (raises ``Unsupported`` if they give no block)."""
         if self.reduce is None:
-            return replace(self, pre=(*self.pre, step), _cached=None)
-        out = self.out_dtype if np.dtype(self.out_dtype).kind == "f" else np.dtype(np.float64)
-        return replace(self, post=(*self.post, step), out_dtype=out, _cached=None)
+            plan = replace(self, pre=(*self.pre, step), _cached=None)
+            return replace(plan, out_dtype=probe_dtype(plan.pre, plan.dtype, plan.band_labels))
+        plan = replace(self, post=(*self.post, step), _cached=None)
+        reduced = self.reduced_dtype()
+        return replace(plan, out_dtype=probe_dtype(plan.post, reduced, _bands_after(
+            plan.band_labels, plan.pre)))
+
+    def reduced_dtype(self) -> np.dtype:
+        """dtype of the temporal reducer's result (before the post-reduction steps)."""
+        if self.reduce is not None and self.reduce[0] == "count":
+            return np.dtype(np.int64)
+        return np.dtype(self.dtype) if not self.pre else \
+            probe_dtype(self.pre, self.dtype, self.band_labels)
 
     def can_reload(self) -> bool:
         """True while only band/time selections were applied to the loaded cube."""
@@ -308,6 +347,12 @@ class BlockPlan:
                        group_labels=tuple(labels))
 
     def with_reduce(self, reducer: str, ignore_nodata: bool) -> "BlockPlan":
+        from jupyter_eo.backend.engine.kernels import Unsupported
+
+        if np.dtype(self.out_dtype) != np.dtype(self.dtype):
+            # the accumulators fold float blocks of the compute type; booleans or integers
+            # (e.g. is_valid, if with integer values) go through the general reducers
+            raise Unsupported(f"temporal {reducer} of {np.dtype(self.out_dtype)} values")
         out = np.dtype(np.int64) if reducer == "count" else self.out_dtype
         return replace(self, reduce=(reducer, ignore_nodata), out_dtype=out, _cached=None)
 

@@ -14,6 +14,7 @@ from jupyter_eo.backend.engine.vector import GEOMETRY, VectorCube
 from jupyter_eo.backend.processes.cubes_common import as_cube, require_dim, to_datetime
 from jupyter_eo.backend.processes.cubes_reduce import reduce_over
 from jupyter_eo.backend.processes.registry import ARRAY_DIM, PLAN_AWARE, process
+from jupyter_eo.backend.processes.values import float_dtype_for
 from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ def _group_reduce(cube: xr.DataArray, dim: str, groups: list[np.ndarray], labels
     for index in groups:
         part = cube.isel({dim: index})
         if len(index) == 0:  # empty interval: reduce an all-null single step
-            part = xr.full_like(cube.isel({dim: [0]}), np.nan, dtype=float)
+            part = xr.full_like(cube.isel({dim: [0]}), np.nan,
+                                dtype=float_dtype_for(cube.dtype))
         parts.append(reduce_over(part, dim, reducer, context))
     if not parts:
         raise ProcessParameterInvalid("No intervals to aggregate.")
@@ -81,9 +83,10 @@ def _fused_groups(data: BlockPlan, reducer: Callback, groups: list[np.ndarray],
                   labels: list[Any]) -> BlockPlan | None:
     try:
         name, ignore = reducer_of(reducer.graph)
+        return data.with_groups(name, ignore, [list(map(int, g)) for g in groups],
+                                list(labels))
     except Unsupported:
         return None
-    return data.with_groups(name, ignore, [list(map(int, g)) for g in groups], list(labels))
 
 
 def _intervals(times: pd.DatetimeIndex, intervals: list, labels: list | None

@@ -11,6 +11,7 @@ from jupyter_eo.backend.cube import BANDS
 from jupyter_eo.backend.engine.kernels import Unsupported, compile_callback
 from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, common_names
+from jupyter_eo.backend.processes.math import normalized_difference
 from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
 from jupyter_eo.errors import ProcessArgumentInvalid
 
@@ -42,9 +43,7 @@ class NormDiff:
         self.ix, self.iy = ix, iy
 
     def __call__(self, bands: list[np.ndarray]) -> np.ndarray:
-        x, y = bands[self.ix], bands[self.iy]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (x - y) / (x + y)
+        return normalized_difference(bands[self.ix], bands[self.iy])
 
 
 def _band(labels: list[str], names: dict[str, str], wanted: str, code: str) -> str:
@@ -74,7 +73,7 @@ def ndvi(data: Any, nir: str = "nir", red: str = "red", target_band: str | None 
             return data.with_step(("reduce_bands", step))
         return data.with_step(("append_band", step, target_band))
     x, y = data.sel({BANDS: nir_b}, drop=True), data.sel({BANDS: red_b}, drop=True)
-    result = (x - y) / (x + y)
+    result = normalized_difference(x, y)
     result.attrs = data.attrs
     if target_band is None:
         return result

@@ -82,11 +82,11 @@ def mask_polygon(data: Any, mask: Any, replacement: Any = None, inside: bool = F
     return out
 
 
-def truthy(mask: xr.DataArray) -> xr.DataArray:
+def truthy(mask: Any) -> Any:
     """Mask values as booleans: non-zero and not null is true."""
     if mask.dtype == bool:
         return mask
-    return (mask != 0) & mask.notnull()
+    return (mask != 0) & ~np.isnan(mask)  # numpy blocks (fused mask) and DataArrays alike
 
 
 def _fused_mask(data: BlockPlan, mask: BlockPlan, replacement: Any) -> BlockPlan | None:

@@ -232,7 +232,11 @@ def ln(x: Any) -> Any:
 @process("log")
 def log(x: Any, base: Any) -> Any:
     """Logarithm of x to the given base."""
-    return numeric("log", _float_scalar(lambda a, b: np.log(a) / np.log(b)), ("x", "base"), x, base)
+    def _log(a: Any, b: Any) -> Any:
+        if not is_array(b):  # a Python float divisor keeps float32 data float32
+            b = float(np.log(np.float64(b)))
+        return np.log(a) / b
+    return numeric("log", _float_scalar(_log), ("x", "base"), x, base)
 
 
 # --- trigonometric and hyperbolic -----------------------------------------------------------

@@ -3,7 +3,6 @@ real subprocess (its own venv, ``make dummy-backend``), a loopback OIDC provider
 per test a real Jupyter server with jupyter_eo configured for that backend."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -11,8 +10,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlencode
-from urllib.request import ProxyHandler, Request, build_opener
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
@@ -163,16 +160,6 @@ def egress(monkeypatch: pytest.MonkeyPatch) -> Iterator[ForwardProxy]:
         yield proxy
 
 
-def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice",
-                   deny: bool = False) -> None:
-    """What the user does in the browser: open the verification page, approve (or deny)."""
-    body = urlencode({"user_code": user_code, "sub": sub, "deny": "1" if deny else ""}).encode()
-    opener = build_opener(ProxyHandler({}))  # the user's browser, not the server's egress proxy
-    with opener.open(Request(oidc.issuer + "/activate", data=body, method="POST"),
-                     timeout=10) as r:
-        assert json.loads(r.read()) == {"approved": True}
-
-
 @pytest.fixture
 def eo_remote_config(dummy: DummyBackend, oidc: LoopbackOidc, tmp_path: Path) -> dict:
     """jupyter_eo with the dummy four times: basic (API root and well-known root), OIDC device
@@ -212,16 +199,6 @@ def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  
 
     fetch.root = root  # type: ignore[attr-defined]
     return fetch
-
-
-async def wait_login(api, backend_id: str, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
-    """Poll the login route until it is no longer pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = json.loads((await api(f"api/backends/{backend_id}/login")).body)
-        if state["state"] != "pending" or time.monotonic() > deadline:
-            return state
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 server) runs as written in a kernel-like child against the dummy backend configured as "cdse"."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from tests.docs.snippets import snippets
-from tests.remote.conftest import approve_device
+from tests.remote.flows import USER_CODE, approve_device
 from tests.support.kernel_process import run_python
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "connecting.md"
@@ -39,7 +38,7 @@ async def test_cdse_example_code_runs_unchanged_in_a_kernel(
     approved: list[str] = []
 
     def on_line(line: str) -> None:
-        match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+        match = USER_CODE.search(line)
         if match:
             approve_device(oidc, match.group(1))
             approved.append(match.group(1))

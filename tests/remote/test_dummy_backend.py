@@ -4,24 +4,11 @@ openeo client in a kernel-like child process, every request through the proxy.""
 from __future__ import annotations
 
 import json
-import os
-import re
 from pathlib import Path
 
-from tests.remote.conftest import approve_device, wait_login
+from tests.remote.flows import (KERNEL_PRELUDE, USER_CODE, WORKFLOW, approve_device, proxy_prefix,
+                                 tagged, wait_login)
 from tests.support.kernel_process import run_python
-
-PROXY_ENV = "JUPYTER_EO_SERVER_URL"
-
-
-def _tagged(text: str, tag: str) -> list:  # type: ignore[type-arg]
-    return [json.loads(line[len(tag) + 1:]) for line in text.splitlines()
-            if line.startswith(tag + " ")]
-
-
-def _proxy_prefix(backend_id: str) -> str:
-    return os.environ[PROXY_ENV] + f"jupyter-eo/openeo/{backend_id}/"
-
 
 async def test_basic_login_from_the_sidebar_route(api, dummy) -> None:
     seen = len(dummy.requests())
@@ -72,80 +59,34 @@ async def test_client_credentials_from_the_server_config(api, dummy, oidc) -> No
     assert oidc.state.grants.count("client_credentials") > grants
 
 
-_KERNEL_PRELUDE = """
-import json, os, jupyter_eo
-from pathlib import Path
-sent = []
-def record(con):
-    con.session.hooks["response"].append(
-        lambda r, *a, **k: sent.append([r.url, r.request.headers.get("Authorization")]))
-    return con
-def files():
-    home = Path(os.environ["OPENEO_CONFIG_HOME"])
-    return {str(p.relative_to(home)): p.read_text() for p in home.rglob("*") if p.is_file()}
-def emit(tag, value):
-    print(tag + " " + json.dumps(value), flush=True)
-"""
-
-_WORKFLOW = _KERNEL_PRELUDE + """
-import warnings
-warnings.simplefilter("ignore")
-out = Path(os.environ["OUT_DIR"])
-con = record(jupyter_eo.connect("dummy"))
-con.authenticate_basic("alice", "alice123")
-emit("ME", con.describe_account()["user_id"])
-emit("COLLECTIONS", con.list_collection_ids())
-cube = con.load_collection("S2_FOOBAR", spatial_extent={"west": 5, "south": 51, "east": 5.1,
-                           "north": 51.1}, temporal_extent=["2021-01-01", "2021-02-01"],
-                           bands=["B04", "B08"])
-ndvi = ((cube.band("B08") - cube.band("B04")) / (cube.band("B08") + cube.band("B04"))).max_time()
-ndvi.download(out / "ndvi.tif", format="GTiff")
-emit("DOWNLOAD", (out / "ndvi.tif").read_bytes()[:40].decode("latin-1"))
-job = ndvi.create_job(title="ndvi max", out_format="GTiff")
-job.start()
-emit("JOB", [job.job_id, job.status()])
-results = job.get_results()
-assets = {a.key: a.href for a in results.get_assets()}
-emit("ASSETS", assets)
-path = results.get_asset("output.tiff").download(out / "job")
-emit("ASSET", Path(path).read_bytes().decode("latin-1"))
-emit("JOBS", [j["id"] for j in con.list_jobs()])
-con.save_user_defined_process("ndvi_max_e2e", ndvi.flat_graph(), summary="NDVI max")
-emit("UDPS", [p["id"] for p in con.list_user_defined_processes()])
-emit("UDP", con.user_defined_process("ndvi_max_e2e").describe()["summary"])
-emit("SENT", sent)
-emit("FILES", files())
-"""
-
-
 async def test_kernel_workflow_against_the_dummy_goes_through_the_proxy(
         api, dummy, kernel_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     seen = len(dummy.requests())
-    run = await run_python(_WORKFLOW, env={**kernel_env, "OUT_DIR": str(tmp_path)}, timeout=120)
+    run = await run_python(WORKFLOW, env={**kernel_env, "OUT_DIR": str(tmp_path)}, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
-    assert _tagged(out, "ME") == ["alice"]
+    assert tagged(out, "ME") == ["alice"]
     assert {"S2_FOOBAR", "SENTINEL1_GRD", "ESA_WORLDCOVER_10M_2020_V1"} <= \
-        set(_tagged(out, "COLLECTIONS")[0])
+        set(tagged(out, "COLLECTIONS")[0])
     # the dummy "computes" by naming the graph it ran: band math reached it intact
-    download = _tagged(out, "DOWNLOAD")[0]
+    download = tagged(out, "DOWNLOAD")[0]
     assert download.startswith("GTiff:save_result(")
-    job_id, status = _tagged(out, "JOB")[0]
+    job_id, status = tagged(out, "JOB")[0]
     assert status == "finished"
-    prefix = _proxy_prefix("dummy")
-    assets = _tagged(out, "ASSETS")[0]
+    prefix = proxy_prefix("dummy")
+    assets = tagged(out, "ASSETS")[0]
     assert "output.tiff" in assets
     assert assets["output.tiff"] == f"{prefix}jobs/{job_id}/results/assets/output.tiff"
-    assert _tagged(out, "ASSET") == ["II*\x00dummy job output"]
-    assert job_id in _tagged(out, "JOBS")[0]
-    assert "ndvi_max_e2e" in _tagged(out, "UDPS")[0]
-    assert _tagged(out, "UDP") == ["NDVI max"]
+    assert tagged(out, "ASSET") == ["II*\x00dummy job output"]
+    assert job_id in tagged(out, "JOBS")[0]
+    assert "ndvi_max_e2e" in tagged(out, "UDPS")[0]
+    assert tagged(out, "UDP") == ["NDVI max"]
     # every request of the kernel went to the proxy, without credentials of its own
-    sent = _tagged(out, "SENT")[0]
+    sent = tagged(out, "SENT")[0]
     assert len(sent) > 10
     assert [url for url, _ in sent if not url.startswith(prefix)] == []
     assert [auth for _, auth in sent if auth is not None] == []
-    assert _tagged(out, "FILES") == [{}]
+    assert tagged(out, "FILES") == [{}]
     # and reached the dummy with the server's token (the graph really went there)
     hits = dummy.requests()[seen:]
     assert any(h["method"] == "POST" and h["path"] == "/openeo/1.2/result" for h in hits)
@@ -159,7 +100,7 @@ async def test_kernel_workflow_against_the_dummy_goes_through_the_proxy(
 
 async def test_kernel_authenticate_oidc_is_delegated_to_the_server(
         api, dummy, oidc, kernel_env, eo_remote_config) -> None:  # type: ignore[no-untyped-def]
-    code = _KERNEL_PRELUDE + """
+    code = KERNEL_PRELUDE + """
 con = record(jupyter_eo.connect("dummy-oidc"))
 con.authenticate_oidc(max_poll_time=60)
 emit("ME", con.describe_account()["user_id"])
@@ -170,7 +111,7 @@ emit("FILES", files())
     approved: list[str] = []
 
     def on_line(line: str) -> None:
-        match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+        match = USER_CODE.search(line)
         if match:
             approve_device(oidc, match.group(1), sub="alice")
             approved.append(match.group(1))
@@ -180,13 +121,13 @@ emit("FILES", files())
     assert run.returncode == 0, run.stderr[-3000:]
     assert len(approved) == 1
     assert f"visit {oidc.issuer}/activate?user_code={approved[0]}" in run.stdout
-    assert _tagged(run.stdout, "ME") == ["alice"]
+    assert tagged(run.stdout, "ME") == ["alice"]
     assert oidc.state.grants[devices_before:].count(
         "urn:ietf:params:oauth:grant-type:device_code") == 1
-    sent = _tagged(run.stdout, "SENT")[0]
-    assert sent and all(url.startswith(_proxy_prefix("dummy-oidc")) and auth is None
+    sent = tagged(run.stdout, "SENT")[0]
+    assert sent and all(url.startswith(proxy_prefix("dummy-oidc")) and auth is None
                         for url, auth in sent)
-    assert _tagged(run.stdout, "FILES") == [{}]
+    assert tagged(run.stdout, "FILES") == [{}]
     stored = Path(eo_remote_config["credentials_dir"]) / "dummy-oidc.json"
     refresh = json.loads(stored.read_text())["refresh_token"]
     assert refresh in oidc.state.refresh and refresh not in run.stdout + run.stderr
@@ -206,7 +147,7 @@ async def test_user_adds_the_dummy_by_its_well_known_root_and_uses_it(
     assert json.loads(added.body)["state"] == "logged_out"
     listed = json.loads((await api("api/backends")).body)["backends"]
     assert "mine" in [b["id"] for b in listed]
-    code = _KERNEL_PRELUDE + """
+    code = KERNEL_PRELUDE + """
 from jupyter_eo.kernel_login import DelegatedLoginError
 con = record(jupyter_eo.connect("mine"))
 try:
@@ -220,12 +161,12 @@ emit("SENT", sent)
 """
     run = await run_python(code, env=kernel_env, timeout=60)
     assert run.returncode == 0, run.stderr[-3000:]
-    [error] = _tagged(run.stdout, "ERROR")
+    [error] = tagged(run.stdout, "ERROR")
     assert error.startswith("[403] CredentialsInvalid: ") and "'mine'" in error
-    assert _tagged(run.stdout, "ME") == ["alice"]
-    assert "S2_FOOBAR" in _tagged(run.stdout, "COLLECTIONS")[0]
-    assert all(url.startswith(_proxy_prefix("mine")) and auth is None
-               for url, auth in _tagged(run.stdout, "SENT")[0])
+    assert tagged(run.stdout, "ME") == ["alice"]
+    assert "S2_FOOBAR" in tagged(run.stdout, "COLLECTIONS")[0]
+    assert all(url.startswith(proxy_prefix("mine")) and auth is None
+               for url, auth in tagged(run.stdout, "SENT")[0])
     removed = await api("api/backends/mine", "DELETE")
     assert removed.code == 204
     assert (await api("api/backends/mine/login")).code == 404
@@ -238,7 +179,7 @@ async def test_admin_backend_given_by_its_well_known_root(api, dummy, kernel_env
     ok = await api("api/backends/dummy-root/login", "POST",
                    {"username": "bob", "password": "BOB!!!"})
     assert ok.code == 200, ok.body
-    code = _KERNEL_PRELUDE + """
+    code = KERNEL_PRELUDE + """
 con = record(jupyter_eo.connect("dummy-root"))
 emit("ROOT", con.root_url)
 emit("ME", con.describe_account()["user_id"])
@@ -246,16 +187,16 @@ emit("SENT", sent)
 """
     run = await run_python(code, env=kernel_env, timeout=60)
     assert run.returncode == 0, run.stderr[-3000:]
-    prefix = _proxy_prefix("dummy-root")
-    assert _tagged(run.stdout, "ROOT") == [prefix + "openeo/1.2/"]
-    assert _tagged(run.stdout, "ME") == ["bob"]
+    prefix = proxy_prefix("dummy-root")
+    assert tagged(run.stdout, "ROOT") == [prefix + "openeo/1.2/"]
+    assert tagged(run.stdout, "ME") == ["bob"]
     assert all(url.startswith(prefix) and auth is None
-               for url, auth in _tagged(run.stdout, "SENT")[0])
+               for url, auth in tagged(run.stdout, "SENT")[0])
 
 
 async def test_kernel_authenticate_oidc_denied_by_the_user_is_a_clear_error(
         api, dummy, oidc, kernel_env) -> None:  # type: ignore[no-untyped-def]
-    code = _KERNEL_PRELUDE + """
+    code = KERNEL_PRELUDE + """
 from jupyter_eo.kernel_login import DelegatedLoginError
 con = jupyter_eo.connect("dummy-oidc")
 try:
@@ -265,13 +206,13 @@ except DelegatedLoginError as exc:
 """
 
     def on_line(line: str) -> None:
-        match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+        match = USER_CODE.search(line)
         if match:
             approve_device(oidc, match.group(1), deny=True)
 
     run = await run_python(code, env=kernel_env, on_line=on_line, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert _tagged(run.stdout, "ERROR") == [
+    assert tagged(run.stdout, "ERROR") == [
         "login to 'dummy-oidc' failed on the Jupyter server: device login failed: "
         "access_denied: the user denied the request"]
     state = json.loads((await api("api/backends/dummy-oidc/login")).body)

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from tests.remote.conftest import approve_device, wait_login
-from tests.remote.test_dummy_backend import _KERNEL_PRELUDE, _WORKFLOW, _proxy_prefix, _tagged
+from tests.remote.flows import (KERNEL_PRELUDE, USER_CODE, WORKFLOW, approve_device, proxy_prefix,
+                                 tagged, wait_login)
 from tests.support.forward_proxy import ForwardProxy
 from tests.support.kernel_process import run_python
 
@@ -39,12 +39,12 @@ async def test_logins_and_kernel_workflow_through_the_forward_proxy(
     assert (await api("api/backends/dummy-svc/login", "POST", {})).code == 200
     assert json.loads((await api("openeo/dummy-svc/me")).body)["user_id"] == "service-bot"
     # kernel code: basic login delegated, the whole workflow
-    run = await run_python(_WORKFLOW, env={**kernel_env, "OUT_DIR": str(tmp_path)}, timeout=120)
+    run = await run_python(WORKFLOW, env={**kernel_env, "OUT_DIR": str(tmp_path)}, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert _tagged(run.stdout, "JOB")[0][1] == "finished"
-    assert _tagged(run.stdout, "ASSET") == ["II*\x00dummy job output"]
-    sent = _tagged(run.stdout, "SENT")[0]
-    assert sent and all(url.startswith(_proxy_prefix("dummy")) and auth is None
+    assert tagged(run.stdout, "JOB")[0][1] == "finished"
+    assert tagged(run.stdout, "ASSET") == ["II*\x00dummy job output"]
+    sent = tagged(run.stdout, "SENT")[0]
+    assert sent and all(url.startswith(proxy_prefix("dummy")) and auth is None
                         for url, auth in sent)
     # every request the dummy received went through the forward proxy ...
     dummy_port, oidc_port = _port(dummy.url), _port(oidc.issuer)
@@ -62,7 +62,7 @@ async def test_logins_and_kernel_workflow_through_the_forward_proxy(
 
 async def test_kernel_authenticate_oidc_through_the_forward_proxy(
         api, dummy, oidc, egress, kernel_env) -> None:  # type: ignore[no-untyped-def]
-    code = _KERNEL_PRELUDE + """
+    code = KERNEL_PRELUDE + """
 con = record(jupyter_eo.connect("dummy-oidc"))
 con.authenticate_oidc(max_poll_time=60)
 emit("ME", con.describe_account()["user_id"])
@@ -70,15 +70,15 @@ emit("FILES", files())
 """
 
     def on_line(line: str) -> None:
-        match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+        match = USER_CODE.search(line)
         if match:
             approve_device(oidc, match.group(1))
 
     before = len(egress.saw("127.0.0.1", _port(oidc.issuer)))
     run = await run_python(code, env=kernel_env, on_line=on_line, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert _tagged(run.stdout, "ME") == ["alice"]
-    assert _tagged(run.stdout, "FILES") == [{}]
+    assert tagged(run.stdout, "ME") == ["alice"]
+    assert tagged(run.stdout, "FILES") == [{}]
     polled = [r.path for r in egress.saw("127.0.0.1", _port(oidc.issuer))[before:]]
     assert "/device" in polled and "/token" in polled
 
@@ -99,7 +99,7 @@ class TestHttpsBackend:
         seen = len(dummy_tls.requests())
         wrong = await api("api/backends/tls/login", "POST", {"username": "bob", "password": "x"})
         assert wrong.code == 403 and json.loads(wrong.body)["code"] == "CredentialsInvalid"
-        code = _KERNEL_PRELUDE + """
+        code = KERNEL_PRELUDE + """
 con = record(jupyter_eo.connect("tls"))
 con.authenticate_basic("bob", "BOB!!!")
 emit("ME", con.describe_account()["user_id"])
@@ -111,17 +111,17 @@ emit("SENT", sent)
 """
 
         def on_line(line: str) -> None:
-            match = re.search(r"enter the user code '([0-9A-F]+)'", line)
+            match = USER_CODE.search(line)
             if match:
                 approve_device(oidc, match.group(1), sub="carol")
 
         run = await run_python(code, env=kernel_env, on_line=on_line, timeout=120)
         assert run.returncode == 0, run.stderr[-3000:]
-        assert _tagged(run.stdout, "ME") == ["bob"] and _tagged(run.stdout, "OIDC_ME") == ["carol"]
-        assert "S2_FOOBAR" in _tagged(run.stdout, "COLLECTIONS")[0]
-        prefixes = (_proxy_prefix("tls"), _proxy_prefix("tls-oidc"))
+        assert tagged(run.stdout, "ME") == ["bob"] and tagged(run.stdout, "OIDC_ME") == ["carol"]
+        assert "S2_FOOBAR" in tagged(run.stdout, "COLLECTIONS")[0]
+        prefixes = (proxy_prefix("tls"), proxy_prefix("tls-oidc"))
         assert all(url.startswith(prefixes) and auth is None
-                   for url, auth in _tagged(run.stdout, "SENT")[0])
+                   for url, auth in tagged(run.stdout, "SENT")[0])
         # the dummy served them over TLS; the forward proxy saw only CONNECT tunnels to it
         assert len(dummy_tls.requests()) > seen
         to_dummy = egress.saw("127.0.0.1", _port(dummy_tls.url))

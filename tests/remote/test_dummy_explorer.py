@@ -8,11 +8,10 @@ import json
 import os
 import re
 
-from tests.remote.conftest import approve_device
-from tests.remote.test_dummy_backend import _KERNEL_PRELUDE, _proxy_prefix, _tagged
+from tests.remote.flows import KERNEL_PRELUDE, approve_device, proxy_prefix, tagged
 from tests.support.kernel_process import run_python
 
-_EXPLORER = _KERNEL_PRELUDE + """
+_EXPLORER = KERNEL_PRELUDE + """
 import warnings
 warnings.simplefilter("ignore")
 from jupyter_eo.widgets.explorer import Explorer
@@ -40,10 +39,10 @@ async def test_explorer_on_the_dummy_and_its_exported_code(
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     # a land-cover collection (one band, MAP): the band view and a formula, NDVI etc. explained
-    assert _tagged(out, "RECIPE") == [["bands", ["bands", "expression"], ["MAP"]]]
-    assert "NDVI composite: no nir / red band" in _tagged(out, "UNAVAILABLE")[0]
+    assert tagged(out, "RECIPE") == [["bands", ["bands", "expression"], ["MAP"]]]
+    assert "NDVI composite: no nir / red band" in tagged(out, "UNAVAILABLE")[0]
     # no XYZ service type on the dummy (WMTS only): the preview is a sync low-resolution request
-    assert _tagged(out, "WAITED") == [True]
+    assert tagged(out, "WAITED") == [True]
     hits = dummy.requests()[seen:]
     assert not [h for h in hits if h["method"] == "POST" and h["path"].endswith("/services")]
     previews = [json.loads(h["body"]) for h in hits if "body" in h]
@@ -55,13 +54,13 @@ async def test_explorer_on_the_dummy_and_its_exported_code(
     [resample] = [n for n in nodes if n["process_id"] == "resample_spatial"]
     assert resample["arguments"]["projection"] in (3857, "EPSG:3857")
     # the dummy answers with a placeholder, not a raster: the preview says so, nothing crashes
-    status, no_tiles = _tagged(out, "PREVIEW")[0]
+    status, no_tiles = tagged(out, "PREVIEW")[0]
     assert no_tiles and "Preview failed" in status and "not recognized" in status
-    assert all(url.startswith(_proxy_prefix("dummy")) and auth is None
-               for url, auth in _tagged(out, "SENT")[0])
+    assert all(url.startswith(proxy_prefix("dummy")) and auth is None
+               for url, auth in tagged(out, "SENT")[0])
 
     # "Insert code", lab flavour: targets the connection's own backend, runs in a kernel
-    backend_id, lab_code = _tagged(out, "LAB")[0]
+    backend_id, lab_code = tagged(out, "LAB")[0]
     assert backend_id == "dummy" and 'jupyter_eo.connect("dummy")' in lab_code
     lab = await run_python(lab_code, env=kernel_env, timeout=120, cwd=tmp_path / "lab")
     assert lab.returncode == 0, lab.stderr[-3000:]
@@ -70,7 +69,7 @@ async def test_explorer_on_the_dummy_and_its_exported_code(
 
     # portable flavour: the dummy's real URL and the login it advertises (OIDC first), run with
     # the plain client outside Jupyter; the device login is the client's own
-    portable = _tagged(out, "PORTABLE")[0]
+    portable = tagged(out, "PORTABLE")[0]
     assert f'openeo.connect("{dummy.api_url}")' in portable and "jupyter_eo" not in portable
     assert ".authenticate_oidc()" in portable
     approved: list[str] = []

@@ -1,0 +1,92 @@
+"""End-to-end helpers: the user's device-code approval, login waits, kernel code and its output."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from urllib.parse import urlencode
+from urllib.request import ProxyHandler, Request, build_opener
+
+from tests.support.oidc_provider import LoopbackOidc
+
+USER_CODE = re.compile(r"enter the user code '([0-9A-F]+)'")  # jupyter_eo's device prompt
+
+
+def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice",
+                   deny: bool = False) -> None:
+    """What the user does in the browser: open the verification page, approve (or deny)."""
+    body = urlencode({"user_code": user_code, "sub": sub, "deny": "1" if deny else ""}).encode()
+    opener = build_opener(ProxyHandler({}))  # the user's browser, not the server's egress proxy
+    with opener.open(Request(oidc.issuer + "/activate", data=body, method="POST"),
+                     timeout=10) as r:
+        assert json.loads(r.read()) == {"approved": True}
+
+
+async def wait_login(api, backend_id: str, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
+    """Poll the login route until it is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = json.loads((await api(f"api/backends/{backend_id}/login")).body)
+        if state["state"] != "pending" or time.monotonic() > deadline:
+            return state
+        await asyncio.sleep(0.05)
+
+
+PROXY_ENV = "JUPYTER_EO_SERVER_URL"
+
+
+def tagged(text: str, tag: str) -> list:  # type: ignore[type-arg]
+    return [json.loads(line[len(tag) + 1:]) for line in text.splitlines()
+            if line.startswith(tag + " ")]
+
+
+def proxy_prefix(backend_id: str) -> str:
+    return os.environ[PROXY_ENV] + f"jupyter-eo/openeo/{backend_id}/"
+
+
+KERNEL_PRELUDE = """
+import json, os, jupyter_eo
+from pathlib import Path
+sent = []
+def record(con):
+    con.session.hooks["response"].append(
+        lambda r, *a, **k: sent.append([r.url, r.request.headers.get("Authorization")]))
+    return con
+def files():
+    home = Path(os.environ["OPENEO_CONFIG_HOME"])
+    return {str(p.relative_to(home)): p.read_text() for p in home.rglob("*") if p.is_file()}
+def emit(tag, value):
+    print(tag + " " + json.dumps(value), flush=True)
+"""
+
+WORKFLOW = KERNEL_PRELUDE + """
+import warnings
+warnings.simplefilter("ignore")
+out = Path(os.environ["OUT_DIR"])
+con = record(jupyter_eo.connect("dummy"))
+con.authenticate_basic("alice", "alice123")
+emit("ME", con.describe_account()["user_id"])
+emit("COLLECTIONS", con.list_collection_ids())
+cube = con.load_collection("S2_FOOBAR", spatial_extent={"west": 5, "south": 51, "east": 5.1,
+                           "north": 51.1}, temporal_extent=["2021-01-01", "2021-02-01"],
+                           bands=["B04", "B08"])
+ndvi = ((cube.band("B08") - cube.band("B04")) / (cube.band("B08") + cube.band("B04"))).max_time()
+ndvi.download(out / "ndvi.tif", format="GTiff")
+emit("DOWNLOAD", (out / "ndvi.tif").read_bytes()[:40].decode("latin-1"))
+job = ndvi.create_job(title="ndvi max", out_format="GTiff")
+job.start()
+emit("JOB", [job.job_id, job.status()])
+results = job.get_results()
+assets = {a.key: a.href for a in results.get_assets()}
+emit("ASSETS", assets)
+path = results.get_asset("output.tiff").download(out / "job")
+emit("ASSET", Path(path).read_bytes().decode("latin-1"))
+emit("JOBS", [j["id"] for j in con.list_jobs()])
+con.save_user_defined_process("ndvi_max_e2e", ndvi.flat_graph(), summary="NDVI max")
+emit("UDPS", [p["id"] for p in con.list_user_defined_processes()])
+emit("UDP", con.user_defined_process("ndvi_max_e2e").describe()["summary"])
+emit("SENT", sent)
+emit("FILES", files())
+"""

@@ -120,3 +120,15 @@ def test_typing_a_date_into_from_works(lab) -> None:
     assert "YYYY-MM-DD" in message.inner_text()
     assert start.input_value() == "2023-06"
     assert graph_dates(lab, path) == [["2023-06-01", "2023-07-01"]]  # the last valid range
+
+    # a date outside the collection: clamped on commit, said inline, and shown as used
+    start.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2015-03-01", delay=60)  # SENTINEL2_L2A starts 2017-01-02
+    page.keyboard.press("Enter")
+    note = cell.locator(".jeo-explorer .jeo-temporal-picker .jeo-error", has_text="outside").first
+    note.wait_for(timeout=10_000)
+    assert "2015-03-01" in note.inner_text()
+    used = graph_dates(lab, path)[0]
+    assert used == ["2017-01-02", "2023-07-01"]
+    assert wait_shown(lab, cell, used) == used

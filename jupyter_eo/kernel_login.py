@@ -149,7 +149,7 @@ class ProxiedConnection(openeo.Connection):
     def _auth_kind(self, view: dict[str, Any]) -> str:
         return "local" if view.get("local") else str(view.get("auth") or "none")
 
-    def _refuse(self, what: str, view: dict[str, Any]) -> DelegatedLoginError:
+    def _refuse(self, what: str, view: dict[str, Any], note: str = "") -> DelegatedLoginError:
         kind = self._auth_kind(view)
         how = {"basic": "connection.authenticate_basic(username, password)",
                "oidc": "connection.authenticate_oidc()",
@@ -159,7 +159,7 @@ class ProxiedConnection(openeo.Connection):
         return DelegatedLoginError(
             f"{what} cannot run in this kernel: jupyter_eo keeps credentials on the Jupyter "
             f"server, which logs in to backend {self.backend_id!r} with {kind!r} "
-            f"authentication; {hint}.")
+            f"authentication; {hint}.{note}")
 
     # -- the delegated methods ----------------------------------------------------------
     def authenticate_oidc(self, provider_id: str | None = None, client_id: str | None = None,
@@ -231,7 +231,10 @@ class ProxiedConnection(openeo.Connection):
         if kind in ("local", "none"):
             return self
         if kind != "client_credentials":
-            raise self._refuse("a client-credentials login given in the notebook", view)
+            raise self._refuse("a client-credentials login given in the notebook", view,
+                               " A service account is set up by the administrator (auth "
+                               "'client_credentials' in JupyterEOApp.backends); its secret "
+                               "then stays in the server's configuration.")
         if client_id or client_secret:
             import warnings
 

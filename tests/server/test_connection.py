@@ -261,6 +261,7 @@ print("FILES " + json.dumps(files()))
         assert "keeps credentials on the Jupyter server" in message
         assert "connection.authenticate_oidc()" in message and "sidebar" in message
     assert "authenticate_oidc_access_token()" in access
+    assert "set up by the administrator (auth 'client_credentials'" in cc
     assert "authenticate_basic(username, password)" in refresh
     assert unknown.startswith("[404] NotFound") and "'nope'" in unknown
     assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])

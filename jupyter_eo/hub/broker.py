@@ -22,7 +22,10 @@ from urllib.parse import parse_qs
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.web import Application, RequestHandler
 
+from jupyter_eo.errors import OpenEOError
 from jupyter_eo.server import oidc
+from jupyter_eo.server.egress import ProxyConfig
+from jupyter_eo.server.upstream_client import UpstreamClient
 
 log = logging.getLogger("jupyter_eo.hub.broker")
 MARGIN_S = 60.0
@@ -46,7 +49,9 @@ class Broker:
     def __init__(self, accounts: dict[str, Account], hub_api_url: str) -> None:
         self.accounts = accounts
         self.hub_api_url = hub_api_url.rstrip("/") + "/"
-        self.http = AsyncHTTPClient(force_instance=True)
+        self.http = AsyncHTTPClient(force_instance=True)  # the hub's API (local)
+        # the OIDC provider, through HTTP(S)_PROXY / NO_PROXY like every server-side call
+        self.upstream = UpstreamClient(ProxyConfig.from_environment(), timeout=30.0)
         self.issued: dict[str, int] = {}
 
     async def hub_user(self, token: str) -> str:
@@ -66,8 +71,8 @@ class Broker:
         async with account.lock:
             token = account.token
             if token is None or (token.expires_at and token.expires_at - MARGIN_S < time.time()):
-                provider = await oidc.discover(self.http, account.issuer)
-                token = await oidc.client_credentials(self.http, provider, account.client_id,
+                provider = await oidc.discover(self.upstream, account.issuer)
+                token = await oidc.client_credentials(self.upstream, provider, account.client_id,
                                                       account.client_secret, account.scopes)
                 account.token = token
             return token
@@ -109,7 +114,7 @@ class TokenHandler(_Handler):
             return self._json({"error": "invalid_client"}, 401)
         try:
             token = await self.broker.access_token(backend_id)
-        except oidc.OidcError as exc:
+        except (oidc.OidcError, OpenEOError) as exc:  # refused, or unreachable (502/504 text)
             log.warning("broker: upstream login for %s failed: %s", backend_id, exc)
             return self._json({"error": "temporarily_unavailable",
                                "error_description": "upstream service account login failed"}, 503)

@@ -132,9 +132,11 @@ class XarrayFileCollection(Collection):
         self._ds = ds
 
     def _open(self) -> xr.Dataset:
+        # decode_coords="all": a CF grid-mapping variable (rioxarray's spatial_ref) becomes a
+        # coordinate, so each band carries the file's CRS
         if self.path.suffix == ".zarr" or self.path.is_dir():
-            return xr.open_zarr(self.path)
-        return xr.open_dataset(self.path, chunks={})
+            return xr.open_zarr(self.path, decode_coords="all")
+        return xr.open_dataset(self.path, chunks={}, decode_coords="all")
 
     def _times(self) -> list[np.datetime64]:
         if self.tdim:

@@ -36,6 +36,7 @@ class ColourScale:
     stretch: str = "robust"
     range: tuple[float, float] | None = None
     units: str = ""
+    gamma: float = 1.0  # RGB only: channel = stretched ** gamma (0.5 brightens dark surfaces)
 
     def limits(self, values: np.ndarray) -> tuple[float, float]:
         """(vmin, vmax) of this scale for ``values`` ((y, x) or (3, y, x) for RGB)."""
@@ -136,9 +137,12 @@ def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis"
 
 
 def rgb_composite(red: np.ndarray, green: np.ndarray, blue: np.ndarray,
-                  ranges: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Three 2-D arrays as RGBA uint8, each stretched by its (vmin, vmax); NaN -> transparent."""
+                  ranges: Sequence[tuple[float, float]], gamma: float = 1.0) -> np.ndarray:
+    """Three 2-D arrays as RGBA uint8, each stretched by its (vmin, vmax) then raised to
+    ``gamma``; NaN -> transparent."""
     channels = [_normalise(c, lo, hi) for c, (lo, hi) in zip((red, green, blue), ranges)]
+    if gamma != 1.0:
+        channels = [np.power(c, gamma) for c in channels]
     rgb = np.stack(channels, axis=-1)
     valid = np.all(np.isfinite(np.stack([red, green, blue], axis=-1)), axis=-1)
     out = np.zeros(rgb.shape[:2] + (4,), dtype="uint8")
@@ -190,7 +194,8 @@ def rgb_legend_html(bands: Sequence[str], vmin: float, vmax: float, units: str =
 
 
 def render(array: np.ndarray, *, cmap: str = "viridis", vmin: float | None = None,
-           vmax: float | None = None, percentiles: tuple[float, float] = (2.0, 98.0)) -> tuple[bytes, tuple]:
+           vmax: float | None = None, percentiles: tuple[float, float] = (2.0, 98.0),
+           gamma: float = 1.0) -> tuple[bytes, tuple]:
     """Render a (y, x) array with a colormap or a (3, y, x) array as RGB; returns (png, ranges).
 
     Missing ``vmin``/``vmax`` come from the percentiles (per channel for RGB).
@@ -202,7 +207,7 @@ def render(array: np.ndarray, *, cmap: str = "viridis", vmin: float | None = Non
         for channel in array:
             low, high = percentile_range(channel[keep], *percentiles)
             ranges.append((low if vmin is None else vmin, high if vmax is None else vmax))
-        return png_bytes(rgb_composite(array[0], array[1], array[2], ranges)), tuple(ranges)
+        return png_bytes(rgb_composite(array[0], array[1], array[2], ranges, gamma)), tuple(ranges)
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim != 2:

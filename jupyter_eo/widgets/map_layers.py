@@ -69,7 +69,7 @@ class MapResult:
 def overlay_png(data: np.ndarray, style: ColourScale, vmin: float, vmax: float) -> str:
     """The data URL of a result drawn with a colour scale (first band, or the first three as RGB)."""
     array = data[:3] if data.shape[0] >= 3 else data[0]
-    png, _ = render(array, cmap=style.cmap, vmin=vmin, vmax=vmax)
+    png, _ = render(array, cmap=style.cmap, vmin=vmin, vmax=vmax, gamma=style.gamma)
     return data_url(png)
 
 

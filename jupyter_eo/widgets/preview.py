@@ -156,8 +156,8 @@ class Preview(w.VBox):
         """Keep the current preview on the map as a layer (with its colours and limits)."""
         if self.result is None:
             return None
-        style = type(self.style)(cmap=self.cmap.value, stretch="fixed",
-                                 range=(self.vmin.value, self.vmax.value), units=self.style.units)
+        style = type(self.style)(cmap=self.cmap.value, stretch="fixed", range=(self.vmin.value, self.vmax.value),
+                                 units=self.style.units, gamma=self.style.gamma)
         kept = self.layers.add(name or self.label or "Preview", self.result.data, self.result.bounds,
                                style=style, vmin=self.vmin.value, vmax=self.vmax.value,
                                band_names=list(self.result.band_names), opacity=self.opacity.value)
@@ -168,8 +168,8 @@ class Preview(w.VBox):
     def _live_results(self) -> list[MapResult]:
         if self.result is None or self.overlay is None or not self.overlay.visible:
             return []
-        style = type(self.style)(cmap=self.cmap.value, stretch="fixed",
-                                 range=(self.vmin.value, self.vmax.value), units=self.style.units)
+        style = type(self.style)(cmap=self.cmap.value, stretch="fixed", range=(self.vmin.value, self.vmax.value),
+                                 units=self.style.units, gamma=self.style.gamma)
         return [MapResult(f"Preview{' — ' + self.label if self.label else ''}", self.result.data,
                           self.result.bounds, self.overlay, list(self.result.band_names), style,
                           self.vmin.value, self.vmax.value)]
@@ -281,7 +281,8 @@ class Preview(w.VBox):
         if result is None:
             return
         array = self._display_array(result.data)
-        png, _ = render(array, cmap=self.cmap.value, vmin=self.vmin.value, vmax=self.vmax.value)
+        png, _ = render(array, cmap=self.cmap.value, vmin=self.vmin.value, vmax=self.vmax.value,
+                        gamma=self.style.gamma)
         url = data_url(png)
         bounds = [list(result.bounds[0]), list(result.bounds[1])]
         self._drop_tiles()

@@ -14,6 +14,9 @@ VEGETATION_RANGE = (-0.2, 0.9)
 CHANGE_CAP = 1.0
 #: Sentinel-2 L2A reflectance is delivered as digital numbers = reflectance x 10000.
 REFLECTANCE_UNITS = "reflectance × 10⁴"
+#: The offline basemap's true colour: DN 0..3000 (reflectance 0..0.3) stretched, then gamma 0.5.
+BASEMAP_WHITE_DN = 3000.0
+BASEMAP_GAMMA = 0.5
 
 
 def product_style(recipe: Any) -> ColourScale:
@@ -36,6 +39,10 @@ def product_style(recipe: Any) -> ColourScale:
                                units=f"{recipe_id} (unitless)")
         return ColourScale(cmap=cmap, stretch="fixed", range=tuple(value_range or (-1.0, 1.0)),
                            units=f"{recipe_id} (unitless)")
+    if kind == "rgb" and recipe_id == "true_colour":
+        # the offline basemap's colours (backend/catalog/basemap.py): previews sit on the map
+        return ColourScale(cmap=cmap, stretch="fixed", range=(0.0, BASEMAP_WHITE_DN), gamma=BASEMAP_GAMMA,
+                           units=f"{REFLECTANCE_UNITS}, as the basemap")
     if kind == "rgb":
         return ColourScale(cmap=cmap, stretch="robust", range=(0.0, 10000.0), units=REFLECTANCE_UNITS)
     if kind == "backscatter":

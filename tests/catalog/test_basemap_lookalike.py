@@ -59,3 +59,24 @@ def test_the_comparison_tells_a_different_world_apart(monkeypatch):
     sampled = basemap_at(np.asarray(lon)[::3, ::3], np.asarray(lat)[::3, ::3], z=16)
     diff = np.abs(sampled.astype(int) - expected[::3, ::3].astype(int)).max(axis=-1)
     assert float((diff <= 12).mean()) < 0.6
+
+
+def test_true_colour_previews_use_the_basemap_colours():
+    """A true-colour preview drawn with its default scale has the basemap's colours, pixel for
+    pixel, so it sits on the map without a visible seam."""
+    import io
+
+    from PIL import Image
+
+    from jupyter_eo.widgets.colormaps import render
+    from jupyter_eo.widgets.product_styles import style_for_recipe_id
+
+    expected, grid = s2_true_colour(AOIS[0])
+    bands = render_s2(grid, basemap.BASEMAP_DAY, ["B04", "B03", "B02"], basemap.SEED,
+                      world.land_cover(grid, basemap.SEED), cloudless=True)
+    style = style_for_recipe_id("true_colour")
+    array = np.stack([bands[b] for b in ("B04", "B03", "B02")]).astype("float64")
+    png, _ = render(array, vmin=style.range[0], vmax=style.range[1], gamma=style.gamma)
+    drawn = np.asarray(Image.open(io.BytesIO(png)))[..., :3].astype(int)
+    assert np.abs(drawn - basemap._true_colour(grid).astype(int)).max() <= 1
+    assert np.abs(drawn - expected.astype(int)).max() <= 1

@@ -47,7 +47,7 @@ class RecipePicker(w.VBox):
         self.period2.layout.display = "none"
         # band view: one band with a colour map, or three as red/green/blue
         self.band_mode = w.ToggleButtons(options=[("1 band", 1), ("RGB", 3)], value=1,
-                                         style={"button_width": "5em"})
+                                         style={"button_width": "6.5em"})
         narrow = {"description_width": "initial"}
         self.band_dropdowns = [w.Dropdown(description=d, style=narrow, layout=w.Layout(width="auto"))
                                for d in ("Band", "Green", "Blue")]

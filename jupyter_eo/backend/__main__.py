@@ -63,6 +63,30 @@ def job_workers_arg(text: str) -> int:
     return value
 
 
+def memory_size_arg(text: str) -> int:
+    """argparse type of ``--max-request-memory``: bytes, or a number with K/M/G (binary units)."""
+    units = {"": 1, "B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}
+    value = str(text).strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in units else ""
+    try:
+        number = float(value[:len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 2G or 512M, got {text!r}") \
+            from None
+    if not number >= 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a size >= 0, got {text!r}")
+    return int(number * units[unit])
+
+
+def default_request_memory() -> int:
+    """``$JUPYTER_EO_MAX_REQUEST_MEMORY`` (e.g. ``4G``) or the built-in default."""
+    env = os.environ.get("JUPYTER_EO_MAX_REQUEST_MEMORY")
+    try:
+        return memory_size_arg(env) if env else Limits().max_request_bytes
+    except argparse.ArgumentTypeError as exc:
+        raise SystemExit(f"jupyter-eo serve: JUPYTER_EO_MAX_REQUEST_MEMORY: {exc}") from None
+
+
 def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the ``serve`` subcommand on an argparse subparsers object."""
     parser = sub.add_parser("serve", help="Run the embedded openEO API 1.2 backend.",
@@ -103,6 +127,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-pixels", type=int, default=defaults.max_pixels,
                         help="Values (x*y*t*bands) a synchronous request or tile may load "
                         f"(default {defaults.max_pixels:,}).")
+    parser.add_argument("--max-request-memory", type=memory_size_arg,
+                        default=default_request_memory(), metavar="SIZE",
+                        help="Memory one request (result or batch job) may use, e.g. 2G or "
+                        "512M; estimated before any work (413 with what to narrow) and watched "
+                        "while it runs; 0 turns both off (default $JUPYTER_EO_MAX_REQUEST_MEMORY "
+                        f"or {defaults.max_request_bytes // 1024 ** 2:,}M).")
     parser.add_argument("--sync-timeout", type=float, default=defaults.sync_timeout_s,
                         help=f"Wall-clock seconds per synchronous request (default "
                         f"{defaults.sync_timeout_s:g}).")
@@ -157,7 +187,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     users = users_from_args(args, data_dir)
     udf_enabled, udf_sandboxed = udf_mode(args)
     limits = Limits(max_pixels=args.max_pixels, sync_timeout_s=args.sync_timeout,
-                    max_body_bytes=args.max_body_bytes)
+                    max_body_bytes=args.max_body_bytes,
+                    max_request_bytes=args.max_request_memory)
     return BackendConfig(data_dir=data_dir, users=users, dask_address=args.dask_address,
                          udf_enabled=udf_enabled, udf_sandboxed=udf_sandboxed, limits=limits,
                          collections_dir=args.collections_dir, cache_dir=args.cache_dir,

@@ -17,6 +17,8 @@ from jupyter_eo.backend.config import BackendConfig
 from jupyter_eo.backend.formats import WrittenFile, write_result
 from jupyter_eo.backend.jobs import JobRunner, JobStore
 from jupyter_eo.backend.limits import check_graph, check_pixels
+from jupyter_eo.backend.memory_guard import MemoryGuard
+from jupyter_eo.backend.memory_model import check_memory, estimate_memory
 from jupyter_eo.backend.udps import UdpStore
 from jupyter_eo.backend.workspace import Workspace
 from jupyter_eo.errors import OpenEOError, RequestTimeout
@@ -54,6 +56,7 @@ class Backend:
         self.tile_executor = ThreadPoolExecutor(max_workers=max(1, config.sync_workers),
                                                 thread_name_prefix="openeo-tiles")
         self.light_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="openeo-light")
+        self.memory_guard = MemoryGuard(config.limits.max_request_bytes)
         self.runner = JobRunner(self.jobs, self.execute_job, workers=config.job_workers)
         from jupyter_eo.backend.handlers.services import ServiceStore
 
@@ -130,6 +133,7 @@ class Backend:
         if errors:
             raise errors[0]
         check_pixels(graphs, self.catalog, max_pixels)
+        check_memory(estimate_memory(graphs, self.catalog), self.config.limits.max_request_bytes)
 
     def _engine_validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
         from jupyter_eo.backend.engine import validate_process_graph
@@ -169,9 +173,11 @@ class Backend:
                     max_pixels: int | None, progress: Callable[[float], None] | None = None,
                     cancel_event: threading.Event | None = None) -> WrittenFile:
         self.precheck(pg, user, max_pixels)
-        value, fmt, options = self.evaluate(pg, user, max_pixels=max_pixels, progress=progress,
-                                            cancel_event=cancel_event)
-        return write_result(value, fmt, options, out_dir, basename=basename)
+        cancel_event = cancel_event or threading.Event()
+        with self.memory_guard.watch(cancel_event):  # a runaway becomes a 413, not an OOM kill
+            value, fmt, options = self.evaluate(pg, user, max_pixels=max_pixels,
+                                                progress=progress, cancel_event=cancel_event)
+            return write_result(value, fmt, options, out_dir, basename=basename)
 
     def execute_job(self, job: dict, out_dir: Path, progress: Callable[[float], None],
                     cancel: threading.Event) -> list[dict]:
@@ -215,6 +221,7 @@ class Backend:
 
     def close(self) -> None:
         self.runner.shutdown()
+        self.memory_guard.close()
         for executor in (self.executor, self.tile_executor, self.light_executor):
             executor.shutdown(wait=False, cancel_futures=True)
         if self.config.dask_address:

@@ -18,7 +18,9 @@ class Limits:
 
     ``max_pixels`` counts values of all loaded cubes of one synchronous request or tile
     (x * y * time steps * bands), estimated from the graph and collection metadata before any
-    data is read.
+    data is read. ``max_request_bytes`` is the memory one request (synchronous result or
+    batch job) may use: estimated before any work (:mod:`jupyter_eo.backend.memory_model`)
+    and watched while it runs (:mod:`jupyter_eo.backend.memory_guard`).
     """
 
     max_body_bytes: int = 16 * 1024 * 1024
@@ -27,6 +29,7 @@ class Limits:
     max_depth: int = 1_000
     max_pixels: int = 200_000_000
     max_job_pixels: int = 2_000_000_000
+    max_request_bytes: int = 2 * 1024 ** 3
     sync_timeout_s: float = 300.0
     tile_timeout_s: float = 60.0
     json_nesting: int = 200
@@ -221,6 +224,12 @@ def check_extent_finite(extent: Any) -> None:
 
 
 def _collection_pixels(meta: dict, args: dict) -> int:
+    nt, nb, ny, nx = load_shape(meta, args)
+    return nx * ny * nt * nb
+
+
+def load_shape(meta: dict, args: dict) -> tuple[int, int, int, int]:
+    """Estimated (time steps, bands, rows, columns) of a ``load_collection`` with ``args``."""
     dims = meta.get("cube:dimensions", {})
     nx = _axis_count(dims, "x", args.get("spatial_extent"), meta)
     ny = _axis_count(dims, "y", args.get("spatial_extent"), meta)
@@ -231,7 +240,7 @@ def _collection_pixels(meta: dict, args: dict) -> int:
     else:
         band_dim = next((d for d in dims.values() if d.get("type") == "bands"), {})
         nb = max(1, len(band_dim.get("values", []) or [1]))
-    return nx * ny * nt * nb
+    return nt, nb, ny, nx
 
 
 def _axis_count(dims: dict, axis: str, extent: Any, meta: dict) -> int:

@@ -1,8 +1,8 @@
 """Start a private embedded openEO backend (`jupyter-eo serve`) for the example notebooks.
 
-A workshop host would run ``jupyter-eo serve --user alice:... --user bob:...`` in a terminal; the
-notebooks do the same in the background so they run anywhere, offline. Passwords are generated
-per run and never written into the notebook.
+A workshop host would run ``jupyter-eo serve --users-file users.txt`` in a terminal; the notebooks
+do the same in the background so they run anywhere, offline. Passwords are generated per run,
+kept in a 0600 file in the server's temporary state folder and never written into a notebook.
 """
 from __future__ import annotations
 
@@ -50,17 +50,16 @@ def start_backend(users: list[str], udf: bool = False, timeout: float = 120) -> 
     passwords = {name: secrets.token_urlsafe(12) for name in users}
     data_dir = tempfile.mkdtemp(prefix="jupyter-eo-notebook-")
     cmd = [sys.executable, "-m", "jupyter_eo.cli", "serve", "--port", "0", "--data-dir", data_dir]
-    env = dict(os.environ)
-    if len(passwords) == 1:  # one user: through the environment, not the command line
-        ((name, password),) = passwords.items()
-        env.update(JUPYTER_EO_BACKEND_USER=name, JUPYTER_EO_BACKEND_PASSWORD=password)
-    else:
-        cmd += [arg for name, password in passwords.items()
-                for arg in ("--user", f"{name}:{password}")]
+    # passwords never on the command line (readable by every local user): a 0600 users file
+    users_file = os.path.join(data_dir, "users.txt")
+    fd = os.open(users_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.writelines(f"{name}:{password}\n" for name, password in passwords.items())
+    cmd += ["--users-file", users_file]
     if udf:
         cmd.append("--udf")
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=env, stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL)
     log: list[str] = []
     found: list[str] = []
 

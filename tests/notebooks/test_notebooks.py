@@ -32,6 +32,18 @@ EXPECTED: dict[str, list[str]] = {
                             r"B04 float32 float32 range 0\.\d+\.\.0\.\d+ max difference 0\.0",
                             r"B08 float32 float32", r"same result: True",
                             r"400 UdfError True"],
+    "load_stac.ipynb": [r"\['ndvi_2023-05-01\.tif', 'ndvi_2023-07-01\.tif'\]",
+                        r"collection\.json \['ndvi-2023-05-01', 'ndvi-2023-07-01'\]",
+                        r"\['x', 'y', 'bands', 't'\] \['ndvi'\]",
+                        r"NDVI change May -> July: [+-]\d\.\d{3}",
+                        r"equal to the files' difference: True", r"\b1 date\(s\)"],
+    "two_backends.ipynb": [r"local: jupyter_eo embedded openEO backend, openEO API 1\.2",
+                           r"second: jupyter_eo embedded openEO backend",
+                           r"local has SENTINEL2_L2A: True \| missing processes: none",
+                           r"second has SENTINEL2_L2A: True \| missing processes: none",
+                           r"local \{'band': 1, 'y': \d+, 'x': \d+\} float32 mean NDVI 0\.\d+",
+                           r"second \{'band': 1", r"same grid: True",
+                           r"same values: True \| same dtype: True"],
 }
 
 

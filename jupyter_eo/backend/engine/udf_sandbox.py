@@ -399,7 +399,8 @@ _probe: list[str | None] = []
 
 
 def sandbox_problem() -> str | None:
-    """Why UDFs cannot be sandboxed here (None: they can). Probed once per process."""
+    """Why UDFs cannot be sandboxed here (None: they can). Probed once per process: the
+    runner's imports must work inside (a few seconds)."""
     with _probe_lock:
         if not _probe:
             _probe.append(_probe_sandbox())
@@ -412,9 +413,9 @@ def _probe_sandbox() -> str | None:
     if platform.machine() not in SYS_PIVOT_ROOT:
         return f"the UDF sandbox does not support the {platform.machine()} architecture"
     with tempfile.TemporaryDirectory(prefix="jeo-udf-probe-") as tmp:
-        code, err = run_sandboxed(tmp, [sys.executable, "-I", "-c",
-                                        "import jupyter_eo.backend.engine.udf_runner"],
-                                  UdfLimits(timeout_s=30))
+        imports = "import openeo.udf, jupyter_eo.backend.engine.udf_runner_exchange"
+        code, err = run_sandboxed(tmp, [sys.executable, "-I", "-c", imports],
+                                  UdfLimits(timeout_s=60))
     if code == 0:
         return None
     lines = [line for line in err.splitlines() if line.strip()]

@@ -201,3 +201,31 @@ def test_typed_aoi_zooms_the_map_at_once():
     m = AOIMap(basemap_url=None, center=(0.0, 0.0), zoom=3)
     m.text.value = "11.0, 46.0, 11.03, 46.02"
     assert m.map.zoom >= 13 and m.map.center == pytest.approx([46.01, 11.015], abs=0.001)
+
+
+def test_geoparquet_in_utm_is_read_in_lon_lat(tmp_path):
+    import json
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+    from pyproj import CRS, Transformer
+
+    from jupyter_eo.widgets.vector_upload import read_vector
+
+    to_utm = Transformer.from_crs(4326, 32632, always_xy=True)
+    field = shapely.transform(shapely.box(11.0, 46.0, 11.02, 46.01),
+                              lambda xy: np.column_stack(to_utm.transform(xy[:, 0], xy[:, 1])))
+    geo = {"version": "1.0.0", "primary_column": "geometry",
+           "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Polygon"],
+                                    "crs": CRS.from_epsg(32632).to_json_dict()}}}
+    table = pa.table({"name": ["Vineyard"], "geometry": [shapely.to_wkb(field)]})
+    table = table.replace_schema_metadata({b"geo": json.dumps(geo).encode()})
+    pq.write_table(table, tmp_path / "fields.parquet")
+    features = read_vector("fields.parquet", (tmp_path / "fields.parquet").read_bytes())
+    assert [f.label for f in features] == ["Vineyard"]
+    assert geometry_bbox(features[0].geometry) == pytest.approx((11.0, 46.0, 11.02, 46.01), abs=1e-6)
+    with pytest.raises(AOIInvalid, match="not GeoParquet"):
+        pq.write_table(pa.table({"name": ["x"]}), tmp_path / "plain.parquet")
+        read_vector("plain.parquet", (tmp_path / "plain.parquet").read_bytes())

@@ -45,7 +45,7 @@ def choose_recipe(cell, label: str) -> None:
 def colour_bar_ticks(cell, title: str) -> list[float]:
     bar = cell.locator(".jeo-preview .jeo-colorbar", has_text=title).first
     bar.wait_for(timeout=120_000)
-    return [float(t) for t in bar.locator(".jeo-tick").all_inner_texts()]
+    return [float(t) for t in bar.locator(".jeo-ticks span").all_inner_texts()]
 
 
 def test_change_map_colour_bar_is_symmetric_around_zero(lab) -> None:

@@ -165,7 +165,7 @@ def test_unprivileged_launch_has_the_same_guarantees() -> None:
     assert any(line.startswith("children ") and 0 < int(line.split()[1]) < 16 for line in lines)
 
 
-def serve_refusal(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def serve_refusal(tmp_path: Path, *args: str) -> subprocess.Popen:
     """``jupyter-eo serve ARGS`` where user namespaces are switched off (in a user namespace
     of its own whose max_user_namespaces is 0), so no sandbox can be built."""
     serve = [sys.executable, "-m", "jupyter_eo.cli", "serve", "--data-dir", str(tmp_path / "d"),

@@ -14,11 +14,11 @@ from tornado import httputil
 from tornado.iostream import IOStream
 from tornado.tcpclient import TCPClient
 
+from .upstream_errors import ProxyError, reason as _os_reason
+
 MAX_CONNECT_REPLY_BYTES = 64 * 1024
-
-
-class ProxyError(OSError):
-    """The egress proxy refused or failed a tunnel; ``str()`` names the proxy, never its password."""
+__all__ = ["EgressProxy", "ProxyConfig", "ProxyError", "TunnelTCPClient", "bypasses",
+           "parse_proxy_url"]
 
 
 @dataclass(frozen=True)
@@ -218,9 +218,3 @@ class TunnelTCPClient:
         except OSError as exc:
             raise ProxyError(f"TLS through egress proxy {self.proxy.display} failed "
                              f"({_os_reason(exc)})") from None
-
-
-def _os_reason(exc: BaseException) -> str:
-    from .upstream_errors import reason
-
-    return reason(exc)

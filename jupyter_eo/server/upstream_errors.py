@@ -12,6 +12,10 @@ from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 from ..errors import OpenEOError
 
 
+class ProxyError(OSError):
+    """The egress proxy refused or failed a tunnel; ``str()`` names the proxy, never its password."""
+
+
 class GatewayTimeout(OpenEOError):
     """Backend-specific: the upstream backend (or OIDC provider) did not answer in time."""
 
@@ -46,8 +50,6 @@ def reason(exc: BaseException) -> str:
         return "TLS handshake failed"
     if isinstance(exc, (StreamClosedError, HTTPStreamClosedError)):
         return "connection closed by the remote side"
-    from .egress import ProxyError
-
     if isinstance(exc, ProxyError):
         return str(exc)
     if isinstance(exc, OSError) and exc.errno in _ERRNO_TEXT:

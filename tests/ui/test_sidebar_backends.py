@@ -199,6 +199,13 @@ def test_add_backend_by_well_known_root_log_in_and_preview(
     # the kernel's calls went through the lab's proxy, which used the egress proxy
     assert any(r.path.endswith("/result") for r in egress.saw("127.0.0.1", port))
 
+    # the user's own backend can be removed again (the administrator's have no Remove button)
+    assert _row(lab, "nodns").locator("button.jp-eo-remove").count() == 0
+    _row(lab, backend_id).locator("button.jp-eo-remove").click()
+    _row(lab, backend_id).wait_for(state="detached", timeout=10_000)
+    listed = [b["id"] for b in lab.server.api("jupyter-eo/api/backends")["backends"]]
+    assert listed == ["nodns", "closed"]
+
 
 @pytest.mark.parametrize(("backend_id", "reason"), [
     ("nodns", r"could not reach http://jupyter-eo-test\.invalid/\.well-known/openeo: egress "

@@ -14,4 +14,10 @@ class StatusHandler(JupyterEOHandler):
         backends = registry.public_view() if registry is not None else []
         self.write_json({"name": "jupyter_eo", "version": __version__, "backends": backends,
                          "kernel": self.kernel_authenticated,
-                         "config_errors": self.settings.get("jupyter_eo_config_errors", [])})
+                         "config_errors": self.settings.get("jupyter_eo_config_errors", []),
+                         "egress_proxy": self._egress()})
+
+    def _egress(self) -> dict:
+        """The egress proxy in use (hosts only, never credentials), for troubleshooting."""
+        upstream = self.settings.get("jupyter_eo_upstream")
+        return upstream.proxies.public() if upstream is not None else {}

@@ -244,3 +244,22 @@ def test_proxy_config_from_environment_prefers_lower_case_and_hides_passwords() 
     assert "secret" not in json.dumps(config.public())
     with pytest.raises(ValueError, match="socks5"):
         ProxyConfig.from_environment({"HTTPS_PROXY": "socks5://h:1080"})
+
+
+async def test_status_names_the_egress_proxy_without_credentials(monkeypatch, eo_proxy_config,
+                                                                 jp_configurable_serverapp) -> None:
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://user:s3cret@proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", ".intranet.test")
+    app = jp_configurable_serverapp(config={"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
+                                            "JupyterEOApp": eo_proxy_config})
+    eo = list(app.extension_manager.extension_apps["jupyter_eo"])[0]
+    assert eo.upstream.proxies.public() == {"http": "", "https": "http://proxy.test:3128",
+                                            "no_proxy": ".intranet.test"}
+
+
+async def test_status_route_reports_the_egress_proxy(api, proxy_env) -> None:
+    status = json.loads((await api("api/status")).body)
+    assert status["egress_proxy"] == {"http": proxy_env.url, "https": proxy_env.url,
+                                      "no_proxy": ""}

@@ -67,3 +67,16 @@ class UdpStore:
         self.get(user, process_graph_id)
         with open_db(self.db_path) as db:
             db.execute("DELETE FROM udps WHERE user = ? AND id = ?", (user, process_graph_id))
+
+    # -- public, read-only sharing (``GET /public/process_graphs/{user}/{id}``) ---------------
+    def find_public(self, user: str, process_graph_id: str) -> dict | None:
+        """The UDP if its owner stored it with ``"public": true`` (as the openeo client's
+        ``save_user_defined_process(..., public=True)`` does), else None."""
+        if not ID_PATTERN.match(process_graph_id or ""):
+            return None
+        found = self.find(user, process_graph_id)
+        return found if found is not None and found.get("public") is True else None
+
+    def list_public(self, user: str) -> list[dict]:
+        """The owner's public UDPs (a catalogue others can browse)."""
+        return [udp for udp in self.list(user) if udp.get("public") is True]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jupyter_eo.backend.handlers import (auth, capabilities, collections, files, jobs,
-                                         process_graphs, processes, results, services)
+                                         process_graphs, processes, public_processes, results,
+                                         services)
 
 if TYPE_CHECKING:
     from jupyter_eo.backend.app import Backend
@@ -45,6 +46,10 @@ ROUTES: list[Route] = [
     Route(r"/process_graphs", process_graphs.ProcessGraphsHandler, "/process_graphs", ("GET",)),
     Route(rf"/process_graphs/{SEG}", process_graphs.ProcessGraphHandler,
           "/process_graphs/{process_graph_id}", ("GET", "PUT", "DELETE")),
+    Route(rf"/public/process_graphs/{SEG}/{SEG}", public_processes.PublicProcessGraphHandler, None,
+          ("GET",)),
+    Route(rf"/public/process_graphs/{SEG}", public_processes.PublicProcessGraphsHandler, None,
+          ("GET",)),
     Route(r"/service_types", services.ServiceTypesHandler, "/service_types", ("GET",)),
     Route(r"/services", services.ServicesHandler, "/services", ("GET", "POST")),
     Route(rf"/services/{SEG}", services.ServiceHandler, "/services/{service_id}",

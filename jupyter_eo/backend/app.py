@@ -108,6 +108,10 @@ class Backend:
                 path = unquote(urlparse(namespace).path).rstrip("/")
                 if path.endswith(f"/process_graphs/{process_id}"):
                     return self.udps.find(user, process_id)
+                # the public link of any user's UDP marked public (handlers/public_processes.py)
+                public = re.search(r"/public/process_graphs/([^/]+)/([^/]+)$", urlparse(namespace).path)
+                if public and unquote(public.group(2)) == process_id:
+                    return self.udps.find_public(unquote(public.group(1)), process_id)
             return None
 
         return resolve

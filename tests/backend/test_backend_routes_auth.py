@@ -14,7 +14,10 @@ from jupyter_eo.backend.routes import ROUTES
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
 SPEC = Path(__file__).resolve().parents[1] / "data" / "openapi.yaml"
-UNADVERTISED_PUBLIC = {("/.well-known/openeo", "GET")}  # version discovery, public per spec
+UNADVERTISED_PUBLIC = {("/.well-known/openeo", "GET"),  # version discovery, public per spec
+                       # links to UDPs their owner made public (handlers/public_processes.py)
+                       ("/public/process_graphs/([^/]+)/([^/]+)", "GET"),
+                       ("/public/process_graphs/([^/]+)", "GET")}
 
 
 def _public_operations() -> set[tuple[str, str]]:

@@ -67,7 +67,9 @@ def https_lab(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any,
     tmp = tmp_path_factory.mktemp("https-lab")
     (tmp / "config").mkdir()
     (tmp / "config" / "jupyter_server_config.json").write_text(json.dumps({"JupyterEOApp": {
-        "enable_local_backend": False}}))
+        "enable_local_backend": False,
+        # http:// targets are not proxied here (only HTTPS_PROXY is set): direct DNS failure
+        "backends": {"nodns": {"url": "http://jupyter-eo-test.invalid/", "auth": "basic"}}}}))
     names = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
              "SSL_CERT_FILE")
     with forward_proxy() as proxy:
@@ -132,3 +134,19 @@ def test_https_backend_through_connect_tunnel(https_lab, tls_upstream) -> None: 
     tunnels = proxy.saw("127.0.0.1", port)
     assert tunnels and all(t.method == "CONNECT" and t.path is None for t in tunnels)
     assert len(tunnels) >= 3  # discovery, login, the kernel's calls (one connection each)
+
+
+def test_direct_login_to_an_unresolvable_host_shows_why(https_lab) -> None:  # type: ignore[no-untyped-def]
+    lab, proxy = https_lab
+    lab.page.locator(".jp-SideBar .lm-TabBar-tab[title='openEO backends']").wait_for()
+    lab.js("app.shell.activateById('jupyter-eo-backends');")
+    row = _row(lab, "nodns")
+    row.locator("button.jp-eo-login").click()
+    row.locator("input[name='username']").press_sequentially("ada")
+    row.locator("input[name='password']").press_sequentially("pw")
+    row.locator("input[name='password']").press("Enter")
+    error = row.locator(".jp-eo-Backend-error")
+    error.wait_for(timeout=15_000)
+    assert error.inner_text() == (
+        "could not reach http://jupyter-eo-test.invalid/.well-known/openeo: name not resolved")
+    assert not [r for r in proxy.requests if r.host == "jupyter-eo-test.invalid"]

@@ -5,6 +5,7 @@ time, so the page can never drift from the code. Run as a script to print the pa
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -42,6 +43,14 @@ def _trait_type(trait: Any) -> str:
     return name
 
 
+def markdown_text(text: str) -> str:
+    """Help text as Markdown prose: ``<`` and ``>`` outside code spans become entities, so a
+    placeholder such as ``<jupyter data dir>`` shows as text instead of vanishing as an HTML tag."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(part if part.startswith("`") and part.endswith("`") and len(part) > 1
+                   else part.replace("<", "&lt;").replace(">", "&gt;") for part in parts)
+
+
 def render() -> str:
     """The Markdown page: one section per setting defined by JupyterEOApp, sorted by name."""
     from jupyter_eo.server.app import JupyterEOApp
@@ -50,7 +59,7 @@ def render() -> str:
     lines = [INTRO, f"{len(traits)} settings.", ""]
     for name in sorted(traits):
         trait = traits[name]
-        help_text = " ".join((trait.help or "(no description)").split())
+        help_text = markdown_text(" ".join((trait.help or "(no description)").split()))
         lines += [f"## `{name}`", "",
                   f"*{_trait_type(trait)}*, default `{trait.default_value_repr()}`", "",
                   help_text, "",

@@ -41,8 +41,14 @@ def test_site_builds_strict_without_warnings(tmp_path: Path) -> None:
 
     for name in JupyterEOApp.class_own_traits(config=True):
         assert f"JupyterEOApp.{name}=" in reference, name
-    for page in ("user-guide", "workshop", "security", "architecture", "troubleshooting"):
+    for page in ("user-guide", "workshop", "security", "architecture", "troubleshooting",
+                 "install", "data", "udf", "serve", "cli", "api"):
         assert (site / page / "index.html").is_file()
+    api = (site / "api" / "index.html").read_text()  # rendered from the docstrings
+    for name in ("jupyter_eo.connect", "jupyter_eo.connection.stop_standalone",
+                 "jupyter_eo.widgets.explorer.Explorer", "jupyter_eo.widgets.export.code_for"):
+        assert f'id="{name}"' in api, name
+    assert "outside Jupyter only" in api  # a sentence of connect's docstring
     assert not list(site.rglob("*.py")), "docs scripts must not be published"
 
 

@@ -43,3 +43,18 @@ def test_unwritable_installation_folder_falls_back_to_the_cache_dir(tmp_path, mo
     world_data.land_bits.__wrapped__()
     assert built == [tmp_path / "cache" / "world" / world_data.LAND_FILE]
     assert world_data.land_file() == built[0]
+
+
+def test_climate_map_is_unpacked_once_and_memory_mapped(tmp_path, monkeypatch):
+    shared = tmp_path / "install" / "world"
+    monkeypatch.setenv("JUPYTER_EO_WORLD_DIR", str(shared))
+    monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(world_data, "_world_dir", [tmp_path / "cache" / "world"])
+    first = world_data.koppen.__wrapped__()  # unzips the packaged map and keeps a copy
+    assert (shared / world_data.KOPPEN_FILE).exists()
+    unzips = []
+    monkeypatch.setattr(world_data, "_koppen_from_package", lambda: unzips.append(1))
+    again = world_data.koppen.__wrapped__()
+    assert unzips == [] and isinstance(again, np.memmap)
+    assert again.dtype == first.dtype == np.uint8 and again.shape == first.shape == (3600, 7200)
+    assert np.array_equal(again, first)

@@ -66,12 +66,36 @@ def land_file() -> Path | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def koppen() -> np.ndarray:
-    """Climate groups on the 0.05 degree grid, shape (3600, 7200), uint8."""
+KOPPEN_FILE = "koppen_geiger_0p05deg_v1.npy"
+
+
+def _koppen_from_package() -> np.ndarray:
     ref = resources.files("jupyter_eo.backend.catalog").joinpath("data/koppen_geiger_0p05deg.npz")
     with ref.open("rb") as fh:
         return np.load(fh)["kg"]
+
+
+@lru_cache(maxsize=1)
+def koppen() -> np.ndarray:
+    """Climate groups on the 0.05 degree grid, shape (3600, 7200), uint8: memory-mapped from the
+    unpacked copy in the world folder (unzipping the packaged npz costs ~1-3 s per process, the
+    largest part of a backend's first request); unpacked there on first use."""
+    for folder in _world_dirs():
+        if (folder / KOPPEN_FILE).exists():
+            try:
+                return np.load(folder / KOPPEN_FILE, mmap_mode="r")
+            except (OSError, ValueError):  # damaged copy: fall through to the package
+                break
+    array = _koppen_from_package()
+    for folder in _world_dirs():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with replacing(folder / KOPPEN_FILE, ".tmp.npy") as tmp:
+                np.save(tmp, array)
+            break
+        except OSError:
+            continue
+    return array
 
 
 def _land_bits_from_package() -> np.ndarray:
@@ -137,6 +161,7 @@ def prepare(cache_root: Path | None = None) -> Path:
         except OSError as exc:
             log.warning("cannot write the shared world folder %s (%s)", shared.parent, exc)
     land_bits()
+    koppen()
     found = land_file()
     return found.parent if found is not None else world_dir()
 

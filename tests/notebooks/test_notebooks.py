@@ -44,7 +44,17 @@ EXPECTED: dict[str, list[str]] = {
                            r"local \{'band': 1, 'y': \d+, 'x': \d+\} float32 mean NDVI 0\.\d+",
                            r"second \{'band': 1", r"same grid: True",
                            r"same values: True \| same dtype: True"],
+    "udp_sharing.ipynb": [r"alice bob", r"ndvi_composite \['spatial_extent', 'temporal_extent'\]",
+                          r"<backend>/\S+", r"ndvi_composite \| Cloud-masked maximum NDVI \| "
+                          r"\['spatial_extent', 'temporal_extent'\]",
+                          r"bob's own UDPs: \[\]", r"mean NDVI 0\.\d+",
+                          r"same values: True \| same dtype: True", r"40[34] \w+",
+                          r"still there for alice: True"],
 }
+# notebooks that need a backend feature not built yet: run, expected to fail (strict, so the
+# marker must go when the feature lands)
+PENDING = {"udp_sharing.ipynb": "public UDPs with a canonical namespace URL that other users can "
+                                "run (issue 18) are not implemented by the embedded backend"}
 
 
 def test_every_notebook_is_run_by_a_test() -> None:
@@ -75,7 +85,9 @@ def eo_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(reason=PENDING[name], strict=True))
+    if name in PENDING else name for name in sorted(EXPECTED)])
 def test_notebook_runs_top_to_bottom(name: str, copied: Path, eo_cache: str, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_eo.connection import stop_standalone

@@ -74,6 +74,8 @@ class Inspector(w.VBox):
     def _on_event(self, **event: Any) -> None:
         if event.get("type") != "click" or not self.active.value:
             return
+        if not self.layers.results and not self.extra():
+            return  # nothing to inspect (e.g. clicks that draw the AOI): no marker, no table
         lat, lon = event.get("coordinates") or (None, None)
         if lat is None:
             return

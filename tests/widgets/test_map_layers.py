@@ -76,3 +76,10 @@ def test_inspector_lists_all_layers_at_a_clicked_point_in_lonlat():
     assert "NDVI (unitless)" in inspector.table.value and "11.1000° E, 46.0500° N" in inspector.table.value
     assert dict(inspector.inspect(-5.0, 40.0)) == {"before": None, "after": None}
     assert inspector.marker in m.layers and list(inspector.marker.location) == [40.0, -5.0]
+
+
+def test_inspector_ignores_clicks_while_there_is_nothing_to_inspect():
+    m = ipyleaflet.Map(layers=())
+    inspector = Inspector(m, LayerList(m))
+    inspector._on_event(type="click", coordinates=[46.05, 11.1])  # e.g. a corner of a drawn AOI
+    assert inspector.marker is None and inspector.point is None

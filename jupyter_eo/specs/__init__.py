@@ -1,4 +1,4 @@
-"""Packaged openEO process specs (2.0.0-rc.1, Apache-2.0, see LICENSE) and API error codes."""
+"""Packaged openEO process specs (2.0.0-rc.2, Apache-2.0, see LICENSE; CHANGELOG.md) and API error codes."""
 from __future__ import annotations
 
 import json

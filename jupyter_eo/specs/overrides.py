@@ -1,6 +1,6 @@
 """Documented additions this package makes to packaged process specs (the JSON stays untouched).
 
-The packaged specs are openEO processes 2.0.0-rc.1. For ``fit_curve`` and ``predict_curve``
+The packaged specs are openEO processes 2.0.0-rc.2. For ``fit_curve`` and ``predict_curve``
 that version changed the signature: ``fit_curve`` became an array process used inside
 ``apply_dimension`` and ``predict_curve`` lost its ``data`` parameter. The official ``openeo``
 Python client (``DataCube.fit_curve`` / ``DataCube.predict_curve``) and openEO processes 1.x

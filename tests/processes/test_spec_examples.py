@@ -13,11 +13,11 @@ from jupyter_eo.errors import OpenEOError
 
 from procs_testlib import _is_null, assert_same, call_process, to_plain
 
-# The shared openEO test data beside the clone when present; otherwise the packaged copy of
-# the same spec files (jupyter_eo/specs/processes holds core and proposals in one folder).
+# The packaged specs (openEO processes 2.0.0-rc.2; core and proposals in one folder) are what
+# the backend serves; test_packaged_specs_are_the_shared_release checks they equal the release.
 _SHARED = Path(__file__).resolve().parents[3] / "shared" / "openeo" / "processes"
-_PACKAGED = Path(__file__).resolve().parents[2] / "jupyter_eo" / "specs" / "processes"
-SPEC_DIR = _SHARED if _SHARED.is_dir() else _PACKAGED
+SPEC_DIR = Path(__file__).resolve().parents[2] / "jupyter_eo" / "specs" / "processes"
+
 
 # Examples that contradict the spec they belong to (documented, not silently skipped).
 KNOWN_SPEC_ERRORS = {
@@ -28,7 +28,7 @@ KNOWN_SPEC_ERRORS = {
 
 def _load_examples() -> list[Any]:
     cases = []
-    files = sorted(glob.glob(str(SPEC_DIR / "*.json")) + glob.glob(str(SPEC_DIR / "proposals" / "*.json")))
+    files = sorted(glob.glob(str(SPEC_DIR / "*.json")))
     for path in files:
         spec = json.loads(Path(path).read_text("utf-8"))
         if "id" not in spec:
@@ -75,3 +75,17 @@ def test_examples_found() -> None:
     assert len(ALL_EXAMPLES) > 300
     assert len(REGISTERED_EXAMPLES) > 0
     assert ARRAY_DIM  # the convention constant exists
+
+
+def test_packaged_specs_are_the_shared_release() -> None:
+    """Every process spec of the release (core and proposals) is packaged unchanged."""
+    if not _SHARED.is_dir():
+        pytest.skip("the shared openEO release is not beside this clone")
+    released = sorted(glob.glob(str(_SHARED / "*.json")) +
+                      glob.glob(str(_SHARED / "proposals" / "*.json")))
+    assert len(released) > 150
+    for path in released:
+        packaged = SPEC_DIR / Path(path).name
+        assert packaged.read_bytes() == Path(path).read_bytes(), Path(path).name
+    assert (SPEC_DIR / "subtype-schemas.json").read_bytes() == \
+        (_SHARED / "meta" / "subtype-schemas.json").read_bytes()

@@ -337,7 +337,13 @@ def array_append(data: Any, value: Any, label: Any = None) -> Any:
             new = new.assign_coords({ARRAY_DIM: [new_label]})
             return xr.concat([da, array_like(new, da)], dim=ARRAY_DIM, coords="minimal",
                              compat="override", join="override")
+        if label is not None:
+            raise array_error("ArrayNotLabeled",
+                              "A label can't be provided as the given array is not labeled.")
         return _concat_da(da, array_like(new, da))
+    if label is not None:
+        raise array_error("ArrayNotLabeled",
+                          "A label can't be provided as the given array is not labeled.")
     return as_list(data, "array_append") + [value]
 
 

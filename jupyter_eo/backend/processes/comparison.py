@@ -159,7 +159,7 @@ def _object_map(x: Any, func: Callable[[Any], bool]) -> Any:
 
 @process("is_nan")
 def is_nan(x: Any) -> Any:
-    """True unless x is a number other than NaN."""
+    """True only for the number NaN; false for other numbers and non-numbers (2.0.0-rc.2)."""
     if is_array(x):
         kind = x.dtype.kind
         if kind in "fc":
@@ -167,10 +167,10 @@ def is_nan(x: Any) -> Any:
         if kind in "iub":
             return np.zeros_like(x, dtype=bool) if not isinstance(x, xr.DataArray) \
                 else xr.zeros_like(x, dtype=bool)
-        return _object_map(x, lambda v: not (is_number(v) and not _math.isnan(v)))
+        return _object_map(x, lambda v: is_number(v) and _math.isnan(v))
     if is_number(x):
         return bool(_math.isnan(x))
-    return True
+    return False
 
 
 @process("is_nodata")

@@ -109,35 +109,31 @@ def _reduce_truth(data: xr.DataArray, process_id: str) -> tuple[Any, Any, Any, b
 
 @process("all")
 def all_(data: Any, ignore_nodata: bool = True) -> Any:
-    """True if all values are true (nulls ignored by default); null for empty arrays."""
+    """True if all values are true (nulls ignored by default); true for empty arrays (rc.2)."""
     if isinstance(data, xr.DataArray):
-        any_true, any_false, any_null, nullable = _reduce_truth(data, "all")
+        _any_true, any_false, any_null, nullable = _reduce_truth(data, "all")
         if ignore_nodata:
-            return _from_masks(~any_false & any_true, any_false, nullable)
-        return _from_masks(~any_false & ~any_null & (data.sizes[ARRAY_DIM] > 0), any_false,
-                           nullable)
+            return _from_masks(~any_false, any_false, nullable)
+        return _from_masks(~any_false & ~any_null, any_false, nullable)
     values = _list_truth("all", data)
     if False in values:
         return False
-    valid = [v for v in values if v is not None]
-    if not valid or (not ignore_nodata and len(valid) < len(values)):
+    if not ignore_nodata and None in values:
         return None
     return True
 
 
 @process("any")
 def any_(data: Any, ignore_nodata: bool = True) -> Any:
-    """True if any value is true (nulls ignored by default); null for empty arrays."""
+    """True if any value is true (nulls ignored by default); false for empty arrays (rc.2)."""
     if isinstance(data, xr.DataArray):
-        any_true, any_false, any_null, nullable = _reduce_truth(data, "any")
+        any_true, _any_false, any_null, nullable = _reduce_truth(data, "any")
         if ignore_nodata:
-            return _from_masks(any_true, ~any_true & any_false, nullable)
-        return _from_masks(any_true, ~any_true & ~any_null & (data.sizes[ARRAY_DIM] > 0),
-                           nullable)
+            return _from_masks(any_true, ~any_true, nullable)
+        return _from_masks(any_true, ~any_true & ~any_null, nullable)
     values = _list_truth("any", data)
     if True in values:
         return True
-    valid = [v for v in values if v is not None]
-    if not valid or (not ignore_nodata and len(valid) < len(values)):
+    if not ignore_nodata and None in values:
         return None
     return False

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from jupyter_eo.errors import ProcessParameterInvalid
+from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
 
 from .registry import process
 from .values import check_number, is_array, is_null, numeric, to_py, where
@@ -123,7 +123,15 @@ def sqrt(x: Any) -> Any:
 
 @process("clip")
 def clip(x: Any, min: Any, max: Any) -> Any:  # noqa: A002 - spec parameter names
-    """x clipped to [min, max]; null passes through."""
+    """x clipped to [min, max]; null passes through; min > max is MinMaxSwapped (rc.2)."""
+    for name, bound in (("min", min), ("max", max)):
+        if is_array(bound) or is_null(bound):
+            raise ProcessParameterInvalid(
+                f"The value passed for parameter '{name}' in process 'clip' is invalid: "
+                "expected a number.")
+    if min > max:
+        raise ProcessArgumentInvalid("MinMaxSwapped", "The minimum value should be lower "
+                                     "than or equal to the maximum value.")
     return numeric("clip", lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi),
                    ("x", "min", "max"), x, min, max, promote_int=False)
 

@@ -22,6 +22,7 @@ class ProcessGraphHandler(BaseHandler):
         user = self.user
         body = await self.json_object()
         self.backend.udps.check_id(process_graph_id)
+        body = {**body, "id": process_graph_id}  # API 1.2: the path's id replaces the body's
         pg = body.get("process_graph")
         await self.backend.run_sync(check_graph, pg, self.backend.config.limits,
                                     pool="light")

@@ -116,7 +116,8 @@ def period_label(ts: pd.Timestamp, period: str) -> str:
     if period == "day":
         return f"{y:04d}-{ts.dayofyear:03d}"
     if period == "week":
-        return f"{y:04d}-{min(52, (ts.dayofyear - 1) // 7 + 1):02d}"
+        iso_year, iso_week, _ = ts.isocalendar()  # ISO 8601: weeks start on Monday, week 1
+        return f"{iso_year:04d}-{iso_week:02d}"     # holds the year's first Thursday
     if period == "dekad":
         return f"{y:04d}-{(ts.month - 1) * 3 + min(2, (ts.day - 1) // 10) + 1:02d}"
     if period == "month":

@@ -13,7 +13,7 @@ from jupyter_eo.backend.engine.plan import BlockPlan
 from jupyter_eo.backend.processes.cubes_common import as_cube, common_names
 from jupyter_eo.backend.processes.math import normalized_difference
 from jupyter_eo.backend.processes.registry import PLAN_AWARE, process
-from jupyter_eo.errors import ProcessArgumentInvalid
+from jupyter_eo.errors import ProcessArgumentInvalid, ProcessParameterInvalid
 
 if TYPE_CHECKING:
     from jupyter_eo.backend.engine.evaluator import Callback
@@ -93,9 +93,16 @@ def apply_dimension(data: Any, process: Callback, dimension: str,
 
     cube = as_cube(data)
     require_dim(cube, dimension)
+    replaced = None  # an existing target dimension: its (single) label is replaced
     if target_dimension is not None and target_dimension != dimension \
             and target_dimension in cube.dims:
-        raise ProcessArgumentInvalid("DimensionExists", f"{target_dimension!r} exists.")
+        if cube.sizes[target_dimension] != 1:
+            raise ProcessParameterInvalid(
+                f"apply_dimension can replace the values of the existing target dimension "
+                f"{target_dimension!r} only when it has a single label (it has "
+                f"{cube.sizes[target_dimension]}); reduce it first or choose a new name.")
+        replaced = list(cube.dims)
+        cube = cube.isel({target_dimension: 0}, drop=True)
     arr = along_dimension(cube, dimension)
     result = process(data=arr, context=context)
     if not isinstance(result, xr.DataArray) or ARRAY_DIM not in result.dims:
@@ -114,6 +121,8 @@ def apply_dimension(data: Any, process: Callback, dimension: str,
     else:
         result = result.assign_coords({name: np.arange(result.sizes[name])})
     order = [name if d == dimension else d for d in cube.dims]
+    if replaced is not None:  # the target keeps its place; the source dimension is removed
+        order = [d for d in replaced if d != dimension]
     result = result.transpose(*order, *[d for d in result.dims if d not in order])
     result.attrs = cube.attrs
     return result

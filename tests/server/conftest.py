@@ -9,6 +9,22 @@ import pytest
 from tests.server.fakes import OidcState, Upstream, start_oidc, start_upstream
 
 
+@pytest.fixture(autouse=True)
+def _restore_channel_environment():  # type: ignore[no-untyped-def]
+    """A started extension exports its URL, secret and basemap template into this process's
+    environment (for kernels); undo that after each test so later tests (e.g. widgets) do
+    not see a server that is gone."""
+    from jupyter_eo.server.channel import ENV_BASEMAP, ENV_SECRET, ENV_URL
+
+    saved = {name: os.environ.get(name) for name in (ENV_URL, ENV_SECRET, ENV_BASEMAP)}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def jp_server_config() -> dict:
     return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}}}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import math
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from .base import queryables_schema
 from .grid import Grid
 from .metadata import collection_document, eo_band, iso
 from .simulated import SimulatedCollection
+from .simulated_orbits import SENTINEL1
 
 # Typical C-band backscatter (dB) per land-cover class, at low and full greenness, for VV and VH.
 # Approximate values from the literature on Sentinel-1 IW GRD land-cover signatures (e.g. Abdikan
@@ -24,7 +24,6 @@ _VH = np.array([
     (-29.0, -29.0), (-12.5, -12.0), (-15.5, -13.0), (-13.5, -12.5), (-20.0, -17.5), (-22.0, -15.0),
     (-26.0, -26.0), (-8.0, -8.0), (-18.0, -18.0), (-21.0, -19.0), (-22.0, -20.0)], np.float32)
 LOOKS = 4  # equivalent number of looks of the speckle (GRD IW high resolution: ~4.4)
-S1B_END = _dt.date(2021, 12, 23)  # after Sentinel-1B's failure the revisit dropped to 12 days
 _LEVELS = np.linspace(0.0, 1.0, 1024, dtype=np.float32)
 
 
@@ -75,38 +74,23 @@ def render_s1(grid: Grid, day: _dt.date, bands: list[str], seed: int, static: wo
 
 
 class Sentinel1GRD(SimulatedCollection):
-    """Simulated Sentinel-1 IW GRD backscatter (6-day revisit, 12 days after S1B's end)."""
+    """Simulated Sentinel-1 IW GRD backscatter (acquisitions of Sentinel-1A/1B/1C from 2017)."""
 
     id = "SENTINEL1_GRD"
     dtype = np.float32
     nodata = None
     first_date = _dt.date(2017, 1, 3)
+    satellites = SENTINEL1
 
     def eo_bands(self) -> list[dict]:
         return [eo_band("VV", description="sigma0 VV, linear power ratio"),
                 eo_band("VH", description="sigma0 VH, linear power ratio")]
 
-    def acquisition_dates(self, start: _dt.date, end: _dt.date) -> list[_dt.date]:
-        out, day = [], self.first_date
-        if start > day:  # jump close to start without walking from 2017
-            step = 6 if start <= S1B_END else 12
-            base = self.first_date if start <= S1B_END else self._first_after_s1b()
-            day = base + _dt.timedelta(days=max(0, (start - base).days // step) * step)
-        while day < end:
-            if day >= start:
-                out.append(day)
-            day += _dt.timedelta(days=6 if day < S1B_END else 12)
-        return out
-
-    def _first_after_s1b(self) -> _dt.date:
-        n = math.ceil((S1B_END - self.first_date).days / 6)
-        return self.first_date + _dt.timedelta(days=6 * n)
-
     def date_properties(self, day: _dt.date, grid: Grid) -> dict:
-        n = (day - self.first_date).days
-        return {"datetime": iso(day), "sat:orbit_state": "ascending" if n % 12 < 6 else "descending",
-                "sar:instrument_mode": "IW", "platform": "sentinel-1a" if day >= S1B_END or n % 12 < 6
-                else "sentinel-1b", "sar:polarizations": ["VV", "VH"]}
+        platform, state, orbit = self.pass_of(day, grid) or ("sentinel-1a", "ascending", 0)
+        return {"datetime": iso(day), "sat:orbit_state": state, "sar:instrument_mode": "IW",
+                "platform": platform, "sar:polarizations": ["VV", "VH"],
+                "sat:relative_orbit": orbit}
 
     def render(self, grid: Grid, day: _dt.date, bands: list[str]) -> dict[str, np.ndarray]:
         return render_s1(grid, day, bands, self.seed, self.static_layers(grid))
@@ -115,7 +99,7 @@ class Sentinel1GRD(SimulatedCollection):
         return queryables_schema(self.id, {
             "sat:orbit_state": {"type": "string", "enum": ["ascending", "descending"]},
             "sar:instrument_mode": {"type": "string", "enum": ["IW"]},
-            "platform": {"type": "string", "enum": ["sentinel-1a", "sentinel-1b"]},
+            "platform": {"type": "string", "enum": [sat.platform for sat in SENTINEL1]},
         })
 
     def metadata(self) -> dict:
@@ -126,17 +110,20 @@ class Sentinel1GRD(SimulatedCollection):
                 "SIMULATED Sentinel-1 IW GRD backscatter (sigma0, linear) in VV and VH for anywhere on "
                 "Earth, generated offline and deterministically by jupyter_eo over the same simulated "
                 "land cover as SENTINEL2_L2A: calm water dark (below -15 dB), towns bright, crops and "
-                "grass seasonal, with multiplicative speckle (4 looks). Revisit 6 days until the end of "
-                "Sentinel-1B (2021-12-23), then 12 days. Band names follow the Copernicus Data Space "
+                "grass seasonal, with multiplicative speckle (4 looks). Acquisition dates follow the "
+                "orbits of Sentinel-1A, 1B and 1C (12-day cycle of 175 relative orbits each, "
+                "250 km IW swath, ascending and descending passes; 1B until its end on 2021-12-23, "
+                "1C in 1B's place from its launch on 2024-12-05). Band names follow the Copernicus Data Space "
                 "Ecosystem collection SENTINEL1_GRD. Delivered on the UTM zone of the AOI at 10 m."),
             license="CC-BY-4.0",
             providers=[{"name": "jupyter_eo simulation", "roles": ["producer", "processor", "host"]}],
             keywords=["simulated", "Sentinel-1", "SAR", "GRD", "backscatter", "offline"],
             bbox=[-180.0, -90.0, 180.0, 90.0],
             interval=[iso(self.first_date), iso(self.today())],
-            epsg=4326, bands=self.eo_bands(), step=10, t_step="P6D",
+            epsg=4326, bands=self.eo_bands(), step=10,
             summaries={"sar:polarizations": ["VV", "VH"], "sar:instrument_mode": ["IW"],
                        "sar:frequency_band": ["C"], "sar:product_type": ["GRD"],
-                       "platform": ["sentinel-1a", "sentinel-1b"], "constellation": ["sentinel-1"],
+                       "platform": [sat.platform for sat in SENTINEL1],
+                       "constellation": ["sentinel-1"],
                        "sat:orbit_state": ["ascending", "descending"], "jupyter_eo:simulated": [True]},
             extra={"deprecated": False})

@@ -17,6 +17,7 @@ from .grid import Grid
 from .metadata import collection_document, eo_band, iso
 from .base import queryables_schema
 from .simulated import SimulatedCollection
+from .simulated_orbits import SENTINEL2
 
 # name, common name, centre wavelength (um), native resolution (m)
 BANDS = [
@@ -71,15 +72,15 @@ SCL_NODATA, SCL_DARK, SCL_SHADOW, SCL_VEG, SCL_NOT_VEG, SCL_WATER = 0, 2, 3, 4, 
 SCL_CLOUD_MEDIUM, SCL_CLOUD_HIGH, SCL_CIRRUS, SCL_SNOW = 8, 9, 10, 11
 CLOUD_HIGH_ALPHA, CLOUD_MEDIUM_ALPHA, CIRRUS_ALPHA, SHADOW_MIN = 0.65, 0.35, 0.10, 0.35
 
-_PLATFORMS = ("sentinel-2a", "sentinel-2b")
+_PLATFORMS = tuple(sat.platform for sat in SENTINEL2)
 
 
 class Sentinel2L2A(SimulatedCollection):
-    """The simulated Sentinel-2 L2A collection (5-day revisit from 2017)."""
+    """The simulated Sentinel-2 L2A collection (acquisitions of Sentinel-2A/2B/2C from 2017)."""
 
     id = "SENTINEL2_L2A"
-    revisit_days = 5
     first_date = _dt.date(2017, 1, 2)
+    satellites = SENTINEL2
 
     def eo_bands(self) -> list[dict]:
         out = [eo_band(n, c, w, scale=0.0001, offset=0, nodata=0, gsd=r,
@@ -95,15 +96,11 @@ class Sentinel2L2A(SimulatedCollection):
                            description="Column water vapour (cm) x 1000"))
         return out
 
-    def acquisition_dates(self, start: _dt.date, end: _dt.date) -> list[_dt.date]:
-        offset = (start - self.first_date).days
-        first = start + _dt.timedelta(days=(-offset) % self.revisit_days)
-        return [first + _dt.timedelta(days=k) for k in range(0, max(0, (end - first).days), self.revisit_days)]
-
     def date_properties(self, day: _dt.date, grid: Grid) -> dict:
-        n = (day - self.first_date).days // self.revisit_days
+        platform, _state, orbit = self.pass_of(day, grid) or (_PLATFORMS[0], "", 0)
         return {"datetime": iso(day), "eo:cloud_cover": self.cloud_cover(day, grid),
-                "platform": _PLATFORMS[n % 2], "constellation": "sentinel-2", "instruments": ["msi"]}
+                "platform": platform, "constellation": "sentinel-2", "instruments": ["msi"],
+                "sat:relative_orbit": orbit}
 
     def cloud_cover(self, day: _dt.date, grid: Grid) -> float:
         """Percentage of the AOI with cloud (SCL 8/9), estimated on a sparse pixel sample."""
@@ -138,7 +135,11 @@ class Sentinel2L2A(SimulatedCollection):
                 "(2018) Köppen-Geiger map; land-cover spectra are textbook values; phenology follows "
                 "the hemisphere's seasons; clouds, cloud shadows and snow vary per date and the SCL "
                 "band marks them. Band names, scale (0.0001) and nodata (0) follow the Copernicus Data "
-                "Space Ecosystem collection SENTINEL2_L2A so code runs unchanged there. Delivered on "
+                "Space Ecosystem collection SENTINEL2_L2A so code runs unchanged there. Acquisition "
+                "dates follow the orbits of Sentinel-2A, 2B and 2C (10-day cycle of 143 relative "
+                "orbits each, 290 km swath, 2B half a cycle after 2A, 2C in 2A's place from "
+                "2025-01-21): every 5 days at the equator, every 2 to 3 days at mid latitudes. "
+                "Delivered on "
                 "the UTM zone of the area of interest at 10 m; 20 m and 60 m bands keep their native "
                 "pixel texture and are delivered on the same grid."),
             license="CC-BY-4.0",
@@ -147,7 +148,7 @@ class Sentinel2L2A(SimulatedCollection):
             keywords=["simulated", "Sentinel-2", "L2A", "surface reflectance", "offline"],
             bbox=[-180.0, -90.0, 180.0, 90.0],
             interval=[iso(self.first_date), iso(today)],
-            epsg=4326, bands=self.eo_bands(), step=10, t_step=f"P{self.revisit_days}D",
+            epsg=4326, bands=self.eo_bands(), step=10,
             summaries={"eo:cloud_cover": {"minimum": 0, "maximum": 100},
                        "platform": list(_PLATFORMS), "constellation": ["sentinel-2"],
                        "instruments": ["msi"], "gsd": [10, 20, 60],

@@ -24,6 +24,18 @@ GENERATOR_VERSION = 2  # bump when the simulation changes (invalidates the disk 
 _CRS_IDS: dict[int, tuple[Any, str]] = {}  # id(crs) -> (crs kept alive, its to_string())
 
 
+def place_of_grid(grid: Grid) -> tuple[float, float]:
+    """(lon, lat) of the centre of ``grid``: the place whose acquisitions it shows."""
+    from pyproj import Transformer
+
+    x = (grid.gx0 + grid.nx / 2) * grid.res
+    y = (grid.gy0 - grid.ny / 2 + 1) * grid.res
+    if grid.crs.is_geographic:
+        return float(x), float(y)
+    lon, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lon), float(lat)
+
+
 def _crs_id(crs: Any) -> str:
     """``crs.to_string()`` (a pyproj authority lookup, ~50 us) once per CRS object."""
     entry = _CRS_IDS.get(id(crs))
@@ -75,9 +87,27 @@ class SimulatedCollection(Collection):
     def eo_bands(self) -> list[dict]:
         """The ``eo:bands`` list (names in delivery order)."""
 
-    @abstractmethod
-    def acquisition_dates(self, start: _dt.date, end: _dt.date) -> list[_dt.date]:
-        """Acquisition dates in [start, end)."""
+    #: the spacecraft whose orbits give the acquisition calendar (see simulated_orbits)
+    satellites: tuple = ()
+    #: the place whose calendar ``dates_in`` gives when no area is named (lon, lat)
+    reference_place = (8.0, 48.0)
+
+    def acquisition_dates(self, start: _dt.date, end: _dt.date,
+                          place: tuple[float, float] | None = None) -> list[_dt.date]:
+        """Acquisition dates in [start, end) of ``place`` (lon, lat), from the orbits."""
+        return list(self.acquisitions(start, end, place))
+
+    def acquisitions(self, start: _dt.date, end: _dt.date,
+                     place: tuple[float, float] | None = None) -> dict:
+        """{date: (platform, orbit state, relative orbit)} of ``place`` in [start, end)."""
+        from jupyter_eo.backend.catalog.simulated_orbits import acquisitions
+
+        lon, lat = place if place is not None else self.reference_place
+        return acquisitions(self.satellites, lon, lat, max(start, self.first_date), end)
+
+    def pass_of(self, day: _dt.date, grid: Grid) -> tuple[str, str, int] | None:
+        """(platform, orbit state, relative orbit) of the acquisition of ``grid`` on ``day``."""
+        return self.acquisitions(day, day + _dt.timedelta(days=1), place_of_grid(grid)).get(day)
 
     @abstractmethod
     def render(self, grid: Grid, day: _dt.date, bands: list[str]) -> dict[str, np.ndarray]:
@@ -95,7 +125,10 @@ class SimulatedCollection(Collection):
     def today(self) -> _dt.date:
         return _dt.datetime.now(_dt.timezone.utc).date()
 
-    def dates_in(self, temporal_extent: Sequence | None) -> list[_dt.date]:
+    def dates_in(self, temporal_extent: Sequence | None,
+                 place: tuple[float, float] | None = None) -> list[_dt.date]:
+        """Acquisition dates of ``place`` (lon, lat; default :attr:`reference_place`) within
+        ``temporal_extent`` (left-closed), from the first date to today."""
         start, end = parse_temporal(temporal_extent)
         d0 = max(self.first_date, start.date() if start else self.first_date)
         if start and start.time() != _dt.time(0) and start.date() >= self.first_date:
@@ -108,7 +141,7 @@ class SimulatedCollection(Collection):
             d1 = last
         if d1 <= d0:
             return []
-        return self.acquisition_dates(d0, d1)
+        return self.acquisition_dates(d0, d1, place)
 
     def make_grid(self, spatial_extent: dict | None, resolution: float | None, crs: Any) -> Grid:
         parsed = parse_bbox(spatial_extent)
@@ -147,7 +180,7 @@ class SimulatedCollection(Collection):
              resolution: float | None = None, crs: Any = None) -> xr.DataArray:
         band_names = resolve_bands(bands, self.eo_bands())
         grid = self.make_grid(spatial_extent, resolution, crs)
-        days = self.dates_in(temporal_extent)
+        days = self.dates_in(temporal_extent, place_of_grid(grid))
         if not days:
             raise no_data(self.id, f"no acquisition in {temporal_extent} (data from {self.first_date})")
         if property_filter is not None:

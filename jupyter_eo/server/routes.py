@@ -5,6 +5,7 @@ from typing import Any
 
 from .basemap import BasemapTileHandler
 from .login import BackendHandler, BackendsHandler, LoginHandler
+from .process_fetch import ProcessDocumentHandler
 from .proxy import ProxyHandler
 from .static import VueComponentsHandler
 from .status import StatusHandler
@@ -18,6 +19,7 @@ ROUTES: list[tuple[str, type]] = [
     (r"jupyter-eo/api/backends/(?P<backend_id>[^/]+)", BackendHandler),
     (r"jupyter-eo/api/backends/(?P<backend_id>[^/]+)/login", LoginHandler),
     (r"jupyter-eo/api/discover", DiscoverHandler),
+    (r"jupyter-eo/api/process-document", ProcessDocumentHandler),
     (r"jupyter-eo/basemap/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)\.png", BasemapTileHandler),
     (r"jupyter-eo/openeo/(?P<backend_id>[^/]+)/(?P<path>.*)", ProxyHandler),
     (r"jupyter-eo/static/openeo-vue-components/(?P<name>[^/]+)", VueComponentsHandler),

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from jupyter_eo.errors import ProcessGraphInvalid
 
 __all__ = ["MAX_DOCUMENT_BYTES", "process_documents", "check_document", "parameter_kind", "schemas_of",
-           "check_value", "search", "enum_options", "number_bounds"]
+           "check_value", "search", "enum_options", "number_bounds", "number_literals", "parameterize_numbers"]
 
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # a process document or catalogue larger than this is refused
 MAX_PROCESSES = 500  # processes in one catalogue
@@ -238,3 +238,39 @@ def search(documents: Iterable[dict[str, Any]], query: str) -> list[dict[str, An
         if all(word in text for word in words):
             found.append(document)
     return found
+
+
+# -- publishing: numbers of a graph as parameters ---------------------------------------------
+def number_literals(graph: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """``(node_id, argument, value)`` of each number written literally in a top-level node's
+    arguments (the candidates for typed number parameters of a UDP)."""
+    found = []
+    for node_id, node in graph.items():
+        for argument, value in (node.get("arguments") or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                found.append((node_id, argument, value))
+    return found
+
+
+def parameterize_numbers(graph: dict[str, Any], picks: Iterable[tuple[str, str]]
+                         ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Replace the chosen literal numbers ``(node_id, argument)`` by parameters (their values as
+    defaults); returns ``(graph, parameters)``. Names are the argument names, made unique."""
+    graph = copy.deepcopy(graph)
+    parameters: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for node_id, argument in picks:
+        value = graph.get(node_id, {}).get("arguments", {}).get(argument)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ProcessGraphInvalid(f"Node {node_id!r} has no literal number argument {argument!r}.")
+        name = argument if _NAME.match(argument) else "value"
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.add(name)
+        schema = {"type": "integer" if isinstance(value, int) else "number"}
+        parameters.append({"name": name, "description": f"{argument} of {graph[node_id]['process_id']} "
+                                                        f"(node {node_id})", "schema": schema,
+                           "default": value, "optional": True})
+        graph[node_id]["arguments"][argument] = {"from_parameter": name}
+    return graph, parameters

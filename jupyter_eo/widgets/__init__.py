@@ -16,6 +16,8 @@ _EXPORTS = {
     "JobsPanel": "jobs",
     "Explorer": "explorer",
     "CodeExport": "export",
+    "ProcessPlaza": "process_plaza",
+    "ProcessForm": "process_form",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -58,12 +58,17 @@ class TrackedRunner(JobRunner):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.done = threading.Semaphore(0)
+        self.submitted = 0  # runs handed to the pool (synchronously, inside ``start``)
 
     def _run(self, user: str, job_id: str, cancel: threading.Event) -> None:
         try:
             super()._run(user, job_id, cancel)
         finally:
             self.done.release()
+
+    def _submit(self, user: str, job_id: str) -> None:
+        self.submitted += 1
+        super()._submit(user, job_id)
 
     def wait_runs(self, count: int) -> None:
         for _ in range(count):
@@ -167,7 +172,8 @@ def test_two_simultaneous_starts_run_the_job_once(setup, monkeypatch) -> None:
     execute.release_all()
     runner.wait_runs(1)
     assert real_get(USER, job_id)["status"] == "canceled"
-    time.sleep(0.2)  # a second run, if one was queued, would have entered execute by now
+    # a second run would have been handed to the pool inside one of the joined start() calls
+    assert runner.submitted == 1
     assert len(execute.gates) == 1
     queued = [e for e in store.logs(USER, job_id) if e["message"] == "Job queued."]
     assert len(queued) == 1

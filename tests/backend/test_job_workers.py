@@ -77,7 +77,10 @@ def test_two_workers_run_two_jobs_and_queue_the_third(data_dir: Path, gated) -> 
     with serve_in_thread(make_config(data_dir, catalog=gated, job_workers=2)) as url:
         jobs = _start_jobs(url, 3)
         _wait(lambda: len(collection.gates) == 2, "two jobs to load")
-        time.sleep(0.5)  # a third worker would have picked the third job up by now
+        # Both workers are blocked at their gates, so the third job can only wait in the
+        # pool's queue; a third worker thread is what would have run it (no sleep needed)
+        pool = serve_in_thread.last_backend.runner.pool  # type: ignore[attr-defined]
+        assert len(pool._threads) == 2 and pool._work_queue.qsize() == 1
         assert len(collection.gates) == 2
         assert [job.status() for job in jobs] == ["running", "running", "queued"]
 

@@ -157,7 +157,16 @@ def test_tokens_survive_restart_but_not_a_password_change(tmp_path: Path) -> Non
 def test_busy_sync_pool_does_not_block_other_requests(tmp_path: Path) -> None:
     import threading
 
-    config = make_config(tmp_path, catalog=ArrayCatalog(slow=True),
+    catalog = ArrayCatalog(slow=True)
+    loading = threading.Semaphore(0)
+    slow_load = catalog.collection.load
+
+    def load(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loading.release()  # runs in the sync worker: it is now busy for seconds
+        return slow_load(*args, **kwargs)
+
+    catalog.collection.load = load  # type: ignore[method-assign]
+    config = make_config(tmp_path, catalog=catalog,
                          limits=Limits(sync_timeout_s=3, max_body_bytes=1 << 20))
     with serve_in_thread(config) as url:
         token = requests.get(url + "credentials/basic", auth=(USER, PASSWORD)).json()
@@ -170,7 +179,8 @@ def test_busy_sync_pool_does_not_block_other_requests(tmp_path: Path) -> None:
                 for _ in range(config.sync_workers)]
         for thread in slow:
             thread.start()
-        time.sleep(0.3)  # both sync workers are now busy for seconds
+        for _ in slow:  # both sync workers are busy (event, not a guess of how long it takes)
+            assert loading.acquire(timeout=30), "a slow request never started loading"
         started = time.monotonic()
         created = requests.post(url + "jobs", headers=headers, json=body, timeout=10)
         valid = requests.post(url + "validation", headers=headers, json={"process_graph": graph})

@@ -19,9 +19,33 @@ from jupyter_eo.errors import FileNotFound
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The base URL and the test user's workspace folder."""
     with serve_in_thread(make_config(tmp_path_factory.mktemp("ws"))) as url:
-        yield url
+        backend = serve_in_thread.last_backend  # type: ignore[attr-defined]
+        yield url, backend.workspace(USER).root
+
+
+@pytest.fixture(scope="module")
+def base(served: tuple[str, Path]) -> str:
+    return served[0]
+
+
+def _wait_for_uploads(folder: Path, count: int, size: int) -> None:
+    """Until ``count`` in-flight uploads in ``folder`` hold at least ``size`` bytes each."""
+    deadline = time.monotonic() + 30
+    while True:
+        temps = list(folder.glob(".*.upload-tmp")) if folder.exists() else []
+        sizes = []
+        for temp in temps:
+            try:
+                sizes.append(temp.stat().st_size)
+            except FileNotFoundError:
+                pass
+        if sum(1 for s in sizes if s >= size) >= count:
+            return
+        assert time.monotonic() < deadline, f"uploads never reached {size} bytes: {sizes}"
+        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +71,17 @@ def _response(sock: socket.socket) -> tuple[int, bytes]:
     return int(data.split(b" ", 2)[1]), data
 
 
-def test_interleaved_uploads_to_one_path_both_succeed_and_never_mix(base: str, token: str) -> None:
+def test_interleaved_uploads_to_one_path_both_succeed_and_never_mix(
+        served: tuple[str, Path], token: str) -> None:
+    base, folder = served
     size = 256 * 1024
     body_a, body_b = b"a" * size, b"b" * size
     a = _open_put(base, token, "same.bin", size)
     b = _open_put(base, token, "same.bin", size)
     a.sendall(body_a[: size // 2])
-    time.sleep(0.2)  # let the server start writing A's upload before B's arrives
+    _wait_for_uploads(folder, 1, 1)  # the server is writing A's upload ...
     b.sendall(body_b[: size // 2])
-    time.sleep(0.2)
+    _wait_for_uploads(folder, 2, 1)  # ... and B's, before either finishes
     a.sendall(body_a[size // 2:])
     status_a, reply_a = _response(a)
     b.sendall(body_b[size // 2:])

@@ -107,6 +107,65 @@ _XY_NAMES = [("x", "y"), ("lon", "lat"), ("longitude", "latitude")]
 _T_NAMES = ("t", "time", "date")
 
 
+_CRS_ATTRS = ("crs_wkt", "spatial_ref", "crs", "proj4", "proj4text", "epsg_code", "epsg")
+
+
+def _crs_from_attrs(attrs: dict) -> CRS | None:
+    """A CRS from the attributes of a grid-mapping variable (or a dataset): WKT (``crs_wkt``,
+    GDAL's ``spatial_ref``), EPSG codes, PROJ strings, else CF grid-mapping parameters."""
+    for key in _CRS_ATTRS:
+        value = attrs.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            value = int(value) if isinstance(value, (int, np.integer)) else value
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            return CRS.from_user_input(value)
+        except Exception:  # noqa: BLE001 - try the next convention
+            continue
+    if "grid_mapping_name" in attrs:
+        try:
+            return CRS.from_cf(dict(attrs))
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def dataset_crs(ds: xr.Dataset, var: str, xdim: str, ydim: str) -> CRS:
+    """The CRS of a NetCDF/Zarr dataset, following the conventions writers use: rioxarray
+    (``spatial_ref`` coordinate, ``grid_mapping``), CF (``grid_mapping`` naming a variable with
+    ``crs_wkt`` or grid-mapping parameters), odc-geo (``spatial_ref`` with ``crs_wkt``) and
+    dataset attributes. Without any, lon/lat coordinates in degree ranges mean EPSG:4326;
+    projected coordinates without a CRS are an error (serving them as degrees would be wrong)."""
+    import rioxarray  # noqa: F401
+
+    da = ds[var]
+    names = [n for n in (da.attrs.get("grid_mapping"), da.encoding.get("grid_mapping"))
+             if isinstance(n, str)]
+    names += ["spatial_ref", "crs", "transverse_mercator", "grid_mapping"]
+    for name in dict.fromkeys(names):
+        if name in ds.variables:
+            found = _crs_from_attrs(ds[name].attrs)
+            if found is not None:
+                return found
+    try:
+        crs = da.rio.crs
+    except Exception:  # noqa: BLE001 - rioxarray raises on malformed metadata
+        crs = None
+    if crs:
+        return CRS.from_user_input(crs)
+    found = _crs_from_attrs(ds.attrs) or _crs_from_attrs(da.attrs)
+    if found is not None:
+        return found
+    xs, ys = ds[xdim].values, ds[ydim].values
+    if xdim in ("lon", "longitude") or (xs.size and ys.size and np.nanmax(np.abs(xs)) <= 360
+                                         and np.nanmax(np.abs(ys)) <= 90):
+        return CRS.from_epsg(4326)
+    raise ValueError(f"{var}: projected x/y coordinates but no CRS (no grid_mapping, "
+                     "spatial_ref or crs_wkt): write one, e.g. ds.rio.write_crs('EPSG:32633')")
+
+
 class XarrayFileCollection(Collection):
     """A NetCDF file or Zarr store opened lazily with xarray; data variables are the bands."""
 
@@ -121,14 +180,7 @@ class XarrayFileCollection(Collection):
         self.vars = [v for v, da in ds.data_vars.items() if {self.xdim, self.ydim} <= set(da.dims)]
         if not self.vars:
             raise ValueError(f"{path}: no data variable on the spatial grid")
-        import rioxarray  # noqa: F401
-
-        crs = None
-        try:
-            crs = ds[self.vars[0]].rio.crs
-        except Exception:
-            crs = None
-        self.crs = CRS.from_user_input(crs) if crs else CRS.from_epsg(4326)
+        self.crs = dataset_crs(ds, self.vars[0], self.xdim, self.ydim)
         self._ds = ds
 
     def _open(self) -> xr.Dataset:
@@ -165,13 +217,17 @@ class XarrayFileCollection(Collection):
         lonlat = bbox_to_lonlat(bounds, self.crs)
         times = self._times()
         to_dt = lambda v: _dt.datetime.fromisoformat(str(np.datetime_as_string(v, unit="s")))  # noqa: E731
-        return collection_document(
+        doc = collection_document(
             id=self.id, title=f"{self.path.name} (user data)",
             description=f"User data from `{self.path.name}` in the data directory (variables: {', '.join(self.vars)}).",
             license="proprietary", providers=[{"name": "local user data", "roles": ["host"]}],
             keywords=["user data"], bbox=list(lonlat), interval=[iso(to_dt(min(times))), iso(to_dt(max(times)))],
             epsg=self.crs.to_epsg(), crs_wkt=None if self.crs.to_epsg() else self.crs.to_wkt(),
             bands=self.eo_bands(), x_extent=[bounds[0], bounds[2]], y_extent=[bounds[1], bounds[3]], step=step)
+        # the time labels themselves: the size pre-check (limits) counts the steps a
+        # temporal_extent selects from them (without, it counted one step)
+        doc["cube:dimensions"]["t"]["values"] = [iso(to_dt(t)) for t in sorted(times)]
+        return doc
 
     def load(self, spatial_extent: dict | None = None, temporal_extent: Sequence | None = None,
              bands: list[str] | None = None, property_filter: PropertyFilter | None = None, *,

@@ -120,7 +120,8 @@ class Sentinel1GRD(SimulatedCollection):
             keywords=["simulated", "Sentinel-1", "SAR", "GRD", "backscatter", "offline"],
             bbox=[-180.0, -90.0, 180.0, 90.0],
             interval=[iso(self.first_date), iso(self.today())],
-            epsg=4326, bands=self.eo_bands(), step=10,
+            # the per-place revisit for the size pre-check, as Sentinel2L2A's (2 days)
+            epsg=4326, bands=self.eo_bands(), step=10, t_step="P2D",
             summaries={"sar:polarizations": ["VV", "VH"], "sar:instrument_mode": ["IW"],
                        "sar:frequency_band": ["C"], "sar:product_type": ["GRD"],
                        "platform": [sat.platform for sat in SENTINEL1],

@@ -148,7 +148,10 @@ class Sentinel2L2A(SimulatedCollection):
             keywords=["simulated", "Sentinel-2", "L2A", "surface reflectance", "offline"],
             bbox=[-180.0, -90.0, 180.0, 90.0],
             interval=[iso(self.first_date), iso(today)],
-            epsg=4326, bands=self.eo_bands(), step=10,
+            # the calendar is irregular and per place; the size pre-check (limits) counts time
+            # steps from this step: 2 days bounds the revisit up to mid latitudes (2.5-5 days);
+            # above ~65 degrees overlapping tracks give up to daily acquisitions
+            epsg=4326, bands=self.eo_bands(), step=10, t_step="P2D",
             summaries={"eo:cloud_cover": {"minimum": 0, "maximum": 100},
                        "platform": list(_PLATFORMS), "constellation": ["sentinel-2"],
                        "instruments": ["msi"], "gsd": [10, 20, 60],

@@ -116,8 +116,14 @@ def make_input(parameter: dict[str, Any], context: FormContext) -> ParameterInpu
 def _aoi_input(parameter: dict[str, Any], context: FormContext) -> tuple[Any, Callable[[], Any]]:
     aoi_map = context.new_map()
     default = _default(parameter)
-    if isinstance(default, dict):
-        aoi_map.set_aoi(default)
+    if isinstance(default, dict) and {"west", "south", "east", "north"} <= set(default):
+        if default.get("crs") in (None, 4326, "EPSG:4326"):  # a projected default is not drawn
+            aoi_map.set_aoi(tuple(float(default[k]) for k in ("west", "south", "east", "north")))
+    elif isinstance(default, dict):
+        try:
+            aoi_map.set_aoi(default.get("geometry") if default.get("type") == "Feature" else default)
+        except Exception:  # noqa: BLE001 - an unusable default: the user draws the AOI
+            pass
     subtypes = {s.get("subtype") for s in schemas_of(parameter)}
     from jupyter_eo.widgets.geometry import is_rectangle
 

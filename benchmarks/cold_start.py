@@ -14,6 +14,8 @@ and not timed, as on an installed machine.
 * ``first preview``: in that same process, the widget's ``run_preview`` through the official
   ``openeo`` client: NDVI median composite of one month (6 acquisitions) over the AOI, cloud
   masked, on the empty chunk cache (the backend has just started).
+* ``coarse first``: the same in another fresh process the way the Preview widget does a new
+  area: a 128 px pass first (shown at once), then the 515 x 513 px one.
 """
 from __future__ import annotations
 
@@ -78,6 +80,10 @@ with serve_in_thread(config) as url:
     aoi = json.loads(sys.argv[6])
     inputs = RecipeInputs("SENTINEL2_L2A", aoi, tuple(json.loads(sys.argv[7])), meta)
     graph = RECIPES["NDVI"].graph(inputs)
+    if sys.argv[8] == "coarse-first":  # what Preview does for a new area: 128 px, then 512 px
+        start = time.perf_counter()
+        run_preview(connection, graph, aoi, max_pixels=128, resolution_m=native_resolution(meta))
+        out["coarse"] = time.perf_counter() - start
     start = time.perf_counter()
     result = run_preview(connection, graph, aoi, max_pixels=512, resolution_m=native_resolution(meta))
     out["preview"] = time.perf_counter() - start
@@ -115,19 +121,28 @@ def main() -> None:
         times = [float(_run(_WARM, str(z), str(x), str(y))) for _ in range(args.runs)]
         print(f"tile {z}/{x}/{y}, renderer after basemap.warm_up() (server start): median "
               f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
-    tiles, previews, warm = [], [], []
+    tiles, previews, warm, coarse, refined = [], [], [], [], []
     for _ in range(args.runs):
-        with tempfile.TemporaryDirectory(prefix="jeo-bench-cold-") as root:
-            z, x, y = TILES[1]
-            out = json.loads(_run(_BACKEND, root, str(z), str(x), str(y), json.dumps(AOI), json.dumps(MONTH)))
-        tiles.append(out["tile"])
-        previews.append(out["preview"])
-        warm.append(out["preview_warm"])
+        for mode in ("full", "coarse-first"):
+            with tempfile.TemporaryDirectory(prefix="jeo-bench-cold-") as root:
+                z, x, y = TILES[1]
+                out = json.loads(_run(_BACKEND, root, str(z), str(x), str(y), json.dumps(AOI),
+                                      json.dumps(MONTH), mode))
+            if mode == "full":
+                tiles.append(out["tile"])
+                previews.append(out["preview"])
+                warm.append(out["preview_warm"])
+            else:
+                coarse.append(out["coarse"])
+                refined.append(out["coarse"] + out["preview"])
     print(f"tile {z}/{x}/{y}, embedded backend started in a fresh process with a fresh cache dir: "
           f"median {statistics.median(tiles):.2f} s (runs: {', '.join(f'{t:.2f}' for t in tiles)})")
     print(f"first preview, NDVI {MONTH[0]}..{MONTH[1]}, {out['shape'][-1]}x{out['shape'][-2]} px, empty chunk "
           f"cache: median {statistics.median(previews):.2f} s (runs: {', '.join(f'{t:.2f}' for t in previews)})")
     print(f"same preview again (warm chunk cache): median {statistics.median(warm):.2f} s")
+    print(f"coarse first pass (128 px) of that preview, fresh process, empty chunk cache: median "
+          f"{statistics.median(coarse):.2f} s (runs: {', '.join(f'{t:.2f}' for t in coarse)}); "
+          f"full preview after it: median {statistics.median(refined):.2f} s")
 
 
 if __name__ == "__main__":

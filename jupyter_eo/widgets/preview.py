@@ -33,15 +33,24 @@ class Preview(w.VBox):
     updates supersede older ones (their results are dropped). Raster results become an
     ``ImageOverlay`` (PNG data URL) with a colour bar; the colormap and stretch are applied in
     the kernel without re-running. Aggregated (time-series) graphs are shown as a chart.
+
+    A new area (an extent not previewed before) wider than ``2 * coarse_pixels`` native pixels
+    is first previewed at ``coarse_pixels`` across (shown at once, "refining…"), then at
+    ``max_pixels``: on an empty chunk cache the coarse pass is several times faster
+    (``coarse_pixels=None`` turns this off).
     """
 
     def __init__(self, connection: Any, map: ipyleaflet.Map | None = None, *, delay: float = 0.4,
                  max_pixels: int = 512, runner: Callable[..., PreviewResult] | None = None,
-                 tiles_above: float | None = 2048, **kwargs: Any) -> None:
+                 tiles_above: float | None = 2048, coarse_pixels: int | None = 128,
+                 **kwargs: Any) -> None:
         self.connection = connection
         self.map = map if map is not None else ipyleaflet.Map(layers=(), zoom=8,
                                                               layout=w.Layout(height="360px"))
         self.max_pixels = max_pixels
+        self.coarse_pixels = coarse_pixels
+        self._seen_extents: set[tuple[float, ...]] = set()
+        self.coarse_shown = 0  # coarse first passes drawn (for tests and diagnostics)
         self._runner = runner or run_preview
         self._callbacks = w.CallbackDispatcher()
         self.result: PreviewResult | None = None
@@ -198,8 +207,41 @@ class Preview(w.VBox):
                 value_range = (0.0, 1.0)
             return job, create_tile_preview(self.connection, graph, extent, cmap=cmap,
                                             vmin=value_range[0], vmax=value_range[1])
-        return job, self._runner(self.connection, graph, extent, max_pixels=self.max_pixels,
-                                 is_cancelled=is_cancelled, resolution_m=resolution_m)
+        if self._wants_coarse(extent, resolution_m):
+            coarse = self._runner(self.connection, graph, extent, max_pixels=self.coarse_pixels,
+                                  is_cancelled=is_cancelled, resolution_m=resolution_m)
+            if not is_cancelled():
+                self._show_coarse(job, coarse)
+        result = self._runner(self.connection, graph, extent, max_pixels=self.max_pixels,
+                              is_cancelled=is_cancelled, resolution_m=resolution_m)
+        self._seen_extents.add(_extent_key(extent))
+        return job, result
+
+    def _wants_coarse(self, extent: dict[str, float], resolution_m: float | None) -> bool:
+        if not self.coarse_pixels or not resolution_m or _extent_key(extent) in self._seen_extents:
+            return False
+        from jupyter_eo.widgets.preview_run import native_pixels
+
+        return native_pixels(extent, resolution_m) > 2 * self.coarse_pixels
+
+    def _show_coarse(self, job: tuple, result: PreviewResult) -> None:
+        """Draw a coarse first pass (not delivered to ``on_result`` callbacks)."""
+        _graph, _extent, cmap, value_range, label, _resolution, style = job
+        self.label = label
+        self.style = style or ColourScale(cmap=cmap or self.cmap.value, stretch="robust",
+                                          range=tuple(value_range) if value_range else None)
+        self.series, self.result = None, result
+        self._restyling = True
+        try:
+            if self.style.cmap in COLORMAPS:
+                self.cmap.value = self.style.cmap
+        finally:
+            self._restyling = False
+        self._set_range(*self.style.limits(self._display_array(result.data)))
+        self._redraw()
+        self.coarse_shown += 1
+        shape = "×".join(str(s) for s in result.data.shape[-2:])
+        self.status.value = muted_html(f"Coarse preview {shape} px in {result.seconds:.2f} s; refining…")
 
     def _use_tiles(self, extent: dict[str, float], resolution_m: float | None) -> bool:
         if self.tiles_above is None or not resolution_m or not hasattr(self.connection, "create_service"):
@@ -354,6 +396,10 @@ class Preview(w.VBox):
     def _show_chart(self, series: list[tuple[str, float]], label: str) -> None:
         self.chart.value = timeseries_png(series, title=label or "Mean over the AOI")
         self.chart.layout.display = ""
+
+
+def _extent_key(extent: dict[str, float]) -> tuple[float, ...]:
+    return tuple(round(float(extent[k]), 9) for k in ("west", "south", "east", "north"))
 
 
 def _with_json_save(graph: dict[str, Any]) -> dict[str, Any]:

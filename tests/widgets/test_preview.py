@@ -241,3 +241,36 @@ def test_rgb_stretch_leaves_masked_pixels_out():
     assert ColourScale(stretch="robust", range=(0, 10000)).limits(rgb) == (650.0, 1650.0)
     _, ranges = render(rgb)
     assert all(hi <= 1500.0 for _, hi in ranges)
+
+
+def test_a_new_area_is_shown_coarse_first_then_refined():
+    """A 500 px wide AOI seen for the first time: a 128 px pass is drawn before the full one;
+    the same AOI again (chunk cache warm) goes straight to the full preview."""
+    from jupyter_eo.widgets.preview_run import PreviewResult
+
+    calls, drawn_before_full = [], []
+
+    def runner(connection, graph, extent, *, max_pixels, is_cancelled, resolution_m):
+        if max_pixels == 512:
+            drawn_before_full.append(preview.overlay is not None and preview.coarse_shown)
+        calls.append(max_pixels)
+        data = np.linspace(0, 1, max_pixels * max_pixels).reshape(1, max_pixels, max_pixels)
+        return PreviewResult(data, ((46.0, 11.0), (46.045, 11.0647)), ["NDVI"])
+
+    preview = Preview(object(), delay=0.0, runner=runner, tiles_above=None)
+    delivered = []
+    preview.on_result(delivered.append)
+    area = {"west": 11.0, "south": 46.0, "east": 11.0647, "north": 46.045}  # ≈ 500 px at 10 m
+    graph = {"a": {"process_id": "load_collection", "arguments": {}, "result": True}}
+    preview.update(graph, area, resolution_m=10.0)
+    assert preview.wait(10)
+    assert calls == [128, 512] and drawn_before_full == [1]
+    assert [r.data.shape for r in delivered] == [(1, 512, 512)]  # callbacks get the full one only
+    assert preview.result.data.shape == (1, 512, 512)
+    preview.update(graph, area, resolution_m=10.0)
+    assert preview.wait(10)
+    assert calls == [128, 512, 512]
+    small = {"west": 11.0, "south": 46.0, "east": 11.01, "north": 46.008}  # ≈ 80 px: no coarse pass
+    preview.update(graph, small, resolution_m=10.0)
+    assert preview.wait(10)
+    assert calls == [128, 512, 512, 512]

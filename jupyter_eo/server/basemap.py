@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..errors import OpenEOError
 from .base import JupyterEOHandler, eo_authenticated
@@ -22,6 +23,21 @@ def _pool() -> ThreadPoolExecutor:
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jupyter-eo-basemap")
     return _POOL
+
+
+def warm_up_in_background(log: Any) -> None:
+    """Load the renderer and its data in the tile pool now (server start), so the user's first
+    tile costs only its own rendering (see benchmarks/cold_start.py)."""
+
+    def run() -> None:
+        try:
+            from jupyter_eo.backend.catalog import basemap
+
+            log.debug("jupyter_eo: offline basemap ready (%.2f s)", basemap.warm_up())
+        except Exception as exc:  # noqa: BLE001 - the route reports errors per tile anyway
+            log.warning("jupyter_eo: offline basemap warm-up failed: %s", exc)
+
+    _pool().submit(run)
 
 
 def tile_index(z: str, x: str, y: str) -> tuple[int, int, int]:

@@ -145,6 +145,11 @@ class JupyterEOApp(ExtensionApp):
              "notebooks, e.g. 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'. Default: '' = "
              "the offline basemap rendered by this server at jupyter-eo/basemap/{z}/{x}/{y}.png "
              "(no internet, no embedded backend needed).")
+    basemap_warm_up = Bool(
+        True, config=True,
+        help="Load the offline basemap's renderer and data in a background thread when the "
+             "server starts (a few seconds of one core), so the first map tile is fast. Only "
+             "when basemap_tile_url is ''. Default: True.")
 
     @validate("local_backend_job_workers")
     def _validate_job_workers(self, proposal):  # type: ignore[no-untyped-def]
@@ -231,6 +236,12 @@ class JupyterEOApp(ExtensionApp):
             from tornado.ioloop import IOLoop
 
             IOLoop.current().add_callback(self._export_channel)
+        if self.basemap_warm_up and not self.basemap_tile_url:
+            from tornado.ioloop import IOLoop
+
+            from .basemap import warm_up_in_background
+
+            IOLoop.current().add_callback(warm_up_in_background, self.log)
 
     def _export_channel(self) -> None:
         url = self.kernel_server_url()

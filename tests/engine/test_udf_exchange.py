@@ -3,6 +3,7 @@ thread-safe): exact round trips, CRS kept, and UDFs running next to netCDF resul
 from __future__ import annotations
 
 import threading
+import traceback
 import time
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def test_udf_running_next_to_netcdf_result_writes(ctx, cube, tmp_path: Path,
         for thread in writers:
             thread.join(60)
     print(f"3 UDF runs in {time.monotonic() - started:.1f} s next to {written[0]} netCDF writes")
-    assert errors == []
+    assert errors == [], "".join(traceback.format_exception(errors[0]))
     assert written[0] > 0
     assert threading.get_ident() not in netcdf_threads
 

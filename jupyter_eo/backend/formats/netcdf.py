@@ -1,6 +1,7 @@
 """netCDF writer: CF conventions, one variable per band, time coordinate, CRS grid mapping."""
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,16 @@ PARAMETERS: dict[str, Any] = {}
 # (parallel batch jobs, sync requests) crashed the whole backend with SIGSEGV/SIGBUS.
 # Every netCDF write in this process holds this lock for the file's whole lifetime.
 NETCDF_WRITE_LOCK = threading.Lock()
+
+# HDF5 flock()s every file it opens, and a lock belongs to the open file *description*: a
+# process started meanwhile (a UDF, any subprocess) inherits the descriptor, so the lock of a
+# result just written and closed here lives on in the child, and re-opening that file fails
+# with "NetCDF: HDF error" (the test_udf_exchange flake, reproduced in
+# tests/backend/test_netcdf_file_locking.py). Every netCDF file of the backend is private to
+# one request and written under NETCDF_WRITE_LOCK, so HDF5's inter-process locking protects
+# nothing here; it is switched off unless the environment says otherwise. HDF5 reads the
+# variable at each file open.
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 
 def _netcdf_attrs(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -45,10 +45,10 @@ def test_site_builds_strict_without_warnings(tmp_path: Path) -> None:
                  "install", "data", "udf", "serve", "cli", "api"):
         assert (site / page / "index.html").is_file()
     api = (site / "api" / "index.html").read_text()  # rendered from the docstrings
-    for name in ("jupyter_eo.connect", "jupyter_eo.connection.stop_standalone",
+    for name in ("jupyter_eo.connection.connect", "jupyter_eo.connection.stop_standalone",
                  "jupyter_eo.widgets.explorer.Explorer", "jupyter_eo.widgets.export.code_for"):
         assert f'id="{name}"' in api, name
-    assert "outside Jupyter only" in api  # a sentence of connect's docstring
+    assert "Outside Jupyter only" in api  # a sentence of connect's docstring
     assert not list(site.rglob("*.py")), "docs scripts must not be published"
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from jupyter_eo.backend.handlers.base import BaseHandler
+from jupyter_eo.backend.handlers.public_processes import _with_links, public_path
 from jupyter_eo.backend.limits import check_graph
 
 
@@ -16,7 +17,10 @@ class ProcessGraphsHandler(BaseHandler):
 
 class ProcessGraphHandler(BaseHandler):
     def get(self, process_graph_id: str) -> None:
-        self.write_json(self.backend.udps.get(self.user, process_graph_id))
+        document = self.backend.udps.get(self.user, process_graph_id)
+        if document.get("public") is True:  # API 1.2: the canonical link is the URL to share
+            document = _with_links(document, self.url(public_path(self.user, process_graph_id)))
+        self.write_json(document)
 
     async def put(self, process_graph_id: str) -> None:
         user = self.user

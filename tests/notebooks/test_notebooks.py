@@ -53,8 +53,7 @@ EXPECTED: dict[str, list[str]] = {
 }
 # notebooks that need a backend feature not built yet: run, expected to fail (strict, so the
 # marker must go when the feature lands)
-PENDING = {"udp_sharing.ipynb": "public UDPs with a canonical namespace URL that other users can "
-                                "run (issue 18) are not implemented by the embedded backend"}
+PENDING: dict[str, str] = {}
 
 
 def test_every_notebook_is_run_by_a_test() -> None:

@@ -82,14 +82,16 @@ class ProcessForm(w.VBox):
 
     def __init__(self, connection: Any, process: Any, *, process_id: str | None = None,
                  basemap_url: str | None = "auto", max_pixels: int = 512, delay: float = 0.2,
-                 code_ending: str = "view", backend_id: str | None = None, **kwargs: Any) -> None:
+                 code_ending: str = "view", backend_id: str | None = None,
+                 center: tuple[float, float] = (46.5, 11.3), zoom: int = 8, **kwargs: Any) -> None:
         self.connection = connection
         self.entry = resolve_process(connection, process, process_id)
         self.document = self.entry.document
         self.max_pixels = max_pixels
         from jupyter_eo.widgets.aoi_map import AOIMap
 
-        self.context = FormContext(connection, lambda: AOIMap(basemap_url=basemap_url, height="360px"))
+        self.context = FormContext(connection, lambda: AOIMap(basemap_url=basemap_url, height="360px",
+                                                                     center=center, zoom=zoom))
         parameters = self.document.get("parameters") or []
         # the collection first, so band and date inputs follow it whatever the declared order
         ordered = sorted(parameters, key=lambda p: 0 if _is_collection(p) else 1)

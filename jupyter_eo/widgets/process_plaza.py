@@ -6,7 +6,7 @@ process or catalogue (``{"processes": [...]}``) and local JSON files; default: o
 backend's processes. More can be added with the URL/file box (loaded safely, see
 :mod:`jupyter_eo.widgets.process_sources`). Search matches id, summary, categories and
 description; the selected process shows its description (Markdown, rendered without any HTML of
-its own), parameters, returns and links; "Open" builds its :class:`ProcessForm`.
+its own), parameters, returns and links; "Open form" (``open_form()``) builds its :class:`ProcessForm`.
 
 Publishing: :func:`publish_process` saves a graph as a UDP whose parameters are the AOI, the
 dates and chosen literal numbers, and returns its shareable namespace URL: on the embedded
@@ -108,7 +108,7 @@ class ProcessPlaza(w.VBox):
         self.search_box.observe(lambda _: self._refresh(), names="value")
         self.category.observe(lambda _: self._refresh(), names="value")
         self.results.observe(lambda c: self._show(c["new"]), names="value")
-        self.open_button.on_click(lambda _: self.open())
+        self.open_button.on_click(lambda _: self.open_form())
         browse = w.HBox([w.VBox([self.search_box, self.category, self.results],
                                 layout=w.Layout(flex="1 1 20em", min_width="16em")),
                          w.VBox([self.details, self.open_button], layout=w.Layout(flex="2 1 24em"))],
@@ -194,7 +194,7 @@ class ProcessPlaza(w.VBox):
         self.details.value = (describe_html(entry.document) + "<h4>Parameters</h4>" + parameters_html(entry.document)
                               + f"<p class='jeo-muted'>Source: {html.escape(str(where))}</p>")
 
-    def open(self, process_id: str | None = None, origin: str | None = None) -> ProcessForm | None:
+    def open_form(self, process_id: str | None = None, origin: str | None = None) -> ProcessForm | None:
         """Open the form of the selected process (or of ``process_id``) below the list."""
         entry = self.select(process_id, origin) if process_id else self.selected()
         if entry is None:

@@ -97,7 +97,7 @@ def test_sources_search_and_safe_description(two_users) -> None:
     assert "javascript:" not in details and "<img" not in details and "&lt;img" in details
     assert "<td><code>probabilities</code></td><td>json</td>" in details
     assert "<td><code>geometry</code> *</td>" in details  # required marked
-    form = plaza.open()
+    form = plaza.open_form()
     assert isinstance(form, ProcessForm) and plaza.form_box.children == (form,)
 
 
@@ -158,7 +158,7 @@ def test_alice_publishes_bob_finds_it_by_url_and_runs_it(two_users) -> None:
     [entry] = bob_plaza.add_source(shared)
     assert (entry.id, entry.namespace) == ("max_ndvi_alice", shared)
     assert [p["name"] for p in entry.document["parameters"]] == ["spatial_extent", "temporal_extent"]
-    form = bob_plaza.open()
+    form = bob_plaza.open_form()
     assert form is not None, bob_plaza.message.value
     form.context.aoi_maps[0].set_aoi(AOI)
     assert form.run_preview()

@@ -8,7 +8,7 @@ event loop, and cached by the browser for a day.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from ..errors import OpenEOError
@@ -25,19 +25,23 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def warm_up_in_background(log: Any) -> None:
+def warm_up_in_background(log: Any) -> "Future[float | None]":
     """Load the renderer and its data in the tile pool now (server start), so the user's first
-    tile costs only its own rendering (see benchmarks/cold_start.py)."""
+    tile costs only its own rendering (see benchmarks/cold_start.py). The future gives the
+    seconds taken, or None when the warm-up failed (logged; tiles then report their errors)."""
 
-    def run() -> None:
+    def run() -> float | None:
         try:
             from jupyter_eo.backend.catalog import basemap
 
-            log.debug("jupyter_eo: offline basemap ready (%.2f s)", basemap.warm_up())
+            seconds = basemap.warm_up()
         except Exception as exc:  # noqa: BLE001 - the route reports errors per tile anyway
             log.warning("jupyter_eo: offline basemap warm-up failed: %s", exc)
+            return None
+        log.debug("jupyter_eo: offline basemap ready (%.2f s)", seconds)
+        return seconds
 
-    _pool().submit(run)
+    return _pool().submit(run)
 
 
 def tile_index(z: str, x: str, y: str) -> tuple[int, int, int]:

@@ -57,23 +57,12 @@ async def test_online_basemap_url_is_exported(jp_configurable_serverapp, online_
     assert os.environ[ENV_BASEMAP] == "https://tiles.example.org/{z}/{x}/{y}.png"
 
 
-@pytest.fixture
-def debug_log(caplog, eo_cache_dir, monkeypatch):  # type: ignore[no-untyped-def]
-    """Debug records captured from before the server starts."""
-    import logging
+async def test_renderer_is_warmed_up_at_server_start(jp_serverapp, http_server, eo_cache_dir,
+                                                     monkeypatch) -> None:
+    import asyncio
 
     monkeypatch.setenv("JUPYTER_EO_CACHE_DIR", eo_cache_dir)
-    caplog.set_level(logging.DEBUG)
-    return caplog
-
-
-async def test_renderer_is_warmed_up_at_server_start(debug_log, jp_serverapp, http_server) -> None:
-    import asyncio
-    import time
-
-    caplog = debug_log
-    deadline = time.monotonic() + 60
-    while not any("offline basemap ready" in r.getMessage() for r in caplog.records):
-        assert time.monotonic() < deadline, "no warm-up within 60 s"
-        assert not any("warm-up failed" in r.getMessage() for r in caplog.records)
-        await asyncio.sleep(0.05)
+    eo = jp_serverapp.extension_manager.extension_apps["jupyter_eo"]
+    app = next(iter(eo))
+    seconds = await asyncio.wait_for(asyncio.wrap_future(app.basemap_warmed), 60)
+    assert isinstance(seconds, float) and seconds >= 0

@@ -237,11 +237,10 @@ class JupyterEOApp(ExtensionApp):
 
             IOLoop.current().add_callback(self._export_channel)
         if self.basemap_warm_up and not self.basemap_tile_url:
-            from tornado.ioloop import IOLoop
-
             from .basemap import warm_up_in_background
 
-            IOLoop.current().add_callback(warm_up_in_background, self.log)
+            # a pool thread; the event loop is not involved
+            self.basemap_warmed = warm_up_in_background(self.log)
 
     def _export_channel(self) -> None:
         url = self.kernel_server_url()

@@ -12,7 +12,7 @@ from jupyter_eo.backend.limits import (MAX_ARRAY_ELEMENTS, check_created,
                                        cube_value_limit)
 from jupyter_eo.errors import ProcessParameterInvalid
 
-from .registry import ARRAY_DIM, as_array, process
+from .registry import ARRAY_DIM, as_array, has_per_pixel_elements, process, stack_elements
 from .values import (array_error, as_list, check_array_da, is_bool, is_labeled, is_null,
                      is_number, is_true, run_callback, to_py, unwrap)
 
@@ -361,6 +361,10 @@ def array_create(data: Any = None, repeat: int = 1, *, ctx: Any = None) -> Any:
         check_created(int(da.size) * int(repeat), "array_create", cube_value_limit(ctx))
         plain = da.drop_vars(ARRAY_DIM, errors="ignore")
         return xr.concat([plain] * int(repeat), dim=ARRAY_DIM)
+    if has_per_pixel_elements(data):  # per-pixel values inside a dimension callback
+        da = stack_elements(data)
+        check_created(int(da.size) * int(repeat), "array_create", cube_value_limit(ctx))
+        return da if repeat == 1 else xr.concat([da] * int(repeat), dim=ARRAY_DIM)
     values = [] if data is None else as_list(data, "array_create")
     check_created(len(values) * int(repeat), "array_create", MAX_ARRAY_ELEMENTS, "elements")
     return values * int(repeat)

@@ -8,7 +8,7 @@ import xarray as xr
 
 from jupyter_eo.errors import ProcessParameterInvalid
 
-from .registry import ARRAY_DIM, process
+from .registry import ARRAY_DIM, as_array, has_per_pixel_elements, process
 from .values import (NULLABLE_BOOL, as_list, check_array_da, is_array, is_bool, is_false,
                      is_null, is_number, is_true, where)
 
@@ -86,8 +86,22 @@ def if_(value: Any, accept: Any, reject: Any = None) -> Any:
     """accept where value is true, reject otherwise (false or null)."""
     _check_bool("if", "value", value)
     if is_array(value):
+        accept, reject = _as_branch(accept, reject), _as_branch(reject, accept)
         return where(is_true(value), accept, reject)
     return accept if is_true(value) else reject
+
+
+def _as_branch(branch: Any, other: Any) -> Any:
+    """An array accept/reject of a per-pixel ``if`` as a DataArray along ARRAY_DIM (so each
+    pixel gets the whole array), anything else unchanged. A list of plain numbers takes the
+    other branch's dtype where that holds them (as a Python number would)."""
+    if not isinstance(branch, (list, tuple)):
+        return branch
+    array = as_array(branch)
+    plain = all(isinstance(v, (int, float, bool)) for v in branch)
+    if plain and isinstance(other, xr.DataArray) and array.dtype.kind != "O":
+        array = array.astype(np.result_type(other.dtype, *branch))
+    return array
 
 
 def _list_truth(process_id: str, data: Any) -> list[Any]:
@@ -110,6 +124,8 @@ def _reduce_truth(data: xr.DataArray, process_id: str) -> tuple[Any, Any, Any, b
 @process("all")
 def all_(data: Any, ignore_nodata: bool = True) -> Any:
     """True if all values are true (nulls ignored by default); true for empty arrays (rc.2)."""
+    if has_per_pixel_elements(data):
+        data = as_array(data)
     if isinstance(data, xr.DataArray):
         _any_true, any_false, any_null, nullable = _reduce_truth(data, "all")
         if ignore_nodata:
@@ -126,6 +142,8 @@ def all_(data: Any, ignore_nodata: bool = True) -> Any:
 @process("any")
 def any_(data: Any, ignore_nodata: bool = True) -> Any:
     """True if any value is true (nulls ignored by default); false for empty arrays (rc.2)."""
+    if has_per_pixel_elements(data):
+        data = as_array(data)
     if isinstance(data, xr.DataArray):
         any_true, _any_false, any_null, nullable = _reduce_truth(data, "any")
         if ignore_nodata:

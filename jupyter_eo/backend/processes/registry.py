@@ -76,6 +76,8 @@ def as_array(data: Any) -> xr.DataArray:
             raise ValueError("array value without array dimension")
         return data
     values = list(data) if data is not None else []
+    if has_per_pixel_elements(values):
+        return stack_elements(values)
     if all(isinstance(v, (int, float, bool, np.number, type(None))) for v in values):
         arr = np.array([np.nan if v is None else v for v in values],
                        dtype=float if any(v is None or isinstance(v, float) for v in values)
@@ -84,3 +86,47 @@ def as_array(data: Any) -> xr.DataArray:
         arr = np.empty(len(values), dtype=object)
         arr[:] = values
     return xr.DataArray(arr, dims=(ARRAY_DIM,))
+
+
+def has_per_pixel_elements(values: Any) -> bool:
+    """True for a list holding at least one DataArray (per-pixel values inside a callback)."""
+    return isinstance(values, (list, tuple)) and any(isinstance(v, xr.DataArray) for v in values)
+
+
+def stack_elements(values: list[Any]) -> xr.DataArray:
+    """A list of per-pixel values (DataArrays and scalars) as one DataArray along ARRAY_DIM.
+
+    This is ``array_create([array_element(data, 0), array_element(data, 1), 2])`` inside a
+    dimension callback: every element is broadcast over the others' dimensions; arrays that
+    already have ARRAY_DIM contribute all of their elements. Scalars take the arrays' dtype
+    where it holds them (NumPy's promotion of Python scalars); null becomes NaN.
+    """
+    arrays = [v for v in values if isinstance(v, xr.DataArray)]
+    scalars = [v for v in values if not isinstance(v, xr.DataArray)]
+    if any(not isinstance(v, (int, float, bool, np.number, type(None))) for v in scalars):
+        raise ValueError("an array of per-pixel values can only hold numbers, booleans and null")
+    weak = [float("nan") if v is None else (v.item() if isinstance(v, np.generic) else v)
+            for v in scalars]
+    dtype = np.result_type(*[a.dtype for a in arrays], *weak)
+    if dtype.kind == "b" and None in scalars:
+        dtype = np.dtype(np.float32)
+    templates = [a.isel({ARRAY_DIM: 0}, drop=True) if ARRAY_DIM in a.dims else a
+                 for a in arrays]
+    template = xr.broadcast(*templates)[0] if len(templates) > 1 else templates[0]
+    template = template.drop_vars([c for c in template.coords if c not in template.dims
+                                   and c != "spatial_ref"], errors="ignore")
+    parts = []
+    for value in values:
+        if isinstance(value, xr.DataArray):
+            part = value.astype(dtype) if value.dtype != dtype else value
+            if ARRAY_DIM in part.dims:
+                part = part.drop_vars(ARRAY_DIM, errors="ignore")
+            else:
+                part = part.expand_dims(ARRAY_DIM)
+            part = part.broadcast_like(template)
+        else:
+            fill = np.nan if value is None else value
+            part = xr.full_like(template, fill, dtype=dtype).expand_dims(ARRAY_DIM)
+        parts.append(part.transpose(ARRAY_DIM, *template.dims))
+    return xr.concat(parts, dim=ARRAY_DIM, coords="minimal", compat="override",
+                     join="override")

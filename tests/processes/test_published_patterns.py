@@ -1,0 +1,124 @@
+"""Patterns of published openEO UDPs (issue 20) as minimal graphs run by the real engine."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import jupyter_eo.backend.engine as engine
+
+
+def _cube() -> xr.DataArray:
+    rng = np.random.default_rng(1)
+    values = rng.uniform(0, 1, (2, 3, 4, 5)).astype(np.float32)
+    values[0, 1, 0, 0] = np.nan
+    return xr.DataArray(values, dims=("t", "bands", "y", "x"),
+                        coords={"t": pd.date_range("2021-06-01", periods=2),
+                                "bands": ["B04", "B08", "B11"], "y": np.arange(4.0),
+                                "x": np.arange(5.0)})
+
+
+def _run(node: dict) -> xr.DataArray:
+    out = engine.evaluate({"n": {**node, "result": True}}, engine.EvalContext(),
+                          parameters={"data": _cube()})
+    return out.compute()
+
+
+def _element(index: int) -> dict:
+    return {"process_id": "array_element",
+            "arguments": {"data": {"from_parameter": "data"}, "index": index}}
+
+
+def _gt(node: str, threshold: float) -> dict:
+    return {"process_id": "gt", "arguments": {"x": {"from_node": node}, "y": threshold}}
+
+
+def _apply_bands(graph: dict) -> dict:
+    return {"process_id": "apply_dimension", "arguments": {
+        "data": {"from_parameter": "data"}, "dimension": "bands",
+        "process": {"process_graph": graph}}}
+
+
+def _reduce_bands(graph: dict) -> dict:
+    return {"process_id": "reduce_dimension", "arguments": {
+        "data": {"from_parameter": "data"}, "dimension": "bands",
+        "reducer": {"process_graph": graph}}}
+
+
+def test_apply_dimension_returns_array_create_of_band_values() -> None:
+    out = _run(_apply_bands({
+        "a": _element(0), "b": _element(1),
+        "c": {"process_id": "array_create",
+              "arguments": {"data": [{"from_node": "b"}, {"from_node": "a"}, 2.5]},
+              "result": True}}))
+    cube = _cube()
+    assert out.dims == ("t", "bands", "y", "x")
+    assert out.sizes["bands"] == 3
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.isel(bands=0).values, cube.isel(bands=1).values)
+    np.testing.assert_array_equal(out.isel(bands=1).values, cube.isel(bands=0).values)
+    assert (out.isel(bands=2).values == np.float32(2.5)).all()
+
+
+def test_if_with_array_accept_and_reject() -> None:
+    out = _run(_apply_bands({
+        "a": _element(0), "g": _gt("a", 0.5),
+        "i": {"process_id": "if", "arguments": {"value": {"from_node": "g"},
+                                                "accept": [1, 2, 3], "reject": [4, 5, 6]},
+              "result": True}}))
+    cube = _cube()
+    assert out.dims == ("t", "bands", "y", "x") and out.sizes["bands"] == 3
+    high = (cube.isel(bands=0) > 0.5).values
+    for k in range(3):
+        np.testing.assert_array_equal(out.isel(bands=k).values,
+                                      np.where(high, k + 1, k + 4))
+
+
+def test_if_with_the_band_array_or_a_constant_array() -> None:
+    out = _run(_apply_bands({
+        "a": _element(0), "g": _gt("a", 0.5),
+        "i": {"process_id": "if", "arguments": {"value": {"from_node": "g"},
+                                                "accept": {"from_parameter": "data"},
+                                                "reject": [0, 0, 0]}, "result": True}}))
+    cube = _cube()
+    high = (cube.isel(bands=0) > 0.5).values
+    assert out.dtype == np.float32
+    for k in range(3):
+        expected = np.where(high, cube.isel(bands=k).values, 0)
+        np.testing.assert_array_equal(out.isel(bands=k).values, expected)
+    # the band labels survive (same count as the input)
+    assert list(out["bands"].values) == ["B04", "B08", "B11"]
+
+
+@pytest.mark.parametrize("reducer", ["any", "all"])
+def test_logical_reducer_over_array_create_of_conditions(reducer: str) -> None:
+    out = _run(_reduce_bands({
+        "a": _element(0), "b": _element(2), "ga": _gt("a", 0.5), "gb": _gt("b", 0.3),
+        "c": {"process_id": "array_create",
+              "arguments": {"data": [{"from_node": "ga"}, {"from_node": "gb"}]}},
+        "r": {"process_id": reducer, "arguments": {"data": {"from_node": "c"}},
+              "result": True}}))
+    cube = _cube()
+    ga, gb = cube.isel(bands=0).values > 0.5, cube.isel(bands=2).values > 0.3
+    expected = (ga | gb) if reducer == "any" else (ga & gb)
+    assert out.dims == ("t", "y", "x")
+    # gt on float data gives the engine's nullable boolean (float32 1/0/NaN); so does any/all
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.values, expected.astype(np.float32))
+
+
+@pytest.mark.parametrize("reducer", ["max", "min", "sum", "mean"])
+def test_numeric_reducer_over_array_create_of_band_values(reducer: str) -> None:
+    out = _run(_reduce_bands({
+        "a": _element(0), "b": _element(1),
+        "c": {"process_id": "array_create",
+              "arguments": {"data": [{"from_node": "a"}, {"from_node": "b"}]}},
+        "r": {"process_id": reducer, "arguments": {"data": {"from_node": "c"}},
+              "result": True}}))
+    cube = _cube()
+    stack = np.stack([cube.isel(bands=0).values, cube.isel(bands=1).values])
+    fn = {"max": np.nanmax, "min": np.nanmin, "sum": np.nansum, "mean": np.nanmean}[reducer]
+    assert out.dims == ("t", "y", "x")
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.values, fn(stack, axis=0), rtol=1e-6)

@@ -125,13 +125,12 @@ def test_client_disconnect_cancels_sync_result(tmp_path: Path, caplog) -> None:
         loaded_before = sum(1 for t in catalog.collection.loads if t <= canceled)
         after = [t for t in catalog.collection.loads if t > canceled]
         # at most the loads already running or queued on the pool finish after the cancel,
-        # never the remaining ~300 (16 s) of the full graph
+        # never the remaining ~300 (16 s) of the full graph: counted once the evaluation has
+        # returned, so a slow machine cannot hide them (no clock-based bound needed)
         print("chunk loads before, after the cancel:", loaded_before, len(after),
               "last one %.2f s after;" % (max(after, default=canceled) - canceled),
               "cancel seen %.2f s after the hang-up" % (canceled - hung_up))
         assert len(after) < 30, (loaded_before, len(after))
-        # the loads stopped soon after the cancel (without it: ~20 loads a second for 16 s)
-        assert max(after, default=canceled) - canceled < 0.5
         assert hung_up - started < 1.0
         assert any("cancelled" in r.getMessage() and r.levelno == logging.INFO
                    for r in caplog.records)

@@ -114,3 +114,53 @@ def test_find_fill_preview_insert_and_run(lab) -> None:
     lab.cell_locator(path, 1).locator(".jeo-pixel-chart").first.wait_for(state="attached", timeout=120_000)
     lab.execute_in_kernel(path, CHECK)
     assert lab.kernel_eval(path, "same") == "True", lab.kernel_eval(path, "(from_code.shape, from_form.shape)")
+
+
+KERNEL_SIDE = """\
+import http.server, threading, json
+from pathlib import Path
+agents = []
+class Origin(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        agents.append(self.headers.get("User-Agent", ""))
+        body = Path({catalogue!r}).read_bytes()
+        self.send_response(200); self.send_header("Content-Type", "application/json"); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+threading.Thread(target=origin.serve_forever, daemon=True).start()
+loaded = plaza.add_source(f"http://127.0.0.1:{{origin.server_address[1]}}/catalogue.json")
+origin.shutdown(); origin.server_close()
+graph = {{"load": {{"process_id": "load_collection", "arguments": {{"id": "SENTINEL2_L2A",
+          "spatial_extent": {{"west": 11.05, "south": 46.05, "east": 11.06, "north": 46.055}},
+          "temporal_extent": ["2023-06-01", "2023-07-01"], "bands": ["B04", "B08"]}}}},
+         "ndvi": {{"process_id": "ndvi", "arguments": {{"data": {{"from_node": "load"}}}}, "result": True}}}}
+"""
+
+
+def test_kernel_loads_urls_through_the_server_and_shares_through_the_proxy(lab) -> None:
+    path = lab.write_notebook("plaza_urls.ipynb", [SETUP])
+    lab.open_notebook(path)
+    lab.run_all(path)
+    lab.cell_locator(path, 0).locator(".jeo-process-plaza").wait_for(timeout=90_000)
+    lab.execute_in_kernel(path, KERNEL_SIDE.format(catalogue=str(UDPS / "plaza_catalogue.json")))
+    assert lab.kernel_eval(path, "[e.id for e in loaded]") == "['band_quantile_composite', 'radar_cross_ratio']"
+    # the Jupyter server fetched it (tornado's client), not the kernel (python-requests)
+    agents = lab.kernel_eval(path, "agents")
+    assert "Tornado" in agents and "python-requests" not in agents, agents
+    # publishing in the lab gives the proxy's public link; loading and calling it runs on the backend
+    lab.execute_in_kernel(path, "plaza.publish_graph.value = json.dumps(graph)\n"
+                                "shared = plaza.publish('plaza_shared_ndvi', summary='NDVI', public=True)")
+    shared = lab.kernel_eval(path, "shared")
+    assert "/jupyter-eo/openeo/local/public/process_graphs/" in shared and shared.endswith("/plaza_shared_ndvi'"), \
+        lab.kernel_eval(path, "plaza.publish_message.value")
+    lab.execute_in_kernel(path, "from jupyter_eo.widgets import ProcessForm\n"
+                                "form = ProcessForm(connection, shared)\n"
+                                "cube = connection.datacube_from_process('plaza_shared_ndvi', namespace=shared)\n"
+                                "from jupyter_eo.widgets.preview_run import read_geotiff\n"
+                                "import numpy as np\n"
+                                "a = read_geotiff(cube.download(format='GTiff')).data\n"
+                                "b = read_geotiff(connection.download(form.run_graph('GTiff'))).data\n"
+                                "same = a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))")
+    assert lab.kernel_eval(path, "form.entry.namespace == shared") == "True"
+    assert lab.kernel_eval(path, "same") == "True"

@@ -162,6 +162,15 @@ def linear_scale_range(x: Any, inputMin: Any, inputMax: Any, outputMin: Any = 0,
 @process("normalized_difference")
 def normalized_difference(x: Any, y: Any) -> Any:
     """(x - y) / (x + y)."""
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.dtype == y.dtype \
+            and x.dtype.kind == "f" and x.shape == y.shape:
+        # numpy blocks (the fused path): two passes into one buffer, no third temporary;
+        # the same IEEE operations as below, so the same bits
+        out = np.subtract(x, y)
+        den = np.add(x, y)
+        with np.errstate(all="ignore"):
+            return np.divide(out, den, out=out)
+
     def nd(a: Any, b: Any) -> Any:
         if not is_array(a) and not is_array(b):
             a, b = float(a), float(b)

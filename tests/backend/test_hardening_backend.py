@@ -259,3 +259,25 @@ def test_data_creating_processes_are_bounded(base: str, auth: dict[str, str], na
     assert error["code"] == "PayloadTooLarge"
     assert "limit" in error["message"]
     assert seconds < 5  # refused before the work (the work took 27 s and more)
+
+
+def test_early_refusal_says_connection_close(base: str, auth: dict[str, str]) -> None:
+    """A body refused by its declared size is never read: tornado closes the connection after
+    the answer, so the answer says ``Connection: close`` (a keep-alive client would otherwise
+    send its next request into a closed connection)."""
+    parsed = urlparse(base)
+    sock = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+    try:
+        head = [f"POST /result HTTP/1.1", f"Host: {parsed.hostname}:{parsed.port}",
+                "Content-Type: application/json", f"Content-Length: {50 * 1024 * 1024}",
+                *(f"{k}: {v}" for k, v in auth.items())]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    finally:
+        sock.close()
+    header, _, body = data.partition(b"\r\n\r\n")
+    assert header.split(b" ")[1] == b"413"
+    assert b"\r\nconnection: close" in header.lower()
+    assert json.loads(body)["code"] == "PayloadTooLarge"

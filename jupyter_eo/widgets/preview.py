@@ -201,7 +201,8 @@ class Preview(w.VBox):
             from jupyter_eo.widgets.preview_tiles import create_tile_preview
 
             cmap = style.cmap if style is not None else (job[2] or self.cmap.value)
-            value_range = job[3] or (style.range if style is not None else None) \
+            fixed = style.range if style is not None and style.stretch == "fixed" else None
+            value_range = fixed or job[3] or (style.range if style is not None else None) \
                 or (self.vmin.value, self.vmax.value)
             if value_range[1] <= value_range[0]:
                 value_range = (0.0, 1.0)

@@ -122,3 +122,57 @@ def test_numeric_reducer_over_array_create_of_band_values(reducer: str) -> None:
     assert out.dims == ("t", "y", "x")
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.values, fn(stack, axis=0), rtol=1e-6)
+
+
+SAVING_UDP = {
+    "id": "scaled_saved",
+    "parameters": [{"name": "data", "description": "cube", "schema": {"type": "object"}},
+                   {"name": "factor", "description": "factor", "schema": {"type": "number"},
+                    "optional": True, "default": 2}],
+    "process_graph": {
+        "m": {"process_id": "apply", "arguments": {
+            "data": {"from_parameter": "data"},
+            "process": {"process_graph": {"x": {"process_id": "multiply", "arguments": {
+                "x": {"from_parameter": "x"}, "y": {"from_parameter": "factor"}},
+                "result": True}}}}},
+        "s": {"process_id": "save_result", "arguments": {
+            "data": {"from_node": "m"}, "format": "netCDF"}, "result": True}},
+}
+
+
+def _udp_context() -> engine.EvalContext:
+    return engine.EvalContext(udp_resolver=lambda pid, ns: SAVING_UDP
+                              if pid == "scaled_saved" else None)
+
+
+def test_udp_ending_in_save_result_feeds_a_later_save_result() -> None:
+    graph = {
+        "u": {"process_id": "scaled_saved", "namespace": "user",
+              "arguments": {"data": {"from_parameter": "data"}}},
+        "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "u"},
+                                                         "format": "GTiff"}, "result": True}}
+    out = engine.evaluate(graph, _udp_context(), parameters={"data": _cube()})
+    assert isinstance(out, engine.SaveResult)
+    assert out.format == "GTiff"  # the outer graph's choice wins
+    assert out.data.dtype == np.float32
+    np.testing.assert_array_equal(out.data.values, (_cube() * np.float32(2)).values)
+
+
+def test_udp_ending_in_save_result_then_processed_without_a_save() -> None:
+    graph = {
+        "u": {"process_id": "scaled_saved", "namespace": "user",
+              "arguments": {"data": {"from_parameter": "data"}, "factor": 3}},
+        "r": {"process_id": "reduce_dimension", "arguments": {
+            "data": {"from_node": "u"}, "dimension": "t",
+            "reducer": {"process_graph": {"m": {"process_id": "max", "arguments": {
+                "data": {"from_parameter": "data"}}, "result": True}}}}, "result": True}}
+    out = engine.evaluate(graph, _udp_context(), parameters={"data": _cube()})
+    assert not isinstance(out, engine.SaveResult)  # the consumed save is a pass-through
+    np.testing.assert_allclose(out.values, (_cube() * 3).max("t").values, rtol=1e-6)
+
+
+def test_udp_ending_in_save_result_as_the_result_keeps_its_format() -> None:
+    graph = {"u": {"process_id": "scaled_saved", "namespace": "user",
+                   "arguments": {"data": {"from_parameter": "data"}}, "result": True}}
+    out = engine.evaluate(graph, _udp_context(), parameters={"data": _cube()})
+    assert isinstance(out, engine.SaveResult) and out.format == "netCDF"

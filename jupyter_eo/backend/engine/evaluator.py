@@ -83,6 +83,7 @@ def run_graph(graph: dict[str, Any], ctx: EvalContext, params: dict[str, Any],
     final = result_node(graph)
     results: dict[str, Any] = {}
     remaining = _use_counts(graph)
+    consumers = dict(remaining)
     for nid in order:
         ctx.check_cancel()
         node = graph[nid]
@@ -90,8 +91,8 @@ def run_graph(graph: dict[str, Any], ctx: EvalContext, params: dict[str, Any],
         args = {name: _resolve(v, results, params, ctx, depth, pid, name, nid)
                 for name, v in (node.get("arguments") or {}).items()}
         value = call_process(pid, node.get("namespace"), args, ctx, nid, depth)
-        if saves is not None and isinstance(value, SaveResult):
-            saves.append(value)
+        if saves is not None and isinstance(value, SaveResult) and not consumers[nid]:
+            saves.append(value)  # a save another node consumes is a pass-through
         results[nid] = value
         for dep in set(_deps(node)):  # drop values nobody needs any more
             remaining[dep] -= 1
@@ -118,6 +119,8 @@ def call_process(pid: str, namespace: str | None, args: dict[str, Any], ctx: Eva
                  nid: str = "?", depth: int = 0) -> Any:
     """Run process ``pid`` with resolved arguments (registry first, then user-defined)."""
     impl = REGISTRY.get(pid) if namespace in CORE_NAMESPACES else None
+    # data coming out of a save_result (e.g. of a UDP that ends in one) is used as the data
+    args = {k: _unsave(v) for k, v in args.items()}
     if impl is None:
         return _call_udp(pid, namespace, args, ctx, nid, depth)
     if pid not in PLAN_AWARE:
@@ -133,6 +136,14 @@ def call_process(pid: str, namespace: str | None, args: dict[str, Any], ctx: Eva
         raise ProcessParameterInvalid(f"Process {pid!r} (node {nid!r}) failed: {exc}") from exc
     except MemoryError as exc:
         raise OpenEOError(f"Process {pid!r} (node {nid!r}) ran out of memory.") from exc
+
+
+def _unsave(value: Any) -> Any:
+    if isinstance(value, SaveResult):
+        return value.data
+    if isinstance(value, list) and any(isinstance(v, SaveResult) for v in value):
+        return [_unsave(v) for v in value]
+    return value
 
 
 def _unplan(value: Any) -> Any:

@@ -164,3 +164,21 @@ def test_kernel_loads_urls_through_the_server_and_shares_through_the_proxy(lab) 
                                 "same = a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))")
     assert lab.kernel_eval(path, "form.entry.namespace == shared") == "True"
     assert lab.kernel_eval(path, "same") == "True"
+
+
+def test_sidebar_button_opens_the_plaza_in_a_new_notebook(lab) -> None:
+    assert lab.js("return app.isPluginActivated('jupyter-eo:process-plaza');") is True
+    tab = lab.page.locator(".jp-SideBar .lm-TabBar-tab[title='openEO backends']")
+    tab.wait_for()
+    tab.click()
+    button = lab.page.locator("#jupyter-eo-backends button.jp-eo-open-plaza")
+    button.click()
+    plaza = lab.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jeo-process-plaza")
+    plaza.wait_for(timeout=120_000)
+    path = lab.js("return app.shell.currentWidget.context.path;")
+    sources = lab.cell_sources(path)
+    assert len(sources) == 1 and "ProcessPlaza(connection)" in sources[0]
+    assert 'jupyter_eo.connect("local")' in sources[0]
+    # the default sources: the user's UDPs and the backend's processes (load_collection among them)
+    plaza.locator("input[placeholder^='Search']").fill("load_collection")
+    plaza.locator(".jeo-plaza-results option", has_text="load_collection").first.wait_for(timeout=30_000)

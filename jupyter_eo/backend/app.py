@@ -139,19 +139,23 @@ class Backend:
         check_pixels(graphs, self.catalog, max_pixels)
         check_memory(estimate_memory(graphs, self.catalog), self.config.limits.max_request_bytes)
 
-    def _engine_validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
+    def _engine_validate(self, pg: Any, user: str | None,
+                         parameter_names: list[str] | None = None) -> list[OpenEOError]:
         from jupyter_eo.backend.engine import validate_process_graph
 
         ctx = self.eval_context(user, max_pixels=self.config.limits.max_pixels)
-        return list(validate_process_graph(pg, ctx))
+        return list(validate_process_graph(pg, ctx, dict.fromkeys(parameter_names or [])))
 
-    def validate(self, pg: Any, user: str | None) -> list[OpenEOError]:
-        """``POST /validation``: every problem found, as openEO errors (none means valid)."""
+    def validate(self, pg: Any, user: str | None,
+                 parameter_names: list[str] | None = None) -> list[OpenEOError]:
+        """``POST /validation``: every problem found, as openEO errors (none means valid).
+
+        ``parameter_names``: the parameters the body declares (a process document)."""
         try:
             check_graph(pg, self.config.limits)
         except OpenEOError as exc:
             return [exc]
-        return self._engine_validate(pg, user)
+        return self._engine_validate(pg, user, parameter_names)
 
     def evaluate(self, pg: dict, user: str | None, *, max_pixels: int | None,
                  progress: Callable[[float], None] | None = None,

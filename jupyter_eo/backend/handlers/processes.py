@@ -39,7 +39,11 @@ class ValidationHandler(BaseHandler):
             body = {"process": body}
         pg = process_graph_of(body)
         user = self.optional_user()
-        errors = await self.backend.run_sync(self.backend.validate, pg, user, pool="light",
+        declared = body["process"].get("parameters")  # a process document's own parameters
+        names = [p["name"] for p in declared if isinstance(p, dict) and
+                 isinstance(p.get("name"), str)] if isinstance(declared, list) else []
+        errors = await self.backend.run_sync(self.backend.validate, pg, user, names,
+                                             pool="light",
                                              timeout=self.backend.config.limits.sync_timeout_s)
         self.write_json({"errors": [_error_body(e) for e in errors]})
 

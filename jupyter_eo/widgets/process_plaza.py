@@ -9,9 +9,9 @@ description; the selected process shows its description (Markdown, rendered with
 its own), parameters, returns and links; "Open form" (``open_form()``) builds its :class:`ProcessForm`.
 
 Publishing: :func:`publish_process` saves a graph as a UDP whose parameters are the AOI, the
-dates and chosen literal numbers, and returns its shareable namespace URL: on the embedded
-backend the public link ``/public/process_graphs/{user}/{id}`` (``public=True``), elsewhere the
-backend's ``canonical`` link or its ``/process_graphs/{id}`` URL.
+dates and chosen literal numbers, and returns its shareable namespace URL: the ``canonical`` link
+the backend gives a public UDP (the embedded backend's ``/public/process_graphs/{user}/{id}``),
+else its ``/process_graphs/{id}`` URL.
 """
 from __future__ import annotations
 
@@ -59,23 +59,9 @@ def publish_process(connection: Any, graph: dict[str, Any], process_id: str, *, 
     document = make_udp(flat, process_id, document["parameters"] + extra, summary=summary or None,
                         description=description or None)
     save_udp(connection, document, public=public)
-    url = _public_link(connection, process_id) if public else None
-    return document, url or namespace_url(connection, process_id)
-
-
-def _public_link(connection: Any, process_id: str) -> str | None:
-    """The embedded backend's public link of a UDP saved with public=True (checked: it answers)."""
-    from urllib.parse import quote
-
-    try:
-        user = connection.describe_account().get("user_id")
-        if not user:
-            return None
-        path = f"/public/process_graphs/{quote(user, safe='')}/{quote(process_id, safe='')}"
-        response = connection.get(path, expected_status=200)
-        return response.json()["links"][-1]["href"] if response.ok else None
-    except Exception:  # noqa: BLE001 - not the embedded backend: its own sharing link is used
-        return None
+    # a public UDP's description carries its canonical link (the embedded backend's
+    # /public/process_graphs/{user}/{id}); otherwise the backend's /process_graphs/{id} URL
+    return document, namespace_url(connection, process_id)
 
 
 class ProcessPlaza(w.VBox):

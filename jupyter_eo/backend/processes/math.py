@@ -166,10 +166,9 @@ def normalized_difference(x: Any, y: Any) -> Any:
             and x.dtype.kind == "f" and x.shape == y.shape:
         # numpy blocks (the fused path): two passes into one buffer, no third temporary;
         # the same IEEE operations as below, so the same bits
-        out = np.subtract(x, y)
-        den = np.add(x, y)
         with np.errstate(all="ignore"):
-            return np.divide(out, den, out=out)
+            out = np.subtract(x, y)
+            return np.divide(out, np.add(x, y), out=out)
 
     def nd(a: Any, b: Any) -> Any:
         if not is_array(a) and not is_array(b):

@@ -25,6 +25,8 @@ from openeo.rest import OpenEoApiError
 from rasterio.transform import from_origin
 from serve_testlib import clean_env, cmdline, start_serve, stop_serve
 
+from tests.support.udf_orphans import marker_pids, orphan_udf
+
 USER, PASSWORD = "udf-tester", "pw-4f9d2c61e0"
 LAB_SECRET = "lab-token-8c1e55aa"  # in the backend's environment and a credentials file
 ARGV_MARKER = "argv-marker-0b7d3e"  # in the backend's command line
@@ -80,22 +82,13 @@ def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
     return cube
 """
 
-ORPHAN = """
-import os, sys, time
-from openeo.udf import XarrayDataCube
-def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)",
-                                      context["marker"]])
-        os._exit(0)
+ORPHAN = orphan_udf("""\
     os.wait()
     deadline = time.monotonic() + 60
     while not os.path.exists("go") and time.monotonic() < deadline:
         time.sleep(0.05)
     return cube
-"""
+""")
 
 
 @dataclass
@@ -236,18 +229,6 @@ def test_sandboxed_fork_bomb_and_memory_hog_end_as_udf_errors(backends, code, ex
     ok = openeo.UDF(IDENTITY, runtime="Python")
     result = backend.cube().apply_dimension(process=ok, dimension="t").download(format="netCDF")
     assert result[:3] in (b"CDF", b"\x89HD")
-
-
-def marker_pids(marker: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
 
 
 def alive(pid: int, marker: str) -> bool:

@@ -18,6 +18,7 @@ from jupyter_eo.backend.engine import evaluate
 from jupyter_eo.backend.engine.udf_sandbox import (NOBODY, SYSTEM_PATHS, UdfLimits,
                                                    run_sandboxed, sandbox_problem)
 from jupyter_eo.errors import OpenEOError
+from tests.support.udf_orphans import marker_pids, orphan_udf
 
 from .graphs import load, ref
 
@@ -61,31 +62,10 @@ def test_root_is_read_only_and_file_size_is_limited(tmp_path: Path) -> None:
     assert (work / "big.bin").stat().st_size <= 2**20
 
 
-ORPHAN_THEN_HANG = """
-import os, sys, time
-from openeo.udf import XarrayDataCube
-def apply_datacube(cube: XarrayDataCube, context: dict) -> XarrayDataCube:
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)",
-                                      context["marker"]])
-        os._exit(0)
+ORPHAN_THEN_HANG = orphan_udf("""\
     time.sleep(600)
     return cube
-"""
-
-
-def marker_pids(marker: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
+""")
 
 
 @needs_sandbox

@@ -43,3 +43,18 @@ def test_put_process_graph_path_id_replaces_body_id(connection) -> None:
     stored = connection.user_defined_process("three").describe()
     assert stored["id"] == "three"
     assert "other" not in {p["id"] for p in connection.list_user_defined_processes()}
+
+
+def test_udp_parameters_always_have_a_description(connection) -> None:
+    """API 1.2 requires `description` on every parameter; a UDP stored without one (as the
+    client sends when none is given) is answered with the parameter's name as description."""
+    graph = {"a": {"process_id": "add", "arguments": {"x": {"from_parameter": "v"}, "y": 1},
+                   "result": True}}
+    connection.put("/process_graphs/plus_one", json={
+        "process_graph": graph, "parameters": [{"name": "v", "schema": {"type": "number"}}]},
+        expected_status=200)
+    described = connection.user_defined_process("plus_one").describe()
+    assert described["parameters"] == [{"name": "v", "schema": {"type": "number"},
+                                        "description": "v"}]
+    listed = {p["id"]: p for p in connection.list_user_defined_processes()}
+    assert listed["plus_one"]["parameters"][0]["description"] == "v"

@@ -6,18 +6,31 @@ from jupyter_eo.backend.handlers.public_processes import _with_links, public_pat
 from jupyter_eo.backend.limits import check_graph
 
 
+def with_parameter_descriptions(udp: dict) -> dict:
+    """A stored UDP as API 1.2 describes it: every parameter has a ``description`` (required
+    by the schema; a UDP stored without one gets the parameter's name)."""
+    params = udp.get("parameters")
+    if not isinstance(params, list):
+        return udp
+    fixed = [{**p, "description": p.get("description") or p.get("name", "")}
+             if isinstance(p, dict) else p for p in params]
+    return {**udp, "parameters": fixed}
+
+
 class ProcessGraphsHandler(BaseHandler):
     def get(self) -> None:
         processes = []
         for udp in self.backend.udps.list(self.user):
-            processes.append({k: v for k, v in udp.items() if k != "process_graph"})
+            processes.append(with_parameter_descriptions(
+                {k: v for k, v in udp.items() if k != "process_graph"}))
         self.write_json({"processes": processes, "links": [
             {"rel": "self", "href": self.url("process_graphs"), "type": "application/json"}]})
 
 
 class ProcessGraphHandler(BaseHandler):
     def get(self, process_graph_id: str) -> None:
-        document = self.backend.udps.get(self.user, process_graph_id)
+        document = with_parameter_descriptions(self.backend.udps.get(self.user,
+                                                                     process_graph_id))
         if document.get("public") is True:  # API 1.2: the canonical link is the URL to share
             document = _with_links(document, self.url(public_path(self.user, process_graph_id)))
         self.write_json(document)

@@ -149,3 +149,22 @@ def test_a_file_process_has_no_namespace_so_its_code_is_the_inlined_graph(connec
     by_form = read_geotiff(connection.download(form.run_graph("GTiff")))
     assert by_code.data.dtype == by_form.data.dtype
     np.testing.assert_array_equal(by_code.data, by_form.data)
+
+
+def test_batch_job_runs_the_process_and_its_result_equals_the_synchronous_run(connection, tmp_path) -> None:
+    import time
+
+    form = ProcessForm(connection, catalogue_doc("radar_cross_ratio"), basemap_url=None)
+    form.context.aoi_maps[0].set_aoi(AOI)
+    job = form.run_batch_job()
+    assert job is not None, form.message.value
+    assert "submitted" in form.message.value and form.jobs.selected == job.job_id
+    deadline = time.monotonic() + 120
+    while (status := job.status()) not in ("finished", "error", "canceled") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status == "finished", job.logs()
+    [path] = [p for p in job.get_results().download_files(tmp_path) if Path(p).suffix == ".tif"]
+    from_job = read_geotiff(Path(path).read_bytes()).data
+    from_sync = read_geotiff(connection.download(form.run_graph("GTiff"))).data
+    assert from_job.dtype == from_sync.dtype
+    np.testing.assert_array_equal(from_job, from_sync)

@@ -46,3 +46,5 @@ def test_tour_runs_top_to_bottom(tmp_path: Path) -> None:
     assert "['spatial_extent', 'temporal_extent']" in text
     assert "UDP result equals the composite: True" in text
     assert "mean change:" in text
+    # the UDP step's client-side preflight validation passes: no red warning in the output
+    assert "Preflight process graph validation" not in text

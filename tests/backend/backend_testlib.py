@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import requests
 import xarray as xr
 
 from jupyter_eo.backend.app import BackendConfig
@@ -18,6 +19,19 @@ X0, Y0, RES = 500_000.0, 5_600_000.0, 10.0
 NX, NY = 80, 60
 DATES = pd.to_datetime(["2024-05-01", "2024-05-11", "2024-05-21", "2024-05-31"])
 BANDS = ["B02", "B04", "B08"]
+
+# load_collection TEST_S2 (whole extent) saved as GTiff: a body for POST /result or /jobs
+LOAD_SAVE_GTIFF = {"process": {"process_graph": {
+    "l": {"process_id": "load_collection", "arguments": {"id": "TEST_S2",
+          "spatial_extent": None, "temporal_extent": None}},
+    "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "l"},
+          "format": "GTiff"}, "result": True}}}}
+
+
+def basic_auth_headers(url: str, user: str = USER, password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a basic login to the backend at ``url``."""
+    token = requests.get(url + "credentials/basic", auth=(user, password)).json()["access_token"]
+    return {"Authorization": f"Bearer basic//{token}"}
 
 
 def make_cube() -> xr.DataArray:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from backend_testlib import PASSWORD, USER, make_config
+from backend_testlib import USER, basic_auth_headers, make_config
 from jupyter_eo.backend.testing import serve_in_thread
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -30,8 +30,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def auth(base: str) -> dict[str, str]:
-    token = requests.get(base + "credentials/basic", auth=(USER, PASSWORD)).json()["access_token"]
-    return {"Authorization": f"Bearer basic//{token}"}
+    return basic_auth_headers(base)
 
 
 # -- item 6: a computation never changes logging levels of other libraries ------------------
@@ -40,7 +39,7 @@ LOGGING_SCRIPT = textwrap.dedent("""
     import json, logging, sys, tempfile
     from pathlib import Path
     import requests
-    from backend_testlib import PASSWORD, USER, make_config
+    from backend_testlib import LOAD_SAVE_GTIFF, basic_auth_headers, make_config
     from jupyter_eo.backend.testing import serve_in_thread
 
     names = ["tornado", "tornado.access", "tornado.application", "tornado.general", "bokeh"]
@@ -51,13 +50,7 @@ LOGGING_SCRIPT = textwrap.dedent("""
 
     before = state()
     with serve_in_thread(make_config(Path(tempfile.mkdtemp()))) as url:
-        token = requests.get(url + "credentials/basic", auth=(USER, PASSWORD)).json()
-        headers = {"Authorization": "Bearer basic//" + token["access_token"]}
-        graph = {"process": {"process_graph": {
-            "l": {"process_id": "load_collection", "arguments": {"id": "TEST_S2",
-                  "spatial_extent": None, "temporal_extent": None}},
-            "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "l"},
-                  "format": "GTiff"}, "result": True}}}}
+        headers, graph = basic_auth_headers(url), LOAD_SAVE_GTIFF
         answer = requests.post(url + "result", json=graph, headers=headers, timeout=120)
         assert answer.status_code == 200, answer.text
         after = state()
@@ -157,17 +150,11 @@ KILLED_RUN_SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     import requests
-    from backend_testlib import PASSWORD, USER, make_config, ArrayCatalog
+    from backend_testlib import LOAD_SAVE_GTIFF, ArrayCatalog, basic_auth_headers, make_config
     from jupyter_eo.backend.testing import serve_in_thread
 
     with serve_in_thread(make_config(Path(sys.argv[1]), catalog=ArrayCatalog(slow=True))) as url:
-        token = requests.get(url + "credentials/basic", auth=(USER, PASSWORD)).json()
-        headers = {"Authorization": "Bearer basic//" + token["access_token"]}
-        graph = {"process": {"process_graph": {
-            "l": {"process_id": "load_collection", "arguments": {"id": "TEST_S2",
-                  "spatial_extent": None, "temporal_extent": None}},
-            "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "l"},
-                  "format": "GTiff"}, "result": True}}}}
+        headers, graph = basic_auth_headers(url), LOAD_SAVE_GTIFF
         answer = requests.post(url + "jobs", json=graph, headers=headers)
         job_id = answer.headers["OpenEO-Identifier"]
         requests.post(url + f"jobs/{job_id}/results", headers=headers).raise_for_status()

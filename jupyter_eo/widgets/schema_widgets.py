@@ -49,11 +49,8 @@ class FormContext:
         callback(self.current_collection())
 
     def current_collection(self) -> dict[str, Any] | None:
-        if self.collection_picker is not None:
-            return self.collection_picker.collection
-        if self.connection is not None:  # no collection parameter: the first collection loaded
-            return None
-        return None
+        """The chosen collection's metadata (None when the process has no collection parameter)."""
+        return self.collection_picker.collection if self.collection_picker is not None else None
 
     def set_collection_picker(self, picker: Any) -> None:
         self.collection_picker = picker

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from tests.support.forward_proxy import ForwardProxy, forward_proxy
+from tests.support.jupyter_api import eo_api, eo_server_config
 from tests.support.oidc_provider import SERVICE_CLIENT, LoopbackOidc
 
 HERE = Path(__file__).parent
@@ -181,24 +181,14 @@ def eo_remote_config(dummy: DummyBackend, oidc: LoopbackOidc, tmp_path: Path) ->
 
 @pytest.fixture
 def jp_server_config(eo_remote_config: dict) -> dict:
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
-            "JupyterEOApp": eo_remote_config}
+    return eo_server_config(eo_remote_config)
 
 
 @pytest.fixture
 def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  # type: ignore[no-untyped-def]
     """``await api(path, method, body)`` against ``{base_url}jupyter-eo/`` as the lab user."""
-    client = AsyncHTTPClient()
-    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
-
-    async def fetch(path: str, method: str = "GET", body: object = None) -> HTTPResponse:
-        data = None if body is None else json.dumps(body).encode()
-        return await client.fetch(root + path, method=method, body=data, headers=jp_auth_header,
-                                  raise_error=False, follow_redirects=False,
-                                  allow_nonstandard_methods=True, request_timeout=60)
-
-    fetch.root = root  # type: ignore[attr-defined]
-    return fetch
+    return eo_api(jp_http_port, jp_base_url, jp_auth_header, follow_redirects=False,
+                  request_timeout=60)
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ import pytest
 import tornado.httpserver
 import tornado.testing
 import tornado.web
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import HTTPRequest
 
 from jupyter_eo.server.egress import ProxyConfig, bypasses
 from jupyter_eo.server.upstream_client import UpstreamClient
 from tests.support.forward_proxy import forward_proxy
+from tests.support.jupyter_api import eo_api, eo_server_config
 from tests.support.self_signed import self_signed_cert
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
@@ -41,21 +42,12 @@ def proxy_env(monkeypatch, fwd_proxy):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def jp_server_config(eo_proxy_config, proxy_env) -> dict:  # type: ignore[no-untyped-def]
     # proxy_env first: the app reads the environment when the server starts
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
-            "JupyterEOApp": eo_proxy_config}
+    return eo_server_config(eo_proxy_config)
 
 
 @pytest.fixture
 def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  # type: ignore[no-untyped-def]
-    client = AsyncHTTPClient()
-    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
-
-    async def fetch(path: str, method: str = "GET", body: object = None):  # type: ignore[no-untyped-def]
-        data = None if body is None else json.dumps(body).encode()
-        return await client.fetch(root + path, method=method, body=data, headers=jp_auth_header,
-                                  raise_error=False, allow_nonstandard_methods=True)
-
-    return fetch
+    return eo_api(jp_http_port, jp_base_url, jp_auth_header)
 
 
 def _port(url: str) -> int:

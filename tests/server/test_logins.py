@@ -8,28 +8,19 @@ import os
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+from tornado.httpclient import AsyncHTTPClient
+
+from tests.support.jupyter_api import eo_api, eo_server_config
 
 
 @pytest.fixture
 def jp_server_config(eo_proxy_config) -> dict:  # type: ignore[no-untyped-def]
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
-            "JupyterEOApp": eo_proxy_config}
+    return eo_server_config(eo_proxy_config)
 
 
 @pytest.fixture
 def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  # type: ignore[no-untyped-def]
-    client = AsyncHTTPClient()
-    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
-
-    async def fetch(path: str, method: str = "GET", body: object = None) -> HTTPResponse:
-        data = None if body is None else json.dumps(body).encode()
-        return await client.fetch(root + path, method=method, body=data, headers=jp_auth_header,
-                                  raise_error=False, follow_redirects=False,
-                                  allow_nonstandard_methods=True)
-
-    fetch.root = root  # type: ignore[attr-defined]
-    return fetch
+    return eo_api(jp_http_port, jp_base_url, jp_auth_header, follow_redirects=False)
 
 
 def _auth(upstream) -> str:  # type: ignore[no-untyped-def]

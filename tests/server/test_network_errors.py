@@ -8,8 +8,8 @@ import socket
 import time
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient
 
+from tests.support.jupyter_api import eo_api, eo_server_config
 UNRESOLVABLE = "http://jupyter-eo-test.invalid/"
 
 
@@ -35,7 +35,7 @@ def silent_port():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def jp_server_config(upstream, closed_port, silent_port, tmp_path) -> dict:  # type: ignore[no-untyped-def]
     closed = f"http://127.0.0.1:{closed_port}/"
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}}, "JupyterEOApp": {
+    return eo_server_config({
         "backends": {
             "nodns": {"url": UNRESOLVABLE, "auth": "basic"},
             "refused": {"url": closed, "auth": "basic"},
@@ -52,21 +52,12 @@ def jp_server_config(upstream, closed_port, silent_port, tmp_path) -> dict:  # t
         "credentials_dir": str(tmp_path / "creds"),
         "proxy_connect_timeout": 1.0,
         "proxy_request_timeout": 1.0,
-    }}
+    })
 
 
 @pytest.fixture
 def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  # type: ignore[no-untyped-def]
-    client = AsyncHTTPClient()
-    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
-
-    async def fetch(path: str, method: str = "GET", body: object = None):  # type: ignore[no-untyped-def]
-        data = None if body is None else json.dumps(body).encode()
-        return await client.fetch(root + path, method=method, body=data, headers=jp_auth_header,
-                                  raise_error=False, allow_nonstandard_methods=True,
-                                  request_timeout=30)
-
-    return fetch
+    return eo_api(jp_http_port, jp_base_url, jp_auth_header, request_timeout=30)
 
 
 PASSWORD = {"username": "alice", "password": "pw-never-logged"}

@@ -8,12 +8,12 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from jupyter_eo.server.channel import ENV_SECRET, SECRET_HEADER
+from tests.support.jupyter_api import eo_server_config
 
 
 @pytest.fixture
 def jp_server_config(eo_proxy_config) -> dict:  # type: ignore[no-untyped-def]
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}},
-            "JupyterEOApp": eo_proxy_config}
+    return eo_server_config(eo_proxy_config)
 
 
 @pytest.fixture

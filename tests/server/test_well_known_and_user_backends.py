@@ -12,10 +12,10 @@ import pytest
 import tornado.httpserver
 import tornado.testing
 import tornado.web
-from tornado.httpclient import AsyncHTTPClient
 
 from jupyter_eo.server.discovery import choose_version
 from tests.server.fakes import Upstream, _UpstreamHandler
+from tests.support.jupyter_api import eo_api, eo_server_config
 
 API = "openeo/1.2/"
 
@@ -75,27 +75,19 @@ def allow_user_backends() -> bool:
 
 @pytest.fixture
 def jp_server_config(rooted, tmp_path, user_dir, allow_user_backends) -> dict:  # type: ignore[no-untyped-def]
-    return {"ServerApp": {"jpserver_extensions": {"jupyter_eo": True}}, "JupyterEOApp": {
+    return eo_server_config({
         "backends": {"rootbasic": {"url": rooted.root, "auth": "basic"},
                      "rootoidc": {"url": rooted.root, "auth": "oidc"}},
         "enable_local_backend": False,
         "credentials_dir": str(tmp_path / "creds"),
         "user_backends_dir": str(user_dir),
         "allow_user_backends": allow_user_backends,
-    }}
+    })
 
 
 @pytest.fixture
 def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  # type: ignore[no-untyped-def]
-    client = AsyncHTTPClient()
-    root = f"http://127.0.0.1:{jp_http_port}{jp_base_url}jupyter-eo/"
-
-    async def fetch(path: str, method: str = "GET", body: object = None):  # type: ignore[no-untyped-def]
-        data = None if body is None else json.dumps(body).encode()
-        return await client.fetch(root + path, method=method, body=data, headers=jp_auth_header,
-                                  raise_error=False, allow_nonstandard_methods=True)
-
-    return fetch
+    return eo_api(jp_http_port, jp_base_url, jp_auth_header)
 
 
 def test_choose_version_prefers_highest_production_1x() -> None:

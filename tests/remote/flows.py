@@ -9,6 +9,8 @@ import time
 from urllib.parse import urlencode
 from urllib.request import ProxyHandler, Request, build_opener
 
+# tagged is re-exported for the remote tests
+from tests.support.kernel_process import KERNEL_PRELUDE, tagged  # noqa: F401
 from tests.support.oidc_provider import LoopbackOidc
 
 USER_CODE = re.compile(r"enter the user code '([0-9A-F]+)'")  # jupyter_eo's device prompt
@@ -37,29 +39,9 @@ async def wait_login(api, backend_id: str, timeout: float = 30.0) -> dict:  # ty
 PROXY_ENV = "JUPYTER_EO_SERVER_URL"
 
 
-def tagged(text: str, tag: str) -> list:  # type: ignore[type-arg]
-    return [json.loads(line[len(tag) + 1:]) for line in text.splitlines()
-            if line.startswith(tag + " ")]
-
-
 def proxy_prefix(backend_id: str) -> str:
     return os.environ[PROXY_ENV] + f"jupyter-eo/openeo/{backend_id}/"
 
-
-KERNEL_PRELUDE = """
-import json, os, jupyter_eo
-from pathlib import Path
-sent = []
-def record(con):
-    con.session.hooks["response"].append(
-        lambda r, *a, **k: sent.append([r.url, r.request.headers.get("Authorization")]))
-    return con
-def files():
-    home = Path(os.environ["OPENEO_CONFIG_HOME"])
-    return {str(p.relative_to(home)): p.read_text() for p in home.rglob("*") if p.is_file()}
-def emit(tag, value):
-    print(tag + " " + json.dumps(value), flush=True)
-"""
 
 WORKFLOW = KERNEL_PRELUDE + """
 import warnings

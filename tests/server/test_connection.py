@@ -13,6 +13,7 @@ import pytest
 
 from jupyter_eo import connection
 from jupyter_eo.server.channel import ENV_SECRET, ENV_URL, SECRET_HEADER
+from tests.support.kernel_process import KERNEL_PRELUDE, tagged
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -124,30 +125,11 @@ def kernel_env(jp_serverapp, http_server, tmp_path: Path) -> dict[str, str]:  # 
     return {"OPENEO_CONFIG_HOME": str(home), "OPENEO_AUTH_CONFIG_HOME": str(home)}
 
 
-_RECORD = """
-import json, os, jupyter_eo
-from pathlib import Path
-sent = []
-def record(con):
-    con.session.hooks["response"].append(
-        lambda r, *a, **k: sent.append([r.url, r.request.headers.get("Authorization")]))
-    return con
-def files():
-    home = Path(os.environ["OPENEO_CONFIG_HOME"])
-    return {str(p.relative_to(home)): p.read_text() for p in home.rglob("*") if p.is_file()}
-"""
-
-
-def _lines(text: str, tag: str) -> list:  # type: ignore[type-arg]
-    return [json.loads(line[len(tag) + 1:]) for line in text.splitlines()
-            if line.startswith(tag + " ")]
-
-
 async def test_kernel_authenticate_oidc_runs_the_device_flow_on_the_server(
         kernel_env, upstream, oidc_provider, eo_proxy_config) -> None:  # type: ignore[no-untyped-def]
     from tests.support.kernel_process import run_in_ipykernel
 
-    code = _RECORD + """
+    code = KERNEL_PRELUDE + """
 con = record(jupyter_eo.connect("fakeoidc"))
 assert con.authenticate_oidc(max_poll_time=30) is con
 print("ME " + json.dumps(con.describe_account()))
@@ -173,13 +155,13 @@ print("AUTH " + json.dumps(type(con.auth).__name__))
     assert "<a href=" in prompts[0]["text/html"] and "USER-" in prompts[0]["text/html"]
     updates = [m for m in out.messages if m["msg_type"] == "update_display_data"]
     assert "Logged in to 'fakeoidc'" in updates[-1]["content"]["data"]["text/plain"]
-    assert _lines(text, "ME") == [{"user_id": "alice"}]
+    assert tagged(text, "ME") == [{"user_id": "alice"}]
     # the kernel sent no token, only to the proxy, and wrote no token anywhere
-    sent = _lines(text, "SENT")[0]
+    sent = tagged(text, "SENT")[0]
     prefix = os.environ[ENV_URL] + "jupyter-eo/openeo/fakeoidc/"
     assert sent and all(url.startswith(prefix) and auth is None for url, auth in sent)
-    assert _lines(text, "FILES") == [{}]
-    assert _lines(text, "AUTH") == ["NullAuth"]
+    assert tagged(text, "FILES") == [{}]
+    assert tagged(text, "AUTH") == ["NullAuth"]
     # the tokens are the server's: injected upstream, refresh token in the server's store
     me_hits = [h for h in upstream.hits if h.path == "/me"]
     assert me_hits and me_hits[-1].headers["Authorization"].startswith("Bearer oidc/fake/acc-")
@@ -194,7 +176,7 @@ async def test_kernel_basic_login_is_delegated_with_clear_errors(
         kernel_env, upstream) -> None:  # type: ignore[no-untyped-def]
     from tests.support.kernel_process import run_python
 
-    code = _RECORD + """
+    code = KERNEL_PRELUDE + """
 from jupyter_eo.kernel_login import DelegatedLoginError
 con = record(jupyter_eo.connect("fakebasic"))
 try:
@@ -212,13 +194,13 @@ print("FILES " + json.dumps(files()))
 """
     run = await run_python(code, env=kernel_env, timeout=60)
     assert run.returncode == 0, run.stderr
-    wrong, oidc = _lines(run.stdout, "ERROR")
+    wrong, oidc = tagged(run.stdout, "ERROR")
     assert wrong.startswith("[403] CredentialsInvalid: basic login failed") and "fakebasic" in wrong
     assert "authenticate_basic(username, password)" in oidc and "sidebar" in oidc
     assert "not-the-password-xyz" not in run.stdout + run.stderr
-    assert _lines(run.stdout, "ME") == [{"user_id": "alice"}]
-    assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
-    assert _lines(run.stdout, "FILES") == [{}]
+    assert tagged(run.stdout, "ME") == [{"user_id": "alice"}]
+    assert all(auth is None for _, auth in tagged(run.stdout, "SENT")[0])
+    assert tagged(run.stdout, "FILES") == [{}]
     assert upstream.hits[-1].headers["Authorization"].startswith("Bearer basic//tok-")
 
 
@@ -226,7 +208,7 @@ async def test_kernel_client_credentials_and_flows_that_cannot_be_delegated(
         kernel_env, upstream, oidc_provider) -> None:  # type: ignore[no-untyped-def]
     from tests.support.kernel_process import run_python
 
-    code = _RECORD + """
+    code = KERNEL_PRELUDE + """
 import warnings
 from openeo.rest import OpenEoApiError
 from jupyter_eo.kernel_login import DelegatedLoginError
@@ -253,10 +235,10 @@ print("FILES " + json.dumps(files()))
 """
     run = await run_python(code, env=kernel_env, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert _lines(run.stdout, "ME") == [{"user_id": "alice"}]
-    assert _lines(run.stdout, "OPEN") == ["open"]
+    assert tagged(run.stdout, "ME") == [{"user_id": "alice"}]
+    assert tagged(run.stdout, "OPEN") == ["open"]
     assert oidc_provider.grants and set(oidc_provider.grants) == {"client_credentials"}
-    cc, secret, access, refresh, unknown = _lines(run.stdout, "ERROR")
+    cc, secret, access, refresh, unknown = tagged(run.stdout, "ERROR")
     for message in (cc, secret, access):
         assert "keeps credentials on the Jupyter server" in message
         assert "connection.authenticate_oidc()" in message and "sidebar" in message
@@ -264,15 +246,15 @@ print("FILES " + json.dumps(files()))
     assert "set up by the administrator (auth 'client_credentials'" in cc
     assert "authenticate_basic(username, password)" in refresh
     assert unknown.startswith("[404] NotFound") and "'nope'" in unknown
-    assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
-    assert _lines(run.stdout, "FILES") == [{}]
+    assert all(auth is None for _, auth in tagged(run.stdout, "SENT")[0])
+    assert tagged(run.stdout, "FILES") == [{}]
 
 
 async def test_kernel_device_login_not_approved_in_time_says_so(
         kernel_env, oidc_provider) -> None:  # type: ignore[no-untyped-def]
     from tests.support.kernel_process import run_python
 
-    code = _RECORD + """
+    code = KERNEL_PRELUDE + """
 import time
 from jupyter_eo.kernel_login import DelegatedLoginError
 con = jupyter_eo.connect("fakeoidc")
@@ -285,7 +267,7 @@ except DelegatedLoginError as exc:
 """
     run = await run_python(code, env=kernel_env, timeout=60)
     assert run.returncode == 0, run.stderr
-    [(message, elapsed, shown)] = _lines(run.stdout, "ERROR")
+    [(message, elapsed, shown)] = tagged(run.stdout, "ERROR")
     assert message == ("the device login for 'fakeoidc' was not approved within 1 s; run "
                        "authenticate_oidc() again to get a new code")
     assert 1 <= elapsed < 10
@@ -296,7 +278,7 @@ async def test_connect_with_auth_type_logs_in_on_the_server(
         kernel_env, upstream, oidc_provider) -> None:  # type: ignore[no-untyped-def]
     from tests.support.kernel_process import run_python
 
-    code = _RECORD + """
+    code = KERNEL_PRELUDE + """
 import warnings
 warnings.simplefilter("error")  # logging in at connect: no 'not logged in' warning
 con = record(jupyter_eo.connect("fakebasic", auth_type="basic",
@@ -310,7 +292,7 @@ print("SENT " + json.dumps(sent))
 """
     run = await run_python(code, env=kernel_env, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert _lines(run.stdout, "ME") == [{"user_id": "alice"}]
-    assert _lines(run.stdout, "ERROR") == ["unknown auth_type 'bearer' (use 'basic' or 'oidc')"]
-    assert all(auth is None for _, auth in _lines(run.stdout, "SENT")[0])
+    assert tagged(run.stdout, "ME") == [{"user_id": "alice"}]
+    assert tagged(run.stdout, "ERROR") == ["unknown auth_type 'bearer' (use 'basic' or 'oidc')"]
+    assert all(auth is None for _, auth in tagged(run.stdout, "SENT")[0])
     assert upstream.hits[-1].headers["Authorization"].startswith("Bearer basic//tok-")

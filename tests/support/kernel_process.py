@@ -3,12 +3,37 @@ the in-process Jupyter server keeps serving: the child inherits the server's ker
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 LineHook = Callable[[str], Awaitable[None] | None]
+
+# Kernel code prefix: record(con) logs each request's URL and Authorization header in ``sent``;
+# files() reads the kernel's openeo config folder; emit(tag, value) prints a line tagged()
+# reads back.
+KERNEL_PRELUDE = """
+import json, os, jupyter_eo
+from pathlib import Path
+sent = []
+def record(con):
+    con.session.hooks["response"].append(
+        lambda r, *a, **k: sent.append([r.url, r.request.headers.get("Authorization")]))
+    return con
+def files():
+    home = Path(os.environ["OPENEO_CONFIG_HOME"])
+    return {str(p.relative_to(home)): p.read_text() for p in home.rglob("*") if p.is_file()}
+def emit(tag, value):
+    print(tag + " " + json.dumps(value), flush=True)
+"""
+
+
+def tagged(text: str, tag: str) -> list[Any]:
+    """The JSON values of the output lines ``<tag> <json>``, in order."""
+    return [json.loads(line[len(tag) + 1:]) for line in text.splitlines()
+            if line.startswith(tag + " ")]
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 
 import mistune
 
-__all__ = ["markdown_html"]
+__all__ = ["markdown_html", "link_html"]
 
 _SAFE_URL = re.compile(r"^(https?://|mailto:|#)", re.IGNORECASE)
 MAX_MARKDOWN_CHARS = 50_000
@@ -41,3 +41,8 @@ def markdown_html(text: str | None) -> str:
         return ""
     text = str(text)[:MAX_MARKDOWN_CHARS]
     return str(_MARKDOWN(text))
+
+
+def link_html(href: str, title: str) -> str:
+    """A safe anchor (escaped title; http(s)/mailto/fragment target, else ``#``)."""
+    return _SafeRenderer().link(html.escape(str(title)[:200]), str(href))

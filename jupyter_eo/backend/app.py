@@ -132,7 +132,12 @@ class Backend:
     # -- graph execution -------------------------------------------------------------------
     def precheck(self, pg: Any, user: str | None, max_pixels: int | None) -> None:
         """All checks before any data is read: structure/size, engine validation, pixel count."""
+        from jupyter_eo.backend.engine.pushdown import push_down_spatial_extents
+
         graphs = check_graph(pg, self.config.limits)
+        pushed = push_down_spatial_extents(pg, {})  # as the engine will load (issue 20.5)
+        if pushed is not pg:
+            graphs = check_graph(pushed, self.config.limits)
         errors = self._engine_validate(pg, user)
         if errors:
             raise errors[0]

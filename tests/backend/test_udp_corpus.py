@@ -53,3 +53,41 @@ def test_saving_udp_used_by_datacube_from_process_then_download(connection,
         assert tif.dtype == want.dtype
         np.testing.assert_allclose(tif.isel(band=0).values, want.values, rtol=1e-6,
                                    equal_nan=True)
+
+
+def test_load_without_extent_then_filter_bbox_is_pushed_down(tmp_path: Path) -> None:
+    """A UDP loads with spatial_extent null and filters later; the load gets the filter's box
+    (the whole collection is over this backend's max_pixels, the filtered area is not)."""
+    import openeo
+
+    from backend_testlib import PASSWORD, USER, make_config
+    from jupyter_eo.backend.limits import Limits
+    from jupyter_eo.backend.testing import serve_in_thread
+
+    limits = Limits(max_body_bytes=2 * 1024 * 1024, sync_timeout_s=60, max_pixels=15_000)
+    graph = {
+        "l": {"process_id": "load_collection", "arguments": {
+            "id": "TEST_S2", "spatial_extent": None, "temporal_extent": DATES,
+            "bands": ["B04", "B08"]}},
+        "f": {"process_id": "filter_bbox", "arguments": {
+            "data": {"from_node": "l"}, "extent": {"from_parameter": "bbox"}}},
+        "s": {"process_id": "save_result", "arguments": {"data": {"from_node": "f"},
+                                                         "format": "netCDF"}, "result": True}}
+    with serve_in_thread(make_config(tmp_path / "state", limits=limits)) as url:
+        con = openeo.connect(url)
+        con.authenticate_basic(USER, PASSWORD)
+        con.save_user_defined_process("late_bbox", graph, parameters=[
+            {"name": "bbox", "description": "area", "schema": {"type": "object"}}])
+        literal = {"f": {**graph["f"], "arguments": {**graph["f"]["arguments"],
+                                                     "extent": BBOX}}}
+        path = tmp_path / "late.nc"
+        con.download({**graph, **literal}, path)  # top-level graph, literal extent
+        with xr.open_dataset(path) as ds:
+            assert ds.sizes["x"] == 40 and ds.sizes["y"] == 30
+        path = tmp_path / "late_udp.tif"
+        con.datacube_from_process("late_bbox", namespace="user", bbox=BBOX) \
+            .download(path, format="GTiff")
+        want = ArrayCollection().load(BBOX, DATES, ["B04", "B08"])
+        with rioxarray.open_rasterio(path, masked=True) as tif:
+            assert tif.shape == (want.sizes["t"] * 2, 30, 40)
+            assert tif.rio.crs.to_epsg() == 32631

@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 import jupyter_eo.backend.engine as engine
+from jupyter_eo.errors import PayloadTooLarge
 
 
 def _cube() -> xr.DataArray:
@@ -176,3 +177,77 @@ def test_udp_ending_in_save_result_as_the_result_keeps_its_format() -> None:
                    "arguments": {"data": {"from_parameter": "data"}}, "result": True}}
     out = engine.evaluate(graph, _udp_context(), parameters={"data": _cube()})
     assert isinstance(out, engine.SaveResult) and out.format == "netCDF"
+
+
+class _WorldCollection:
+    """A 'world-wide' collection: loading without an extent is refused, extents are recorded."""
+
+    def __init__(self) -> None:
+        self.extents: list = []
+
+    def metadata(self) -> dict:
+        return {"id": "WORLD", "summaries": {"eo:bands": [{"name": "B04"}, {"name": "B08"}]}}
+
+    def load(self, spatial_extent, temporal_extent, bands, accept, **_kw) -> xr.DataArray:
+        from jupyter_eo.backend.cube import set_crs
+
+        self.extents.append(spatial_extent)
+        if spatial_extent is None:
+            raise PayloadTooLarge("this test collection refuses to load the whole world")
+        cube = _cube().sel(bands=["B04", "B08"])
+        cube = cube.assign_coords(x=5.0 + 0.01 * np.arange(5), y=51.0 - 0.01 * np.arange(4))
+        return set_crs(cube, "EPSG:4326")
+
+
+class _WorldCatalog:
+    def __init__(self) -> None:
+        self.collection = _WorldCollection()
+
+    def get(self, collection_id: str) -> _WorldCollection:
+        return self.collection
+
+
+SQUARE = {"type": "Polygon", "coordinates": [[[5.0, 50.97], [5.03, 50.97], [5.03, 51.0],
+                                              [5.0, 51.0], [5.0, 50.97]]]}
+
+
+@pytest.mark.parametrize("later", ["filter_bbox", "filter_spatial", "aggregate_spatial"])
+def test_load_without_spatial_extent_takes_it_from_a_later_filter(later: str) -> None:
+    load = {"process_id": "load_collection", "arguments": {
+        "id": "WORLD", "spatial_extent": None, "temporal_extent": ["2021-06-01", "2021-06-03"],
+        "bands": ["B04"]}}
+    if later == "filter_bbox":
+        second = {"process_id": "filter_bbox", "arguments": {
+            "data": {"from_node": "l"}, "extent": {"from_parameter": "box"}}, "result": True}
+    elif later == "filter_spatial":
+        second = {"process_id": "filter_spatial", "arguments": {
+            "data": {"from_node": "l"}, "geometries": {"from_parameter": "geometry"}},
+            "result": True}
+    else:
+        second = {"process_id": "aggregate_spatial", "arguments": {
+            "data": {"from_node": "l"}, "geometries": {"from_parameter": "geometry"},
+            "reducer": {"process_graph": {"m": {"process_id": "mean", "arguments": {
+                "data": {"from_parameter": "data"}}, "result": True}}}}, "result": True}
+    catalog = _WorldCatalog()
+    box = {"west": 5.0, "south": 50.97, "east": 5.03, "north": 51.0}
+    out = engine.evaluate({"l": load, "f": second}, engine.EvalContext(catalog=catalog),
+                          parameters={"box": box, "geometry": SQUARE})
+    engine.materialize(out)
+    (extent,) = catalog.collection.extents
+    assert extent is not None
+    assert (extent["west"], extent["south"], extent["east"], extent["north"]) == \
+        pytest.approx((5.0, 50.97, 5.03, 51.0))
+
+
+def test_no_push_down_when_a_path_skips_the_filter() -> None:
+    graph = {
+        "l": {"process_id": "load_collection", "arguments": {
+            "id": "WORLD", "spatial_extent": None, "temporal_extent": None}},
+        "f": {"process_id": "filter_bbox", "arguments": {
+            "data": {"from_node": "l"},
+            "extent": {"west": 5.0, "south": 50.97, "east": 5.03, "north": 51.0}}},
+        "m": {"process_id": "merge_cubes", "arguments": {
+            "cube1": {"from_node": "f"}, "cube2": {"from_node": "l"}}, "result": True}}
+    from jupyter_eo.backend.engine.pushdown import push_down_spatial_extents
+
+    assert push_down_spatial_extents(graph, {}) is graph  # the unfiltered path needs it all

@@ -6,6 +6,7 @@ from typing import Any
 
 from jupyter_eo.backend.engine.context import EvalContext, ProcessContext, SaveResult
 from jupyter_eo.backend.engine.plan import BlockPlan
+from jupyter_eo.backend.engine.pushdown import push_down_spatial_extents
 from jupyter_eo.backend.processes.registry import PLAN_AWARE, REGISTRY, ProcessImpl
 from jupyter_eo.errors import (OpenEOError, ProcessGraphComplexity, ProcessParameterInvalid,
                                ProcessParameterRequired, ProcessParameterUnsupported,
@@ -79,6 +80,7 @@ def run_graph(graph: dict[str, Any], ctx: EvalContext, params: dict[str, Any],
     """Evaluate one flat graph with ``params`` and return the result node's value."""
     if depth > MAX_UDP_DEPTH:
         raise ProcessGraphComplexity("User-defined processes are nested too deeply (recursion?).")
+    graph = push_down_spatial_extents(graph, params)
     order = topological_order(graph)
     final = result_node(graph)
     results: dict[str, Any] = {}

@@ -136,11 +136,7 @@ def assemble(name: str, times: list[np.datetime64], bands: list[str], xs: np.nda
 
     chunks = ((1,) * len(times) or (0,), (len(bands),), split(ny, offsets[0]), split(nx, offsets[1]))
 
-    def block(block_info=None) -> np.ndarray:
-        (t0, _), _, (r0, r1), (c0, c1) = block_info[None]["array-location"]
-        return chunk_fn(t0, r0, c0, r1 - r0, c1 - c0)[None]
-
-    data = da.map_blocks(block, chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0, 0), dtype), name=name)
+    data = da.map_blocks(_ChunkBlock(chunk_fn), chunks=chunks, dtype=dtype, meta=np.empty((0, 0, 0, 0), dtype), name=name)
     cube = xr.DataArray(
         data, dims=("t", "bands", "y", "x"),
         coords={"t": np.array(times, dtype="datetime64[ns]"), "bands": np.array(bands, dtype=str),
@@ -150,3 +146,15 @@ def assemble(name: str, times: list[np.datetime64], bands: list[str], xs: np.nda
     if nodata is not None:
         cube.attrs["nodata"] = nodata
     return set_crs(cube, crs)
+
+
+class _ChunkBlock:
+    """The block function of :func:`assemble`: a picklable callable (dask workers may be other
+    processes), so ``chunk_fn`` must be picklable too (a module-level function or a partial)."""
+
+    def __init__(self, chunk_fn: Callable[[int, int, int, int, int], np.ndarray]) -> None:
+        self.chunk_fn = chunk_fn
+
+    def __call__(self, block_info: dict | None = None) -> np.ndarray:
+        (t0, _), _, (r0, r1), (c0, c1) = block_info[None]["array-location"]
+        return self.chunk_fn(t0, r0, c0, r1 - r0, c1 - c0)[None]

@@ -80,6 +80,13 @@ class ChunkCache:
         self.hits = 0
         self.misses = 0
 
+    def __getstate__(self) -> dict:
+        # sent to dask workers: the root and limit travel, the lock and counters are per process
+        return {"root": self.root, "max_bytes": self.max_bytes}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["root"], state["max_bytes"])
+
     @property
     def enabled(self) -> bool:
         return self.root is not None and self.max_bytes > 0

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import threading
 from abc import abstractmethod
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,6 +56,9 @@ class _StaticCache:
         self._size = size
         self._lock = threading.Lock()
 
+    def __reduce__(self):
+        return (_StaticCache, (self._size,))  # a fresh, empty memo in each (worker) process
+
     def get(self, key, factory):
         with self._lock:
             if key in self._items:
@@ -81,6 +86,20 @@ class SimulatedCollection(Collection):
         self.seed = seed
         self.cache = cache or ChunkCache(None)
         self._static = _StaticCache()
+
+    def __getstate__(self) -> dict:
+        # pickled into dask tasks: a worker process re-creates its memo and cache lock, and
+        # reads the world data from the backend's world folder when it can see it
+        from jupyter_eo.backend.catalog.world_data import world_dir
+
+        return {**self.__dict__, "_world_dir": str(world_dir())}
+
+    def __setstate__(self, state: dict) -> None:
+        from jupyter_eo.backend.catalog.world_data import set_world_dir
+
+        state = dict(state)
+        set_world_dir(Path(state.pop("_world_dir")))
+        self.__dict__.update(state)
 
     # -- subclass hooks -------------------------------------------------------------------
     @abstractmethod
@@ -191,9 +210,13 @@ class SimulatedCollection(Collection):
             GENERATOR_VERSION, self.id, self.seed, grid.crs.to_wkt(), grid.res, grid.gx0, grid.gy0,
             grid.nx, grid.ny, [d.isoformat() for d in days], band_names, self.chunk_size)
 
-        def chunk_fn(t: int, r0: int, c0: int, ny: int, nx: int) -> np.ndarray:
-            return self.frame(grid.sub(r0, c0, ny, nx), days[t], band_names)
-
+        chunk_fn = functools.partial(_frame_chunk, self, grid, days, band_names)
         times = [np.datetime64(d.isoformat()) for d in days]
         return assemble(name, times, band_names, grid.xs(), grid.ys(), grid.crs, self.dtype, chunk_fn,
                         chunk=self.chunk_size, nodata=self.nodata, offsets=(-grid.gy0, grid.gx0))
+
+
+def _frame_chunk(collection: SimulatedCollection, grid: Grid, days: list[_dt.date],
+                 band_names: list[str], t: int, r0: int, c0: int, ny: int, nx: int) -> np.ndarray:
+    """One lazy block of :meth:`SimulatedCollection.load` (module level: picklable for dask)."""
+    return collection.frame(grid.sub(r0, c0, ny, nx), days[t], band_names)

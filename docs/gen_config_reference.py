@@ -9,6 +9,8 @@ import re
 import sys
 from typing import Any
 
+from _gen_common import page_hook  # docs/ is on sys.path: script, mkdocs hook, tests
+
 PAGE = "configuration.md"
 
 INTRO = """\
@@ -67,12 +69,7 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def on_files(files: Any, config: Any) -> Any:
-    """mkdocs hook: add the generated page to the site's files."""
-    from mkdocs.structure.files import File
-
-    files.append(File.generated(config, PAGE, content=render()))
-    return files
+on_files = page_hook(PAGE, render)  # mkdocs hook: adds the page to the site
 
 
 if __name__ == "__main__":

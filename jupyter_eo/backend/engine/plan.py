@@ -14,7 +14,8 @@ from jupyter_eo.backend.cube import BANDS, T, X, Y
 # per-run hooks looked up by token inside block functions (absent on remote dask workers)
 _HOOKS: dict[str, tuple[Callable[[], None] | None, Callable[[], None] | None]] = {}
 _TOKENS = itertools.count()
-ROW_STEP_BYTES = 1 << 20  # rows processed at once inside a block: ~1 MiB per 2-D temporary
+ROW_STEP_BYTES = 256 << 10  # rows processed at once inside a block: ~256 KiB per temporary
+BLOCK_ROW_BYTES = 1 << 20  # rows of one block (dask task) of an in-memory source: ~1 MiB
 BLOCK_SLAB_BYTES = 64 << 20  # largest raw input slab (t x bands x y x x) one block may read
 FUSION_ENABLED = True  # False: processes see plain (lazy) DataArrays only; for equivalence tests
 
@@ -495,7 +496,7 @@ def _as_index(index: tuple[int, ...]) -> Any:
 def _rows_per_block(shape: tuple[int, ...], nt: int, nb: int) -> int:
     """Rows per block: ~1 MiB per 2-D temporary, but at least 8 blocks for load balance."""
     ny, nx = shape[-2:]
-    by_bytes = max(1, ROW_STEP_BYTES // max(1, nx * 4))
+    by_bytes = max(1, BLOCK_ROW_BYTES // max(1, nx * 4))
     return max(16, min(ny, by_bytes, -(-ny // 8)))
 
 

@@ -163,7 +163,8 @@ class TemporalExtentPicker(w.VBox):
 
     ``value`` is the one source of truth: the From/To fields always show it and the recipes
     use it. Dates are typed as ``YYYY-MM-DD`` and committed on Enter or when the field loses
-    focus; a date that is not one gets an inline message and changes nothing. ``bounds``
+    focus; a date that is not one, or a From not before To, gets an inline message and changes
+    nothing (the kernel never rewrites the other field while the user may be typing in it). ``bounds``
     (first, last) comes from the collection: a range outside it is clamped, with a visible
     note, and the range the user asked for (``requested``) is kept, so switching to a
     collection that covers it restores it. Presets: last month, last 3 months, a season
@@ -293,15 +294,14 @@ class TemporalExtentPicker(w.VBox):
             self.note.value = error_html(f"{name}: type a date as YYYY-MM-DD (got {text!r}); "
                                          f"still using {self.value[0]} … {self.value[1]}.")
             return
-        if start >= end:  # keep the range's length: move the other end along
-            old_start, old_end = (dt.date.fromisoformat(v) for v in self.value)
-            length = max(old_end - old_start, dt.timedelta(days=1))
-            if change["owner"] is self.start:
-                end = start + length
-            else:
-                start = end - length
+        if start >= end:
+            # Said, not fixed: moving the other end along would rewrite a field the user may be
+            # typing into at that moment (a late write-back replaced a half-typed To).
+            self.note.value = error_html(f"From {start} must be before To {end}; still using "
+                                         f"{self.value[0]} … {self.value[1]}.")
+            return
         self.value = (start.isoformat(), end.isoformat())
-        self._sync_fields(self.value)  # e.g. the other end moved along, or the range was clamped
+        self._sync_fields(self.value)  # e.g. the range was clamped to the collection
 
     def _on_preset(self, change: dict) -> None:
         if change["new"]:

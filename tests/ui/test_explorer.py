@@ -47,6 +47,23 @@ PIXELS_JS = """(img) => {
 }"""
 
 
+def type_date(page, field, text: str) -> None:
+    """Type ``text`` into a date field with the keyboard and commit it with Enter."""
+    field.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text, delay=40)
+    page.keyboard.press("Enter")
+
+
+def wait_kernel_value(lab, path: str, expression: str, expected: str, tries: int = 300) -> None:
+    """Poll the kernel until ``expression`` evaluates to ``expected`` (asserted after ~30 s)."""
+    for _ in range(tries):
+        if lab.kernel_eval(path, expression) == expected:
+            return
+        lab.page.wait_for_timeout(100)
+    assert lab.kernel_eval(path, expression) == expected
+
+
 def save_doc_image(lab, locator, name: str) -> None:
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     locator.screenshot(path=str(DOCS_IMAGES / name))
@@ -63,11 +80,13 @@ def test_draw_preview_insert_and_run(lab) -> None:
     cell.locator(".jeo-explorer .leaflet-container").wait_for(timeout=90_000)
     page.wait_for_timeout(500)
 
-    # choose time range and recipe through the controls
-    cell.locator(".jeo-temporal-picker input").nth(0).fill("2023-06-01")
-    cell.locator(".jeo-temporal-picker input").nth(0).press("Enter")  # dates commit on Enter / blur
-    cell.locator(".jeo-temporal-picker input").nth(1).fill("2023-07-01")
-    cell.locator(".jeo-temporal-picker input").nth(1).press("Enter")
+    # choose time range and recipe through the controls: dates typed with the keyboard, each
+    # committed with Enter, and the next typed only once the kernel has taken the previous one
+    # (From 2023-06-01 is not before the notebook's To 2023-06-01: the picker says so and leaves To alone)
+    type_date(page, cell.locator(".jeo-temporal-picker input").nth(0), "2023-06-01")
+    cell.locator(".jeo-temporal-picker .jeo-error", has_text="must be before").first.wait_for(timeout=30_000)
+    type_date(page, cell.locator(".jeo-temporal-picker input").nth(1), "2023-07-01")
+    wait_kernel_value(lab, path, "explorer.temporal.value", "('2023-06-01', '2023-07-01')")
     recipe_select = cell.locator(".jeo-recipe-picker select").first
     recipe_select.select_option(label="NDVI composite — Normalized Difference Vegetation Index")
 

@@ -132,3 +132,26 @@ def test_typing_a_date_into_from_works(lab) -> None:
     used = graph_dates(lab, path)[0]
     assert used == ["2017-01-02", "2023-07-01"]
     assert wait_shown(lab, cell, used) == used
+
+    # From typed after To: said inline, To left as it is (never rewritten while the user may be
+    # typing into it), and the range is used once To is typed too
+    start.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2023-08-01", delay=60)
+    page.keyboard.press("Enter")
+    order = cell.locator(".jeo-explorer .jeo-temporal-picker .jeo-error", has_text="must be before").first
+    order.wait_for(timeout=10_000)
+    assert shown_dates(cell) == ["2023-08-01", "2023-07-01"]
+    assert graph_dates(lab, path) == [used]
+    end = cell.locator(".jeo-explorer .jeo-temporal-picker input").nth(1)
+    end.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("2023-09-01", delay=60)
+    page.keyboard.press("Enter")
+    for _ in range(100):
+        if lab.kernel_eval(path, "explorer.temporal.value") == "('2023-08-01', '2023-09-01')":
+            break
+        page.wait_for_timeout(100)
+    assert graph_dates(lab, path) == [["2023-08-01", "2023-09-01"]]
+    assert shown_dates(cell) == ["2023-08-01", "2023-09-01"]
+    assert order.count() == 0  # the message is gone once the range is valid

@@ -81,14 +81,22 @@ def test_typed_dates_drive_value_and_keep_ranges_ordered():
     assert not temporal.start.continuous_update  # committed on Enter / blur, not per keystroke
     temporal.end.value = "2023-05-01"
     assert temporal.value == ("2023-03-01", "2023-05-01")
-    temporal.start.value = "2023-06-01"  # after the end: the end moves along (61 days)
-    assert temporal.value == ("2023-06-01", "2023-08-01")
-    assert temporal.end.value == "2023-08-01"
-    temporal.end.value = "2023-05-01"  # before the start: the start moves along
+    # From not before To: said inline, and the To field is left alone (the user may be typing
+    # in it: a written-back moved-along To once replaced what a user had typed there)
+    temporal.start.value = "2023-06-01"
     assert temporal.value == ("2023-03-01", "2023-05-01")
+    assert (temporal.start.value, temporal.end.value) == ("2023-06-01", "2023-05-01")
+    assert "jeo-error" in temporal.note.value and "must be before" in temporal.note.value
+    temporal.end.value = "2023-07-01"  # the user fixes To: the typed range is used
+    assert temporal.value == ("2023-06-01", "2023-07-01") and temporal.note.value == ""
+    temporal.end.value = "2023-06-01"  # To not after From: the same, From left alone
+    assert temporal.value == ("2023-06-01", "2023-07-01")
+    assert temporal.start.value == "2023-06-01" and "must be before" in temporal.note.value
+    temporal.start.value = "2023-03-01"
+    assert temporal.value == ("2023-03-01", "2023-06-01")
     temporal.set_collection({"id": "x", "extent": {"temporal": {"interval": [["2023-01-01", "2023-12-31"]]}}})
-    temporal.start.value = "2025-06-01"  # outside the collection: clamped, and said so
-    assert temporal.value[1] == "2024-01-01"
+    temporal.end.value = "2025-06-01"  # outside the collection: clamped, and said so
+    assert temporal.value == ("2023-03-01", "2024-01-01")
     assert (temporal.start.value, temporal.end.value) == temporal.value
     assert "outside" in temporal.note.value and "2025-06-01" in temporal.note.value
     with pytest.raises(t.TraitError):

@@ -48,6 +48,9 @@ class Backend:
         db = config.data_dir / STATE_DB
         self.auth = Authenticator(config.users, db)
         self.udps = UdpStore(db)
+        from jupyter_eo.backend.namespaces import NamespaceDocuments
+
+        self.namespace_documents = NamespaceDocuments()  # public documents by namespace URL
         self.jobs = JobStore(db, lambda user, job_id: self.user_dir(user) / "jobs" / job_id)
         # heavy synchronous processing, map tiles, and quick checks get separate pools so a
         # long /result never delays job creation, validation or listing
@@ -97,21 +100,33 @@ class Backend:
         return Workspace(self.user_dir(user) / "files")
 
     def udp_resolver(self, user: str | None) -> Callable[[str, str | None], dict | None]:
+        from jupyter_eo.backend.namespaces import (is_namespace_url, provider_of,
+                                                   provider_unavailable)
+
         def resolve(process_id: str, namespace: str | None) -> dict | None:
+            provider = provider_of(process_id, namespace)
+            if provider is not None:
+                raise provider_unavailable(process_id, provider)
             if namespace in (None, "", "user"):
                 return self.udps.find(user, process_id)
             # a namespace URL of this backend's own UDP (``.../process_graphs/<id>``, what
-            # clients share) resolves to the caller's UDP; other URLs are never fetched
+            # clients share) resolves to the caller's UDP; other URLs are fetched safely
             if isinstance(namespace, str) and re.match(r"https?://", namespace):
                 from urllib.parse import unquote, urlparse
 
                 path = unquote(urlparse(namespace).path).rstrip("/")
-                if path.endswith(f"/process_graphs/{process_id}"):
-                    return self.udps.find(user, process_id)
+                own = self.udps.find(user, process_id) \
+                    if path.endswith(f"/process_graphs/{process_id}") else None
+                if own is not None:
+                    return own
                 # the public link of any user's UDP marked public (handlers/public_processes.py)
                 public = re.search(r"/public/process_graphs/([^/]+)/([^/]+)$", urlparse(namespace).path)
                 if public and unquote(public.group(2)) == process_id:
-                    return self.udps.find_public(unquote(public.group(1)), process_id)
+                    shared = self.udps.find_public(unquote(public.group(1)), process_id)
+                    if shared is not None:
+                        return shared
+            if is_namespace_url(namespace):  # a public process document elsewhere
+                return self.namespace_documents.find(namespace, process_id)
             return None
 
         return resolve

@@ -1,15 +1,14 @@
 """End-to-end helpers: the user's device-code approval, login waits, kernel code and its output."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-import time
 from urllib.parse import urlencode
 from urllib.request import ProxyHandler, Request, build_opener
 
-# tagged is re-exported for the remote tests
+# tagged and wait_login are re-exported for the remote tests
+from tests.support.jupyter_api import wait_login  # noqa: F401
 from tests.support.kernel_process import KERNEL_PRELUDE, tagged  # noqa: F401
 from tests.support.oidc_provider import LoopbackOidc
 
@@ -24,16 +23,6 @@ def approve_device(oidc: LoopbackOidc, user_code: str, sub: str = "alice",
     with opener.open(Request(oidc.issuer + "/activate", data=body, method="POST"),
                      timeout=10) as r:
         assert json.loads(r.read()) == {"approved": True}
-
-
-async def wait_login(api, backend_id: str, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
-    """Poll the login route until it is no longer pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = json.loads((await api(f"api/backends/{backend_id}/login")).body)
-        if state["state"] != "pending" or time.monotonic() > deadline:
-            return state
-        await asyncio.sleep(0.05)
 
 
 PROXY_ENV = "JUPYTER_EO_SERVER_URL"

@@ -2,7 +2,6 @@
 loopback forward proxy: proxied calls, basic and OIDC logins go through it; NO_PROXY is respected."""
 from __future__ import annotations
 
-import asyncio
 import json
 import ssl
 from pathlib import Path
@@ -16,7 +15,7 @@ from tornado.httpclient import HTTPRequest
 from jupyter_eo.server.egress import ProxyConfig, bypasses
 from jupyter_eo.server.upstream_client import UpstreamClient
 from tests.support.forward_proxy import forward_proxy
-from tests.support.jupyter_api import eo_api, eo_server_config
+from tests.support.jupyter_api import eo_api, eo_server_config, wait_login
 from tests.support.self_signed import self_signed_cert
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY",
@@ -76,11 +75,7 @@ async def test_oidc_device_login_and_token_calls_go_through_the_forward_proxy(
     started = await api("api/backends/fakeoidc/login", "POST", {})
     assert started.code == 202, started.body
     oidc_provider.approve_all()
-    for _ in range(250):
-        state = json.loads((await api("api/backends/fakeoidc/login")).body)
-        if state["state"] != "pending":
-            break
-        await asyncio.sleep(0.02)
+    state = await wait_login(api, "fakeoidc")
     assert state["state"] == "ready", state
     oidc_port = _port(oidc_provider.url)
     paths = {r.path for r in proxy_env.saw("127.0.0.1", oidc_port)}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from tests.support.jupyter_api import eo_api, eo_server_config
+from tests.support.jupyter_api import eo_api, eo_server_config, wait_login
 
 
 @pytest.fixture
@@ -25,15 +25,6 @@ def api(jp_serverapp, http_server, jp_http_port, jp_base_url, jp_auth_header):  
 
 def _auth(upstream) -> str:  # type: ignore[no-untyped-def]
     return upstream.hits[-1].headers.get("Authorization", "")
-
-
-async def _wait_ready(api, backend_id: str) -> dict:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        state = json.loads((await api(f"api/backends/{backend_id}/login")).body)
-        if state["state"] != "pending":
-            return state
-        await asyncio.sleep(0.02)
-    raise AssertionError("login never finished")
 
 
 async def test_backends_list_is_public_view(api, oidc_provider) -> None:
@@ -59,7 +50,7 @@ async def test_device_flow_login_refresh_and_logout(api, upstream, oidc_provider
     assert "device_code" not in json.dumps(view)
     assert (await api("openeo/fakeoidc/me")).code == 401  # not yet approved
     oidc_provider.approve_all()
-    assert (await _wait_ready(api, "fakeoidc"))["state"] == "ready"
+    assert (await wait_login(api, "fakeoidc"))["state"] == "ready"
     me = await api("openeo/fakeoidc/me")
     assert me.code == 200
     first = _auth(upstream)
@@ -122,7 +113,7 @@ async def test_basic_login_keeps_no_password_and_logs_no_secret(
     await api("openeo/service/me")
     started = await api("api/backends/fakeoidc/login", "POST", {})
     oidc_provider.approve_all()
-    await _wait_ready(api, "fakeoidc")
+    await wait_login(api, "fakeoidc")
     await api("openeo/fakeoidc/me")
     assert started.code == 202
     # kernel-channel requests, also ones ending in 5xx (whose headers Jupyter logs in part)
@@ -183,7 +174,7 @@ async def test_revoked_refresh_token_ends_the_login(api, upstream, oidc_provider
                                                     eo_proxy_config) -> None:
     await api("api/backends/fakeoidc/login", "POST", {})
     oidc_provider.approve_all()
-    assert (await _wait_ready(api, "fakeoidc"))["state"] == "ready"
+    assert (await wait_login(api, "fakeoidc"))["state"] == "ready"
     oidc_provider.access.clear()
     oidc_provider.refresh.clear()  # the provider revoked the whole session
     response = await api("openeo/fakeoidc/me")

@@ -2,7 +2,6 @@
 own backends (discovered title, versions, auth methods, OIDC providers; saved 0600 per user)."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import stat
@@ -15,7 +14,7 @@ import tornado.web
 
 from jupyter_eo.server.discovery import choose_version
 from tests.server.fakes import Upstream, _UpstreamHandler
-from tests.support.jupyter_api import eo_api, eo_server_config
+from tests.support.jupyter_api import eo_api, eo_server_config, wait_login
 
 API = "openeo/1.2/"
 
@@ -130,11 +129,7 @@ async def test_oidc_login_with_a_well_known_root(api, rooted, oidc_provider) -> 
     started = await api("api/backends/rootoidc/login", "POST", {})
     assert started.code == 202, started.body
     oidc_provider.approve_all()
-    for _ in range(250):
-        state = json.loads((await api("api/backends/rootoidc/login")).body)
-        if state["state"] != "pending":
-            break
-        await asyncio.sleep(0.02)
+    state = await wait_login(api, "rootoidc")
     assert state["state"] == "ready", state
     me = await api(f"openeo/rootoidc/{API}me")
     assert me.code == 200, me.body

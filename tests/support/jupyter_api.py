@@ -1,7 +1,9 @@
 """A Jupyter server with jupyter_eo enabled: its config and a JSON client for its routes."""
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any, Awaitable, Callable
 
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
@@ -29,3 +31,17 @@ def eo_api(http_port: int, base_url: str, auth_header: dict[str, str],
 
     fetch.root = root  # type: ignore[attr-defined]
     return fetch
+
+
+async def wait_login(api: Callable[..., Awaitable[HTTPResponse]], backend_id: str,
+                     timeout: float = 30.0) -> dict[str, Any]:
+    """Poll ``api/backends/<backend_id>/login`` until its state is no longer ``pending`` and
+    return that view; fail if it is still pending after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = json.loads((await api(f"api/backends/{backend_id}/login")).body)
+        if state["state"] != "pending":
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"login to {backend_id!r} still pending after {timeout} s")
+        await asyncio.sleep(0.02)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -24,10 +25,11 @@ EXTENT = {"west": WEST + 0.001, "east": WEST + 0.008, "south": NORTH - 0.008, "n
 
 
 class TwoBandCollection:
-    """Band A is 1.0 and slow (``delay`` s per 8x8 chunk), band B is 2.0 and fast."""
+    """Band A is 1.0 and gated: each 8x8 chunk load waits until the test opens ``gate``;
+    band B is 2.0 and fast."""
 
     id = "TWO_BANDS"
-    delay = 0.05
+    gate_timeout = 30.0  # a gate never opened fails the load instead of hanging the test
 
     def __init__(self) -> None:
         xs = WEST + STEP / 2 + STEP * np.arange(N)
@@ -36,8 +38,16 @@ class TwoBandCollection:
         self.cube = set_crs(xr.DataArray(data, dims=("t", "bands", "y", "x"), coords={
             "t": pd.to_datetime(["2024-05-01"]).values, "bands": ["A", "B"], "y": ys, "x": xs}),
             "EPSG:4326")
-        self.slow_loads: list[float] = []
+        self.slow_loads = 0  # chunk loads of band A that passed the gate
         self.lock = threading.Lock()
+        self.loading = threading.Event()  # a chunk load of band A has started
+        self.gate = threading.Event()
+        self.results_root = Path()
+        self.chunks = 0  # chunks of band A in the last load
+
+    def result_folders(self) -> list[Path]:
+        """The backend's folders of running ``POST /result`` requests."""
+        return sorted(self.results_root.glob("result-*"))
 
     def metadata(self) -> dict[str, Any]:
         return {"stac_version": "1.0.0", "type": "Collection", "id": self.id, "license": "CC0-1.0",
@@ -67,11 +77,14 @@ class TwoBandCollection:
             return cube
 
         def slow(block: np.ndarray) -> np.ndarray:
-            time.sleep(self.delay)
+            self.loading.set()
+            if not self.gate.wait(self.gate_timeout):
+                raise RuntimeError("the test never opened the gate")
             with self.lock:
-                self.slow_loads.append(time.monotonic())
+                self.slow_loads += 1
             return block
 
+        self.chunks = cube.data.npartitions
         return cube.copy(data=cube.data.map_blocks(slow, dtype=cube.dtype))
 
 
@@ -103,9 +116,20 @@ def served(tmp_path, monkeypatch) -> Iterator[tuple[Any, Catalog]]:
 
     monkeypatch.setenv("OPENEO_CONFIG_HOME", str(tmp_path / "openeo-config"))
     catalog = Catalog()
+    catalog.collection.results_root = tmp_path / "state" / "tmp"  # POST /result's folders
     config = BackendConfig(data_dir=tmp_path / "state", users={USER: PASSWORD}, catalog=catalog)
     with serve_in_thread(config) as url:
         yield openeo.connect(url).authenticate_basic(USER, PASSWORD), catalog
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` s pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_superseded_preview_aborts_its_request(served, caplog) -> None:
@@ -115,36 +139,29 @@ def test_superseded_preview_aborts_its_request(served, caplog) -> None:
     shown: list[Any] = []
     preview.on_result(shown.append)
     with caplog.at_level(logging.INFO, "jupyter_eo.backend"):
-        started = time.monotonic()
         preview.update(band_graph("A"), EXTENT, label="A", resolution_m=10.0)
-        for _ in range(200):  # the first preview is computing on the backend
-            if slow.slow_loads:
-                break
-            time.sleep(0.02)
-        assert slow.slow_loads, "the slow preview never started"
-        superseded_at = time.monotonic()
+        assert slow.loading.wait(30), "the first preview never started loading chunks"
+        # the first request's worker is now held at the gate; its result folder exists
+        (first_folder,) = slow.result_folders()
         preview.update(band_graph("B"), EXTENT, label="B", resolution_m=10.0)
-        assert preview.wait(20)
-        elapsed = time.monotonic() - started
-        for _ in range(100):  # the backend saw the first client go away
-            if any("cancelled" in r.getMessage() for r in caplog.records):
-                break
-            time.sleep(0.02)
-    assert any("POST /result cancelled" in r.getMessage() and r.levelno == logging.INFO
-               for r in caplog.records)
+        # the newest preview is shown while the first one is still held: it was not waited for
+        assert preview.wait(30)
+        assert not slow.gate.is_set() and slow.slow_loads == 0
+        # the backend saw the first client go away
+        assert wait_until(lambda: any("POST /result cancelled" in r.getMessage()
+                                      and r.levelno == logging.INFO for r in caplog.records))
+        slow.gate.set()
+        # the first request's worker ended: its result folder is removed only once both the
+        # request and the worker thread computing it have finished
+        assert wait_until(lambda: not first_folder.exists()), "the first worker never ended"
+    # ... and it ended by the abort, not by finishing: of its chunks (81) only those already
+    # waiting at the gate were loaded (at most one per dask thread; without the abort all are)
+    assert slow.chunks == 81 and 0 < slow.slow_loads < slow.chunks // 2, slow.slow_loads
     # only the newest preview is shown: band B is 2.0 everywhere
     assert preview.scheduler.superseded == 1 and preview.scheduler.delivered == 1
     assert len(shown) == 1 and preview.label == "B"
     assert preview.result is not None and np.allclose(preview.result.data[np.isfinite(preview.result.data)], 2.0)
-    # the first preview (~5 s of chunk loads on 2 threads) was not waited for ...
-    assert elapsed < 3.0, elapsed
-    time.sleep(max(0.0, superseded_at + 1.5 - time.monotonic()))
-    after = [t for t in slow.slow_loads if t > superseded_at]
-    # ... and the backend stopped loading its chunks soon after the abort (of 81 in total;
-    # without the abort they go on for ~2 s)
-    assert len(after) < 30 and max(after, default=superseded_at) - superseded_at < 0.6, after
-    print(f"slow chunk loads: {len(slow.slow_loads) - len(after)} before, {len(after)} after "
-          f"the newer preview; newest shown after {elapsed:.2f} s")
+    print(f"first preview: {slow.slow_loads} of {slow.chunks} chunk loads before its worker stopped")
 
 
 def test_scheduler_fires_on_cancel_of_the_running_run_only() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.processes import stop_process
+
 REPO = Path(__file__).resolve().parents[1]
 BANNER = re.compile(r"serving openEO API at (http://\S+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -133,14 +135,7 @@ def test_serve_answers_the_openeo_client(fresh_install: dict[str, Any]) -> None:
         assert user == "alice"
         assert {"SENTINEL2_L2A", "SENTINEL1_GRD"} <= set(collections.split())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop_process(proc, grace_s=15)
 
 
 @pytest.mark.timeout(900)

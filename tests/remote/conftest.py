@@ -16,6 +16,7 @@ import pytest
 from tests.support.forward_proxy import ForwardProxy, forward_proxy
 from tests.support.jupyter_api import eo_api, eo_server_config
 from tests.support.oidc_provider import SERVICE_CLIENT, LoopbackOidc
+from tests.support.processes import stop_process
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -69,21 +70,12 @@ def _start_dummy(oidc: LoopbackOidc, work: Path, tls: tuple[str, str] | None = N
                 url = line.split("=", 1)[1]
         if url is None:
             if proc.poll() is not None or time.monotonic() > deadline:
-                _stop(proc)
+                stop_process(proc)
                 pytest.fail("the dummy backend did not start:\n"
                             + out_path.read_text("utf-8", "replace")[-3000:])
             time.sleep(0.1)
     return proc, DummyBackend(url=url, api_url=url + "openeo/1.2/", log_path=log_path,
                               jobs_dir=work / "jobs")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _require_dummy_venv() -> None:
@@ -99,7 +91,7 @@ def dummy(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory) -> Itera
     try:
         yield backend
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def self_signed_loopback_cert(folder: Path) -> tuple[str, str]:
@@ -146,7 +138,7 @@ def dummy_tls(oidc: LoopbackOidc, tmp_path_factory: pytest.TempPathFactory
     try:
         yield backend
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from jupyter_eo.backend.engine.context import EvalContext, SaveResult
 
 _CLIENTS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+CANCEL_POLL_S = 0.1  # how often a cluster computation checks the caller's cancel event
 
 
 def client_for(address: str) -> Any:
@@ -40,6 +41,27 @@ def materialize(value: Any, ctx: EvalContext | None = None) -> Any:
         return value
     address = ctx.dask_address if ctx is not None else None
     if address:
-        client = client_for(address)
-        return client.compute(value).result()
+        return _compute_on_cluster(client_for(address), value, ctx)
     return value.compute(scheduler="threads")
+
+
+def _compute_on_cluster(client: Any, value: Any, ctx: EvalContext) -> Any:
+    """``value`` computed by the cluster's workers; only the result comes back to this process.
+
+    The future is cancelled on the scheduler when the caller cancels (client disconnect,
+    request timeout, job cancel) or anything else ends the wait, so no task keeps running.
+    """
+    from distributed import TimeoutError as DaskTimeout
+
+    future = client.compute(value)
+    try:
+        while True:
+            ctx.check_cancel()
+            try:
+                return future.result(timeout=CANCEL_POLL_S)
+            except (DaskTimeout, TimeoutError):
+                continue
+    finally:
+        if not future.done() or future.status != "finished":
+            future.cancel()
+        future.release()

@@ -251,3 +251,23 @@ def test_no_push_down_when_a_path_skips_the_filter() -> None:
     from jupyter_eo.backend.engine.pushdown import push_down_spatial_extents
 
     assert push_down_spatial_extents(graph, {}) is graph  # the unfiltered path needs it all
+
+
+@pytest.mark.parametrize("condition", ["gt", "eq", "if"])
+def test_conditions_keep_the_crs(condition: str) -> None:
+    """Issue 20.4: comparisons and if() inside a band reducer lost spatial_ref's CRS (xarray's
+    where(keep_attrs=True) copies the attributes of a number onto every coordinate), so the
+    GTiff had a transform but no CRS."""
+    from jupyter_eo.backend.cube import get_crs, set_crs
+
+    cube = set_crs(_cube(), "EPSG:32631")
+    test = {"process_id": "eq" if condition == "eq" else "gt",
+            "arguments": {"x": {"from_node": "a"}, "y": 0.5}}
+    graph = {"a": _element(0), "c": {**test, "result": condition != "if"}}
+    if condition == "if":
+        graph["i"] = {"process_id": "if", "arguments": {"value": {"from_node": "c"},
+                                                        "accept": 1, "reject": 0},
+                      "result": True}
+    out = engine.evaluate({"n": {**_reduce_bands(graph), "result": True}}, engine.EvalContext(),
+                          parameters={"data": cube})
+    assert get_crs(out) is not None and get_crs(out).to_epsg() == 32631

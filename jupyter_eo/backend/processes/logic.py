@@ -98,9 +98,10 @@ def _as_branch(branch: Any, other: Any) -> Any:
     if not isinstance(branch, (list, tuple)):
         return branch
     array = as_array(branch)
-    plain = all(isinstance(v, (int, float, bool)) for v in branch)
+    plain = all(v is None or isinstance(v, (int, float, bool)) for v in branch)
     if plain and isinstance(other, xr.DataArray) and array.dtype.kind != "O":
-        array = array.astype(np.result_type(other.dtype, *branch))
+        weak = [float("nan") if v is None else v for v in branch]
+        array = array.astype(np.result_type(other.dtype, *weak))
     return array
 
 

@@ -126,11 +126,27 @@ def where(cond: Any, a: Any, b: Any) -> Any:
     a = np.nan if a is None else a
     b = np.nan if b is None else b
     if any(isinstance(v, xr.DataArray) for v in (cond, a, b)):
-        return xr.where(cond, a, b, keep_attrs=True)
+        return _with_input_attrs(xr.where(cond, a, b, keep_attrs=True), (a, b, cond))
     if any(hasattr(v, "__dask_graph__") for v in (cond, a, b)):
         import dask.array as da
         return da.where(cond, a, b)
     return np.where(cond, a, b)
+
+
+def _with_input_attrs(result: xr.DataArray, inputs: tuple[Any, ...]) -> xr.DataArray:
+    """``xr.where(keep_attrs=True)`` gives every coordinate the attributes of ``a`` (none for
+    a number), which dropped the CRS of ``spatial_ref``: restore coordinate attributes, and
+    the data attributes, from the inputs that have them."""
+    arrays = [v for v in inputs if isinstance(v, xr.DataArray)]
+    for name in result.coords:
+        for source in arrays:
+            if name in source.coords and source[name].attrs:
+                if result[name].attrs != source[name].attrs:
+                    result[name].attrs = dict(source[name].attrs)
+                break
+    if not result.attrs and arrays:
+        result.attrs = dict(next((v.attrs for v in arrays if v.attrs), {}))
+    return result
 
 
 def float_dtype_for(dtype: np.dtype) -> np.dtype:

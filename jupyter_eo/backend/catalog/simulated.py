@@ -49,26 +49,49 @@ def _crs_id(crs: Any) -> str:
 
 
 class _StaticCache:
-    """Small in-memory LRU of per-grid static layers (land cover, texture): reused across dates."""
+    """Small in-memory LRU of per-grid static layers (land cover, texture): reused across dates.
+
+    Built once per key: dask threads asking for the same grid (other dates of one chunk) wait
+    for the first one's layers instead of computing them again (on a cold first preview two
+    threads often asked at once: 16-17 land-cover builds for 12 grids, measured)."""
 
     def __init__(self, size: int = 16) -> None:
         self._items: OrderedDict = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._building: dict = {}  # key -> lock held by the thread building it
 
     def __reduce__(self):
         return (_StaticCache, (self._size,))  # a fresh, empty memo in each (worker) process
 
+    def _cached(self, key):
+        """(True, value) when ``key`` is stored (marked recently used); caller holds the lock."""
+        if key in self._items:
+            self._items.move_to_end(key)
+            return True, self._items[key]
+        return False, None
+
     def get(self, key, factory):
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = factory()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            found, value = self._cached(key)
+            if found:
+                return value
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one builder per key; the others wait here, then find it stored
+            with self._lock:
+                found, value = self._cached(key)
+            if found:
+                return value
+            try:
+                value = factory()
+                with self._lock:
+                    self._items[key] = value
+                    while len(self._items) > self._size:
+                        self._items.popitem(last=False)
+            finally:
+                with self._lock:
+                    if self._building.get(key) is building:
+                        del self._building[key]
         return value
 
 

@@ -118,6 +118,8 @@ def mask(data: Any, mask: Any, replacement: Any = None) -> Any:
     extra = set(mcube.dims) - set(cube.dims)
     if extra:
         raise ProcessParameterInvalid(f"The mask has dimensions the data lacks: {sorted(extra)}.")
+    if "bands" in mcube.dims and mcube.sizes["bands"] == 1 and cube.sizes["bands"] != 1:
+        mcube = mcube.isel(bands=0, drop=True)  # a one-band mask masks every band (as CDSE)
     for dim in mcube.dims:
         if mcube.sizes[dim] != cube.sizes[dim] or (
                 dim in (X, Y) and not np.allclose(mcube[dim].values, cube[dim].values)):

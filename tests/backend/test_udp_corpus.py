@@ -137,7 +137,8 @@ def test_corpus_covers_the_published_patterns() -> None:
     for needle in ('"array_create"', '"if"', '"any"', '"save_result"', '"filter_spatial"',
                    '"aggregate_spatial"', '"spatial_extent": null', '"namespace": "user"',
                    '"bounding-box"', '"temporal-interval"', '"geojson"', '"enum"',
-                   '"boolean"', '"SENTINEL1_GRD"'):
+                   '"boolean"', '"SENTINEL1_GRD"', '"to_scl_dilation_mask"',
+                   '"sar_backscatter"'):
         assert needle in text, needle
 
 
@@ -179,3 +180,10 @@ def test_corpus_udp_runs_by_datacube_from_process(simulated, path: Path,
             assert tif.rio.crs is not None, "GTiff without CRS"
             data = tif.values
     assert data.size > 0 and np.isfinite(data).any()
+
+
+def test_backend_specific_processes_are_marked_in_processes(simulated) -> None:
+    listed = {p["id"]: p for p in simulated.list_processes()}
+    assert "backend-specific" in listed["to_scl_dilation_mask"]["categories"]
+    assert "sar_backscatter" in listed  # an openEO proposal, not backend-specific
+    assert "backend-specific" not in listed["sar_backscatter"].get("categories", [])

@@ -15,7 +15,7 @@ import numpy as np
 from . import simulated_world as world
 from .grid import Grid
 from .metadata import collection_document, eo_band, iso
-from .base import queryables_schema
+from .base import queryables_schema, resolve_bands
 from .simulated import SimulatedCollection
 from .simulated_orbits import SENTINEL2
 
@@ -94,7 +94,64 @@ class Sentinel2L2A(SimulatedCollection):
                            description="Aerosol optical thickness at 550 nm x 1000"))
         out.append(eo_band("WVP", scale=0.001, offset=0, nodata=0, gsd=20,
                            description="Column water vapour (cm) x 1000"))
+        for name, what in (("sunZenithAngles", "Sun zenith angle"),
+                           ("sunAzimuthAngles", "Sun azimuth angle (clockwise from north)"),
+                           ("viewZenithMean", "Viewing zenith angle"),
+                           ("viewAzimuthMean", "Viewing azimuth angle")):
+            out.append(eo_band(name, gsd=5000, description=(
+                f"{what} in degrees at the overpass, float32 (as on CDSE; loading it with "
+                "other bands makes the cube float32). Simulated: see s2_angles.")))
         return out
+
+    def load(self, spatial_extent=None, temporal_extent=None, bands=None, property_filter=None,
+             *, resolution=None, crs=None):
+        """As :meth:`SimulatedCollection.load`; angle bands (float32 degrees) are computed
+        beside the reflectance bands and not loaded unless named."""
+        from .s2_angles import ANGLE_BANDS
+
+        names = [b["name"] for b in self.eo_bands()]
+        wanted = resolve_bands(bands, self.eo_bands()) if bands is not None else \
+            [n for n in names if n not in ANGLE_BANDS]
+        angles = [b for b in wanted if b in ANGLE_BANDS]
+        others = [b for b in wanted if b not in ANGLE_BANDS]
+        kwargs = {"resolution": resolution, "crs": crs}
+        if not angles:
+            return super().load(spatial_extent, temporal_extent, others, property_filter,
+                                **kwargs)
+        angle_cube = self._angle_cube(spatial_extent, temporal_extent, angles,
+                                      property_filter, **kwargs)
+        if not others:
+            return angle_cube
+        import xarray as xr
+
+        base = super().load(spatial_extent, temporal_extent, others, property_filter, **kwargs)
+        cube = xr.concat([base.astype(np.float32), angle_cube], dim="bands",
+                         coords="minimal", compat="override", join="override")
+        cube.attrs = {k: v for k, v in base.attrs.items() if k != "nodata"}
+        return cube.sel(bands=wanted)
+
+    def _angle_cube(self, spatial_extent, temporal_extent, angles, property_filter, *,
+                    resolution=None, crs=None):
+        import functools
+
+        from dask.base import tokenize
+
+        from .base import assemble, no_data
+        from .simulated import place_of_grid
+
+        grid = self.make_grid(spatial_extent, resolution, crs)
+        days = self.dates_in(temporal_extent, place_of_grid(grid))
+        if property_filter is not None:
+            days = [d for d in days if property_filter(self.date_properties(d, grid))]
+        if not days:
+            raise no_data(self.id, f"no acquisition in {temporal_extent}")
+        name = "s2-angles-" + tokenize(self.id, grid.crs.to_wkt(), grid.res, grid.gx0,
+                                       grid.gy0, grid.nx, grid.ny,
+                                       [d.isoformat() for d in days], angles)
+        chunk_fn = functools.partial(_angle_chunk, grid, days, angles)
+        times = [np.datetime64(d.isoformat()) for d in days]
+        return assemble(name, times, angles, grid.xs(), grid.ys(), grid.crs, np.float32,
+                        chunk_fn, chunk=self.chunk_size, offsets=(-grid.gy0, grid.gx0))
 
     def date_properties(self, day: _dt.date, grid: Grid) -> dict:
         platform, _state, orbit = self.pass_of(day, grid) or (_PLATFORMS[0], "", 0)
@@ -158,6 +215,15 @@ class Sentinel2L2A(SimulatedCollection):
                        "jupyter_eo:simulated": [True]},
             extra={"sci:citation": "Beck et al. (2018), Scientific Data 5, 180214 (climate groups)",
                    "deprecated": False})
+
+
+def _angle_chunk(grid: Grid, days: list, bands: list[str], t: int, r0: int, c0: int, ny: int,
+                 nx: int) -> np.ndarray:
+    """One lazy block (bands, y, x) of the angle bands (module level: picklable for dask)."""
+    from .s2_angles import render_angles
+
+    frame = render_angles(grid.sub(r0, c0, ny, nx), days[t], bands)
+    return np.stack([frame[b] for b in bands])
 
 
 class _Sample:

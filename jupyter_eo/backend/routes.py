@@ -67,4 +67,4 @@ def endpoints() -> list[dict[str, Any]]:
 
 
 def routes(backend: "Backend") -> list[tuple[str, type, dict[str, Any]]]:
-    return [(r.pattern, r.handler, {"backend": backend}) for r in ROUTES]
+    return [(r.pattern, r.handler, {"backend": backend, "methods": r.methods}) for r in ROUTES]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
@@ -28,8 +29,10 @@ class OpenEOMixin:
     backend: "Backend"
     request: httputil.HTTPServerRequest
 
-    def initialize(self, backend: "Backend", **kwargs: Any) -> None:  # type: ignore[override]
+    def initialize(self, backend: "Backend", methods: tuple[str, ...] = (),
+                   **kwargs: Any) -> None:  # type: ignore[override]
         self.backend = backend
+        self.route_methods = methods  # the route table's methods, for 405's ``Allow``
 
     # -- CORS (openEO API requires it) -----------------------------------------------------
     def set_default_headers(self) -> None:
@@ -74,6 +77,8 @@ class OpenEOMixin:
             # connection after this answer, so say so; a keep-alive client must not reuse it
             self.set_header("Connection", "close")
         self.set_status(error.status)
+        if error.status == 405 and getattr(self, "route_methods", ()):
+            self.set_header("Allow", ", ".join([*self.route_methods, "OPTIONS"]))
         if error.status == 401:
             self.set_header("WWW-Authenticate", 'Bearer realm="openEO"')
         self.set_header("Content-Type", "application/json")
@@ -113,6 +118,31 @@ class OpenEOMixin:
     def url(self, path: str = "") -> str:
         """Absolute URL of ``path`` on this server, built from the request's Host."""
         return f"{self.request.protocol}://{self.request.host}/{path.lstrip('/')}"
+
+    def page(self, items: list[Any], path: str) -> tuple[list[Any], list[dict[str, Any]]]:
+        """The items of the requested page and the list's links (``self``, ``next``, ``prev``).
+
+        ``limit`` (openEO API 1.2: an integer >= 1; absent or empty: everything) and our own
+        ``offset`` (where the page starts, given in the ``next``/``prev`` links)."""
+        limit = self._int_query_argument("limit", minimum=1)
+        offset = self._int_query_argument("offset", minimum=0) or 0
+        links = [{"rel": "self", "href": self.url(path), "type": "application/json"}]
+        if limit is None:
+            return items[offset:], links
+        for rel, start in (("next", offset + limit), ("prev", max(offset - limit, 0))):
+            if (rel == "next" and start < len(items)) or (rel == "prev" and offset > 0):
+                links.append({"rel": rel, "href": self.url(
+                    f"{path}?limit={limit}&offset={start}"), "type": "application/json"})
+        return items[offset:offset + limit], links
+
+    def _int_query_argument(self, name: str, minimum: int) -> int | None:
+        raw = self.get_query_argument(name, None, strip=False)  # type: ignore[attr-defined]
+        if raw is None or raw == "":
+            return None
+        if not re.fullmatch(r"[0-9]{1,15}", raw) or int(raw) < minimum:
+            raise OpenEOError(f"Query parameter '{name}' must be an integer >= {minimum}, got "
+                              f"{raw[:30]!r}.", code="ParameterInvalid", status=400)
+        return int(raw)
 
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)

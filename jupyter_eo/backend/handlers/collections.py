@@ -63,7 +63,8 @@ class QueryablesHandler(_CollectionMixin):
         await self.prepare_catalog()
         schema = dict(self.collection(collection_id).queryables() or {})
         schema.setdefault("$schema", "https://json-schema.org/draft/2019-09/schema")
-        schema.setdefault("$id", self.url(f"collections/{collection_id}/queryables"))
+        # a URI (the catalog's own ids are relative): the absolute URL of this endpoint
+        schema["$id"] = self.url(f"collections/{collection_id}/queryables")
         schema.setdefault("type", "object")
         schema.setdefault("title", f"Queryables of {collection_id}")
         schema.setdefault("properties", {})

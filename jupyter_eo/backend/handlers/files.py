@@ -11,9 +11,8 @@ from jupyter_eo.errors import FileSizeExceeded, PayloadTooLarge
 
 class FilesHandler(BaseHandler):
     def get(self) -> None:
-        files = self.backend.workspace(self.user).list()
-        self.write_json({"files": files, "links": [
-            {"rel": "self", "href": self.url("files"), "type": "application/json"}]})
+        files, links = self.page(self.backend.workspace(self.user).list(), "files")
+        self.write_json({"files": files, "links": links})
 
 
 class FileHandler(BaseHandler):

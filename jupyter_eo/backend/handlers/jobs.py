@@ -23,10 +23,8 @@ def job_summary(job: dict[str, Any]) -> dict[str, Any]:
 
 class JobsHandler(BaseHandler):
     def get(self) -> None:
-        jobs = self.backend.jobs.list(self.user)
-        self.write_json({"jobs": [job_summary(j) for j in jobs],
-                         "links": [{"rel": "self", "href": self.url("jobs"),
-                                    "type": "application/json"}]})
+        jobs, links = self.page(self.backend.jobs.list(self.user), "jobs")
+        self.write_json({"jobs": [job_summary(j) for j in jobs], "links": links})
 
     async def post(self) -> None:
         user = self.user
@@ -167,8 +165,10 @@ class JobResultsHandler(BaseHandler):
 class JobAssetHandler(OpenEOMixin, tornado.web.StaticFileHandler):
     """A result file, with HEAD and Range support (tornado's static file machinery)."""
 
-    def initialize(self, backend: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def initialize(self, backend: Any, methods: tuple[str, ...] = (),  # type: ignore[override]
+                   **kwargs: Any) -> None:
         self.backend = backend
+        self.route_methods = methods
         tornado.web.StaticFileHandler.initialize(self, path="/")
 
     async def get(self, job_id: str, name: str, include_body: bool = True) -> None:  # type: ignore[override]

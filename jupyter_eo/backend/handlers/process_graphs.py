@@ -19,12 +19,10 @@ def with_parameter_descriptions(udp: dict) -> dict:
 
 class ProcessGraphsHandler(BaseHandler):
     def get(self) -> None:
-        processes = []
-        for udp in self.backend.udps.list(self.user):
-            processes.append(with_parameter_descriptions(
-                {k: v for k, v in udp.items() if k != "process_graph"}))
-        self.write_json({"processes": processes, "links": [
-            {"rel": "self", "href": self.url("process_graphs"), "type": "application/json"}]})
+        udps, links = self.page(self.backend.udps.list(self.user), "process_graphs")
+        processes = [with_parameter_descriptions(
+            {k: v for k, v in udp.items() if k != "process_graph"}) for udp in udps]
+        self.write_json({"processes": processes, "links": links})
 
 
 class ProcessGraphHandler(BaseHandler):

@@ -111,11 +111,9 @@ class _ServiceHandlerBase(BaseHandler):
 
 class ServicesHandler(_ServiceHandlerBase):
     def get(self) -> None:
-        user = self.user
-        self.write_json({"services": [self.describe(s, full=False)
-                                      for s in self.backend.services.list(user)],
-                         "links": [{"rel": "self", "href": self.url("services"),
-                                    "type": "application/json"}]})
+        services, links = self.page(self.backend.services.list(self.user), "services")
+        self.write_json({"services": [self.describe(s, full=False) for s in services],
+                         "links": links})
 
     async def post(self) -> None:
         user = self.user

@@ -86,6 +86,9 @@ def default_catalog(data_dir: Path | None = None, cache_dir: Path | None = None,
         cat.add(Sentinel1GRD(cache=chunk_cache))
     except ImportError:  # pragma: no cover - during development
         pass
+    from .worldcover import WorldCover2021
+
+    cat.add(WorldCover2021(cache=chunk_cache))
     _add_samples(cat, samples_dir, root)
     if data_dir is not None:
         _add_user_files(cat, Path(data_dir))

@@ -138,7 +138,7 @@ def test_corpus_covers_the_published_patterns() -> None:
                    '"aggregate_spatial"', '"spatial_extent": null', '"namespace": "user"',
                    '"bounding-box"', '"temporal-interval"', '"geojson"', '"enum"',
                    '"boolean"', '"SENTINEL1_GRD"', '"to_scl_dilation_mask"',
-                   '"sar_backscatter"', '"sunZenithAngles"'):
+                   '"sar_backscatter"', '"sunZenithAngles"', '"ESA_WORLDCOVER_10M_2021_V2"'):
         assert needle in text, needle
 
 

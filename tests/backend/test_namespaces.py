@@ -41,6 +41,7 @@ SCALED_NDVI = {
 
 class _Origin(BaseHTTPRequestHandler):
     requests: list[str] = []
+    files: dict[str, bytes] = {}
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
@@ -51,6 +52,8 @@ class _Origin(BaseHTTPRequestHandler):
             self._send(json.dumps(SCALED_NDVI).encode())
         elif self.path == "/catalogue.json":
             self._send(json.dumps({"processes": [SCALED_NDVI], "links": []}).encode())
+        elif self.path in _Origin.files:
+            self._send(_Origin.files[self.path])
         elif self.path == "/huge.json":
             self._send(b" " * (MAX_DOCUMENT_BYTES + 10) + b"{}")
         elif self.path == "/not-json.json":
@@ -146,3 +149,58 @@ def test_provider_namespace_is_named(connection, process_id: str, namespace: str
                              expected_status=200).json()["errors"]
     assert [e["code"] for e in errors] == ["ProcessUnsupported"]
     assert "'vito'" in errors[0]["message"]
+
+
+def _geotiff(tmp_path: Path) -> tuple[bytes, np.ndarray]:
+    import rioxarray  # noqa: F401 - registers .rio
+
+    from jupyter_eo.backend.cube import set_crs
+
+    values = np.arange(2 * 6 * 8, dtype=np.float32).reshape(2, 6, 8) / 7
+    cube = xr.DataArray(values, dims=("band", "y", "x"),
+                        coords={"band": [1, 2], "y": 5_600_000.0 - 10 * np.arange(6) - 5,
+                                "x": 500_000.0 + 10 * np.arange(8) + 5})
+    cube = cube.rio.write_crs("EPSG:32631")
+    path = tmp_path / "in.tif"
+    cube.rio.to_raster(path)
+    return path.read_bytes(), values
+
+
+def test_load_url_reads_a_geotiff_over_http(connection, origin: str, tmp_path: Path) -> None:
+    body, values = _geotiff(tmp_path)
+    _Origin.files["/field.tif"] = body
+    cube = connection.datacube_from_process("load_url", url=f"{origin}/field.tif",
+                                            format="GTiff")
+    out = tmp_path / "out.nc"
+    cube.download(out, format="netCDF")
+    with xr.open_dataset(out) as ds:
+        got = np.stack([ds[name].values for name in ("band_1", "band_2")]) \
+            if "band_1" in ds else ds["data"].values
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, values)
+
+
+@pytest.mark.parametrize("url,code", [("file:///etc/hostname", "ProcessParameterInvalid"),
+                                      ("/etc/hostname", "ProcessParameterInvalid")])
+def test_load_url_never_reads_local_paths(connection, url: str, code: str) -> None:
+    with pytest.raises(OpenEoApiError) as err:
+        connection.execute({"l": {"process_id": "load_url", "arguments": {
+            "url": url, "format": "GTiff"}, "result": True}})
+    assert err.value.code == code
+    assert "http(s)" in err.value.message
+
+
+def test_load_url_refuses_other_formats_and_too_large_files(connection, origin: str,
+                                                            monkeypatch) -> None:
+    from jupyter_eo.backend.processes import load_url as module
+
+    with pytest.raises(OpenEoApiError) as err:
+        connection.execute({"l": {"process_id": "load_url", "arguments": {
+            "url": f"{origin}/field.tif", "format": "Parquet"}, "result": True}})
+    assert err.value.code == "FormatUnsuitable"
+    _Origin.files["/big.tif"] = b"\0" * 4096
+    monkeypatch.setattr(module, "MAX_URL_BYTES", 1024)
+    with pytest.raises(OpenEoApiError) as err:
+        connection.execute({"l": {"process_id": "load_url", "arguments": {
+            "url": f"{origin}/big.tif", "format": "GTiff"}, "result": True}})
+    assert "larger than 1024 bytes" in err.value.message

@@ -5,6 +5,7 @@ Usage (from the repository root):
     .venv/bin/python benchmarks/engine.py                 # 24 x 4 x 2048 x 2048 float32
     .venv/bin/python benchmarks/engine.py --size 1024     # smaller, for a quick check
     .venv/bin/python benchmarks/engine.py --big --big-gb 14  # lazy from disk, > half the RAM
+    .venv/bin/python benchmarks/engine.py --http-only     # HTTP path (jupyter-eo serve + client)
 
 Prints median wall time and peak extra memory of each contender (the larger of: RSS above the
 level before a timed run, sampled every millisecond; peak tracemalloc-traced allocations of the
@@ -373,6 +374,149 @@ def run_big(gb: float, folder: Path | None) -> None:
               f"({extra / cube.nbytes:5.3f} of cube), result {result.shape}")
 
 
+# -- HTTP path: a Zarr user collection served by ``jupyter-eo serve``, official client ----------
+HTTP_BANDS = ("B04", "B08")
+
+
+def write_http_store(folder: Path, nt: int, size: int) -> Path:
+    """A Zarr store written the standard way (rioxarray CRS, one variable per band, one
+    uncompressed chunk per time step), as a user would drop into ``--collections-dir``."""
+    import rioxarray  # noqa: F401 - registers .rio
+
+    rng = np.random.default_rng(3)
+    coords = {"t": pd.date_range("2022-01-01", periods=nt, freq="7D"),
+              "y": 10.0 * np.arange(size)[::-1] + 5_000_005.0, "x": 10.0 * np.arange(size) + 500_005.0}
+    data = {band: (("t", "y", "x"), rng.random((nt, size, size), dtype=np.float32))
+            for band in HTTP_BANDS}
+    ds = xr.Dataset(data, coords=coords).rio.write_crs("EPSG:32633")
+    store = folder / "bench.zarr"
+    ds.to_zarr(store, mode="w", encoding={b: {"compressors": None, "chunks": (1, size, size)}
+                                          for b in HTTP_BANDS})
+    return store
+
+
+def numpy_store_to_gtiff(store: Path, out: Path, profile: dict[str, Any],
+                         threads: int = 2) -> np.ndarray:
+    """The hand-written path: zarr reads of B04/B08 per time step, NDVI with ``out=`` buffers
+    and a running ``fmax`` (time steps split over ``threads``), then rasterio writes a GTiff
+    with the engine's own profile (driver, tiling, compression, CRS, transform)."""
+    import rasterio
+    import zarr
+
+    group = zarr.open_group(str(store), mode="r")
+    red, nir = group["B04"], group["B08"]
+    nt = red.shape[0]
+
+    def fold(ts: range) -> np.ndarray:
+        acc = num = None
+        for t in ts:
+            r, n = red[t], nir[t]
+            if num is None:
+                num, den = np.empty_like(r), np.empty_like(r)
+            with np.errstate(all="ignore"):
+                np.subtract(n, r, out=num)
+                np.add(n, r, out=den)
+                np.divide(num, den, out=num)
+            if acc is None:
+                acc = num.copy()
+            else:
+                np.fmax(acc, num, out=acc)
+        return acc
+
+    with ThreadPoolExecutor(threads) as pool:
+        parts = [p for p in pool.map(fold, [range(i, nt, threads) for i in range(threads)])
+                 if p is not None]
+    result = parts[0]
+    for part in parts[1:]:
+        np.fmax(result, part, out=result)
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(result, 1)
+    return result
+
+
+def run_http(nt: int, size: int, repeats: int, folder: Path | None) -> None:
+    """HTTP path vs the hand-written path on the same Zarr store, interleaved, same run."""
+    import subprocess
+    import threading
+
+    import openeo
+    import rasterio
+
+    with tempfile.TemporaryDirectory(dir=folder) as tmp_name:
+        tmp = Path(tmp_name)
+        collections = tmp / "collections"
+        collections.mkdir()
+        t0 = time.perf_counter()
+        store = write_http_store(collections, nt, size)
+        store_bytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+        print(f"\nHTTP path: Zarr store {nt} x {len(HTTP_BANDS)} x {size}² float32, "
+              f"{store_bytes / 2**20:.0f} MiB on disk (written in {time.perf_counter() - t0:.0f}"
+              f" s), load average {os.getloadavg()[0]:.1f}")
+        users = tmp / "users"
+        users.write_text("bench:bench-password\n")
+        os.chmod(users, 0o600)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_EO_")}
+        env["JUPYTER_EO_CACHE_DIR"] = str(tmp / "cache")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_eo.cli", "serve", "--port", "0", "--data-dir",
+             str(tmp / "state"), "--collections-dir", str(collections), "--users-file",
+             str(users), "--max-pixels", str(4 * nt * size * size),
+             "--max-request-memory", "0", "--sync-timeout", "600"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+            cwd=Path(__file__).resolve().parents[1])
+        try:
+            line = server.stdout.readline().strip()  # type: ignore[union-attr]
+            url = line.rsplit(" ", 1)[-1]
+            if not url.startswith("http://127.0.0.1:"):
+                raise RuntimeError(f"jupyter-eo serve did not start: {line!r}")
+            threading.Thread(target=server.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+            connection = openeo.connect(url)
+            connection.authenticate_basic("bench", "bench-password")
+            cid = next(c["id"] for c in connection.list_collections()
+                       if "bench.zarr" in c.get("title", ""))
+            graph = json.loads(json.dumps(GRAPH))
+            graph["load"]["arguments"]["id"] = cid
+            http_out, numpy_out = tmp / "http.tif", tmp / "numpy.tif"
+
+            def http() -> str:
+                connection.download(graph, http_out)
+                return "ok"
+
+            http()  # warm-up (imports, catalog, pools); gives the engine's GTiff profile
+            with rasterio.open(http_out) as src:
+                profile = dict(src.profile)
+                engine_result = src.read(1)
+            numpy_result = numpy_store_to_gtiff(store, numpy_out, profile)  # warm-up
+            times: dict[str, list[float]] = {"http": [], "numpy": []}
+            loads = []
+            for _ in range(repeats):
+                for name, func in (("http", http),
+                                   ("numpy", lambda: numpy_store_to_gtiff(store, numpy_out,
+                                                                          profile))):
+                    gc.collect()
+                    t0 = time.perf_counter()
+                    func()
+                    times[name].append(time.perf_counter() - t0)
+                loads.append(os.getloadavg()[0])
+            http_s, numpy_s = statistics.median(times["http"]), statistics.median(times["numpy"])
+            equal = (engine_result.dtype == numpy_result.dtype
+                     and np.array_equal(engine_result, numpy_result, equal_nan=True))
+            print(f"GTiff {profile.get('width')}x{profile.get('height')} {profile.get('dtype')}, "
+                  f"compress={profile.get('compress')}, tiled={profile.get('tiled')}; "
+                  f"median of {repeats}, load average {min(loads):.1f}-{max(loads):.1f}")
+            print(f"{'numpy (zarr read + rasterio GTiff)':36s} {numpy_s:7.3f} s  1.00")
+            print(f"{'HTTP: openeo client -> serve -> GTiff':36s} {http_s:7.3f} s  "
+                  f"{http_s / numpy_s:5.2f}  equal={equal} (values and dtype)")
+            print("runs (s): http " + ", ".join(f"{t:.2f}" for t in times["http"])
+                  + "; numpy " + ", ".join(f"{t:.2f}" for t in times["numpy"]))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=2048, help="pixels per side (default 2048)")
@@ -383,6 +527,12 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true",
                         help="also report single-thread CPU time (stabler on a busy machine)")
     parser.add_argument("--big-gb", type=float, default=13.0, help="size of the big cube, GiB")
+    parser.add_argument("--http", action="store_true",
+                        help="also run the HTTP path (Zarr user collection, jupyter-eo serve, "
+                             "official client, GTiff) against numpy + rasterio on the same store")
+    parser.add_argument("--http-only", action="store_true", help="run only the HTTP path")
+    parser.add_argument("--http-nt", type=int, default=12, help="time steps of the HTTP store")
+    parser.add_argument("--http-size", type=int, default=2048, help="pixels per side (HTTP)")
     parser.add_argument("--tmp", type=Path, default=None, help="folder for the big cube")
     parser.add_argument("--peer-path", type=Path, default=None,
                         help="extra import path holding openeo-processes-dask (kept out of the "
@@ -390,11 +540,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.peer_path is not None:
         sys.path.append(str(args.peer_path))
-    run_in_memory(args.nt, args.size, args.repeats, not args.no_peers)
-    if args.cpu:
-        run_cpu(args.nt, args.size, args.repeats)
-    if args.big:
-        run_big(args.big_gb, args.tmp)
+    if not args.http_only:
+        run_in_memory(args.nt, args.size, args.repeats, not args.no_peers)
+        if args.cpu:
+            run_cpu(args.nt, args.size, args.repeats)
+        if args.big:
+            run_big(args.big_gb, args.tmp)
+    if args.http or args.http_only:
+        run_http(args.http_nt, args.http_size, args.repeats, args.tmp)
 
 
 if __name__ == "__main__":

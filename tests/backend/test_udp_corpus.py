@@ -187,3 +187,8 @@ def test_backend_specific_processes_are_marked_in_processes(simulated) -> None:
     assert "backend-specific" in listed["to_scl_dilation_mask"]["categories"]
     assert "sar_backscatter" in listed  # an openEO proposal, not backend-specific
     assert "backend-specific" not in listed["sar_backscatter"].get("categories", [])
+
+
+def test_docs_state_the_corpus_size() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "backend-specific.md").read_text()
+    assert f"the {len(CORPUS)} UDPs in `tests/data/udp_corpus`" in page

@@ -51,16 +51,16 @@ def _compute_on_cluster(client: Any, value: Any, ctx: EvalContext) -> Any:
     The future is cancelled on the scheduler when the caller cancels (client disconnect,
     request timeout, job cancel) or anything else ends the wait, so no task keeps running.
     """
-    from distributed import TimeoutError as DaskTimeout
-
     future = client.compute(value)
+    finished = threading.Event()
+    future.add_done_callback(lambda _: finished.set())
     try:
-        while True:
+        # wait for the tasks, then gather once: a timeout on result() itself would restart
+        # the transfer of a large result again and again
+        while not finished.wait(CANCEL_POLL_S):
             ctx.check_cancel()
-            try:
-                return future.result(timeout=CANCEL_POLL_S)
-            except (DaskTimeout, TimeoutError):
-                continue
+        ctx.check_cancel()
+        return future.result()
     finally:
         if not future.done() or future.status != "finished":
             future.cancel()

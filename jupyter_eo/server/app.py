@@ -78,6 +78,13 @@ class JupyterEOApp(ExtensionApp):
         help="Extra command-line arguments for `jupyter-eo serve` (e.g. ['--dask-address', "
              "'tcp://...']). Default: [].",
     )
+    local_backend_dask_address = Unicode(
+        "", config=True,
+        help="Address of an existing dask.distributed scheduler the embedded backend computes "
+             "on (`jupyter-eo serve --dask-address`, e.g. 'tcp://10.0.0.5:8786'); its workers "
+             "must see the backend's cache dir and user collections (see docs: Scaling out). "
+             "Default: '' = compute in the backend process (threads).",
+    )
     local_backend_job_workers = Integer(
         1, config=True,
         help="Batch jobs the embedded backend runs at once (`jupyter-eo serve --job-workers`), "
@@ -207,7 +214,9 @@ class JupyterEOApp(ExtensionApp):
             self.supervisor = LocalBackendSupervisor(
                 Path(self.local_backend_dir or self._data_dir() / "backend"),
                 start_timeout=self.local_backend_start_timeout,
-                extra_args=list(self.local_backend_args),
+                extra_args=(["--dask-address", self.local_backend_dask_address]
+                            if self.local_backend_dask_address else [])
+                + list(self.local_backend_args),
                 job_workers=self.local_backend_job_workers, log=self.log)
         store = TokenStore(Path(self.credentials_dir
                                 or self._data_dir() / "credentials" / self.owner_name()))

@@ -385,7 +385,8 @@ def write_http_store(folder: Path, nt: int, size: int) -> Path:
 
     rng = np.random.default_rng(3)
     coords = {"t": pd.date_range("2022-01-01", periods=nt, freq="7D"),
-              "y": 10.0 * np.arange(size)[::-1] + 5_000_005.0, "x": 10.0 * np.arange(size) + 500_005.0}
+              "y": 10.0 * np.arange(size)[::-1] + 5_000_005.0,
+              "x": 10.0 * np.arange(size) + 500_005.0}
     data = {band: (("t", "y", "x"), rng.random((nt, size, size), dtype=np.float32))
             for band in HTTP_BANDS}
     ds = xr.Dataset(data, coords=coords).rio.write_crs("EPSG:32633")
@@ -469,7 +470,8 @@ def run_http(nt: int, size: int, repeats: int, folder: Path | None) -> None:
             url = line.rsplit(" ", 1)[-1]
             if not url.startswith("http://127.0.0.1:"):
                 raise RuntimeError(f"jupyter-eo serve did not start: {line!r}")
-            threading.Thread(target=server.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+            drain = server.stdout.read  # type: ignore[union-attr]
+            threading.Thread(target=drain, daemon=True).start()
             connection = openeo.connect(url)
             connection.authenticate_basic("bench", "bench-password")
             cid = next(c["id"] for c in connection.list_collections()

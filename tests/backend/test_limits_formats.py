@@ -100,7 +100,11 @@ def test_format_registry_and_errors(tmp_path: Path) -> None:
         write_result({"a": 1}, "GTiff", {}, tmp_path)
     assert err.value.code == "FormatUnsuitable"
     written = write_result({"a": float("nan"), "b": np.float32(2)}, None, {}, tmp_path)
-    assert json.loads(written.path.read_text()) == {"a": None, "b": 2.0}
+    # NaN in a JSON result is written as the NaN literal (docs/processes.md), not as null
+    # (which means no-data): the official client reads it back as a float NaN
+    loaded = json.loads(written.path.read_text())
+    assert set(loaded) == {"a", "b"} and loaded["b"] == 2.0
+    assert isinstance(loaded["a"], float) and loaded["a"] != loaded["a"]
 
 
 def test_png_rgb_and_transparency() -> None:

@@ -18,9 +18,10 @@ def _isolated_openeo_config(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(autouse=True)
 def _no_leaked_kernel_channel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts outside Jupyter: a server started by an earlier test exports its
-    URL and secret into this process's environment, which kernels and the standalone
+    URL, secret and basemap URL into this process's environment, which kernels and the standalone
     ``jupyter_eo.connect`` path would otherwise inherit."""
-    from jupyter_eo.server.channel import ENV_SECRET, ENV_URL
+    from jupyter_eo.server.channel import ENV_BASEMAP, ENV_SECRET, ENV_URL
 
     monkeypatch.delenv(ENV_URL, raising=False)
     monkeypatch.delenv(ENV_SECRET, raising=False)
+    monkeypatch.delenv(ENV_BASEMAP, raising=False)

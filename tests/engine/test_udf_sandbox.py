@@ -2,6 +2,7 @@
 the unprivileged launch path, and ``serve --udf`` refusing where no sandbox can be built."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_eo.backend.engine import evaluate
+from jupyter_eo.backend.engine import evaluate, udf_sandbox
 from jupyter_eo.backend.engine.udf_sandbox import (NOBODY, SYSTEM_PATHS, UdfLimits,
                                                    run_sandboxed, sandbox_problem)
 from jupyter_eo.errors import OpenEOError
@@ -131,12 +132,27 @@ def test_unprivileged_launch_has_the_same_guarantees() -> None:
     no /etc, and RLIMIT_NPROC counting only the sandbox's processes."""
     work = Path(tempfile.mkdtemp(prefix="jeo-udf-nobody-", dir="/tmp"))  # nobody can reach it
     os.chown(work, NOBODY, NOBODY)
+    # the launcher file as an installed package has it (world-readable), wherever the checkout
+    # is (a 0700 clone folder would hide it from nobody): a copy, loaded as its own module
+    shipped = Path(tempfile.mkdtemp(prefix="jeo-udf-launcher-", dir="/tmp"))
+    shipped.chmod(0o755)
+    launcher = shipped / "udf_sandbox.py"
+    shutil.copyfile(udf_sandbox.__file__, launcher)
+    launcher.chmod(0o644)
+    spec = importlib.util.spec_from_file_location("jeo_udf_sandbox_copy", launcher)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
     python = os.path.realpath("/usr/bin/python3")
-    code, err = run_sandboxed(str(work), [python, "-I", "-c", UNPRIVILEGED],
-                              UdfLimits(timeout_s=60, processes=16),
-                              read_only=["/usr/bin", *SYSTEM_PATHS],
-                              launcher_python=python, run_as=NOBODY)
-    shutil.rmtree(work)
+    try:
+        code, err = module.run_sandboxed(str(work), [python, "-I", "-c", UNPRIVILEGED],
+                                         module.UdfLimits(timeout_s=60, processes=16),
+                                         read_only=["/usr/bin", *SYSTEM_PATHS],
+                                         launcher_python=python, run_as=NOBODY)
+    finally:
+        shutil.rmtree(work)
+        shutil.rmtree(shipped)
+        sys.modules.pop(spec.name, None)
     assert code == 0, err
     lines = err.splitlines()
     assert "uid 1000" in lines and "hostname-file False" in lines

@@ -150,6 +150,8 @@ export class BackendsPanel extends Widget {
   private addBox: HTMLElement;
   private pollTimer: number | null = null;
   private openForms = new Set<string>();
+  /** Open login forms by backend id: kept across refreshes, so what is typed is never lost. */
+  private forms = new Map<string, HTMLFormElement>();
   /** The last failed action's message per backend (kept across refreshes). */
   private errors = new Map<string, string>();
 
@@ -231,9 +233,26 @@ export class BackendsPanel extends Widget {
   }
 
   private render(backends: IBackendView[]): void {
+    // a refresh rebuilds the rows but moves open forms over as they are (typed text, focus
+    // and caret included)
+    const active = document.activeElement;
+    const focused =
+      active instanceof HTMLInputElement && this.list.contains(active) ? active : null;
+    const caret = focused ? [focused.selectionStart, focused.selectionEnd] : null;
     this.list.textContent = '';
     for (const backend of backends) {
       this.list.appendChild(this.renderBackend(backend));
+    }
+    for (const id of [...this.forms.keys()]) {
+      if (!this.forms.get(id)!.isConnected) {
+        this.forms.delete(id);
+      }
+    }
+    if (focused && focused.isConnected) {
+      focused.focus();
+      if (caret && caret[0] !== null && caret[1] !== null) {
+        focused.setSelectionRange(caret[0], caret[1]);
+      }
     }
   }
 
@@ -296,7 +315,12 @@ export class BackendsPanel extends Widget {
       actions.appendChild(remove);
     }
     if (b.auth === 'basic' && !b.local && this.openForms.has(b.id) && b.state !== 'ready') {
-      row.appendChild(this.renderBasicForm(b));
+      let form = this.forms.get(b.id);
+      if (!form) {
+        form = this.renderBasicForm(b);
+        this.forms.set(b.id, form);
+      }
+      row.appendChild(form);
     }
     return row;
   }
@@ -324,8 +348,8 @@ export class BackendsPanel extends Widget {
     return box;
   }
 
-  private renderBasicForm(b: IBackendView): HTMLElement {
-    const form = el('form', { class: 'jp-eo-BasicForm' });
+  private renderBasicForm(b: IBackendView): HTMLFormElement {
+    const form = el('form', { class: 'jp-eo-BasicForm' }) as HTMLFormElement;
     const user = el('input', {
       type: 'text',
       name: 'username',
@@ -351,6 +375,7 @@ export class BackendsPanel extends Widget {
       const body = { username: user.value, password: password.value };
       password.value = '';
       this.openForms.delete(b.id);
+      this.forms.delete(b.id);
       void this.act(b.id, () => this.api.login(b.id, body));
     };
     return form;

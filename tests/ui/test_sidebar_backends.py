@@ -258,3 +258,27 @@ def test_map_has_a_basemap_without_the_embedded_backend(backends_lab: LabPage) -
     src = tile.first.get_attribute("src")
     assert "/jupyter-eo/basemap/3/" in src, src
     assert tile.first.evaluate("img => img.complete && img.naturalWidth === 256")
+
+
+def test_a_refresh_keeps_what_is_typed_in_the_login_form(backends_lab: LabPage) -> None:
+    """The panel refreshes itself (on show, while a device login is pending, after any action):
+    a half-typed user name keeps its text, focus and caret, and typing goes on."""
+    lab = backends_lab
+    _open_panel(lab)
+    _row(lab, "nodns").locator("button.jp-eo-login").click()
+    user = _row(lab, "nodns").locator("form.jp-eo-BasicForm input[name='username']")
+    user.click()
+    lab.page.keyboard.type("ad")
+    with lab.page.expect_response(lambda r: r.url.split("?")[0].endswith("/jupyter-eo/api/backends")
+                                  and r.request.method == "GET"):
+        lab.js("[...app.shell.widgets('left')].find(w => w.id === 'jupyter-eo-backends')"
+               ".refresh();")
+    # the list was rebuilt from that answer: wait until the rebuilt row holds the form again
+    lab.page.wait_for_function(
+        f"() => document.querySelector(\"{PANEL} .jp-eo-Backend[data-backend-id='nodns'] "
+        "form.jp-eo-BasicForm input[name='username']\") === document.activeElement")
+    lab.page.keyboard.type("a")
+    assert user.input_value() == "ada"
+    lab.page.keyboard.press("Tab")
+    lab.page.keyboard.type("pw")
+    assert _row(lab, "nodns").locator("input[name='password']").input_value() == "pw"

@@ -101,18 +101,12 @@ class CubeViewer(w.VBox):
         self.gif_link = w.HTML()
         self.message = w.HTML()
 
-        self.map = ipyleaflet.Map(crs=projections.Simple, layers=(), center=(self.ny / 2, self.nx / 2),
-                                  zoom=0, min_zoom=-5, max_zoom=6, zoom_snap=0.25,
-                                  attribution_control=False, scroll_wheel_zoom=True,
-                                  layout=w.Layout(height=height, width="100%"))
+        self.map = self._pixel_map(height)
         self.image = ipyleaflet.ImageOverlay(url=data_url(b""), bounds=[[0, 0], [self.ny, self.nx]],
                                              name="frame")
         self.map.add(self.image)
         self.marker: ipyleaflet.CircleMarker | None = None  # added at the first click, not before
-        self.compare_map = ipyleaflet.Map(crs=projections.Simple, layers=(), center=(self.ny / 2, self.nx / 2),
-                                          zoom=0, min_zoom=-5, max_zoom=6, zoom_snap=0.25,
-                                          attribution_control=False, scroll_wheel_zoom=True,
-                                          layout=w.Layout(height=height, width="100%"))
+        self.compare_map = self._pixel_map(height)
         self.compare_overlay = ipyleaflet.ImageOverlay(url=data_url(b""), bounds=[[0, 0], [self.ny, self.nx]],
                                                        name="compare")
         self.compare_map.add(self.compare_overlay)
@@ -148,6 +142,13 @@ class CubeViewer(w.VBox):
         self.add_class("jeo-cube-viewer")
         self.map.fit_bounds([[0, 0], [self.ny, self.nx]])
         self.redraw()
+
+    def _pixel_map(self, height: str) -> ipyleaflet.Map:
+        """A map in pixel coordinates (rows x columns) framing the cube, no basemap."""
+        return ipyleaflet.Map(crs=projections.Simple, layers=(), center=(self.ny / 2, self.nx / 2),
+                              zoom=0, min_zoom=-5, max_zoom=6, zoom_snap=0.25,
+                              attribution_control=False, scroll_wheel_zoom=True,
+                              layout=w.Layout(height=height, width="100%"))
 
     # -- data ----------------------------------------------------------------------------
     def selection(self) -> list[str]:

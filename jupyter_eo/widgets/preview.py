@@ -228,9 +228,21 @@ class Preview(w.VBox):
     def _show_coarse(self, job: tuple, result: PreviewResult) -> None:
         """Draw a coarse first pass (not delivered to ``on_result`` callbacks)."""
         _graph, _extent, cmap, value_range, label, _resolution, style = job
+        self._adopt_style(label, style, cmap, value_range)
+        self._show_image(result)
+        self.coarse_shown += 1
+        shape = "×".join(str(s) for s in result.data.shape[-2:])
+        self.status.value = muted_html(f"Coarse preview {shape} px in {result.seconds:.2f} s; refining…")
+
+    def _adopt_style(self, label: str, style: ColourScale | None, cmap: str | None,
+                     value_range: Any) -> None:
+        """The job's label and colour scale (its own, or a robust one over its cmap/range)."""
         self.label = label
         self.style = style or ColourScale(cmap=cmap or self.cmap.value, stretch="robust",
                                           range=tuple(value_range) if value_range else None)
+
+    def _show_image(self, result: PreviewResult) -> None:
+        """Draw ``result`` as the overlay in the current style (coarse pass or final preview)."""
         self.series, self.result = None, result
         self._restyling = True
         try:
@@ -240,9 +252,6 @@ class Preview(w.VBox):
             self._restyling = False
         self._set_range(*self.style.limits(self._display_array(result.data)))
         self._redraw()
-        self.coarse_shown += 1
-        shape = "×".join(str(s) for s in result.data.shape[-2:])
-        self.status.value = muted_html(f"Coarse preview {shape} px in {result.seconds:.2f} s; refining…")
 
     def _use_tiles(self, extent: dict[str, float], resolution_m: float | None) -> bool:
         if self.tiles_above is None or not resolution_m or not hasattr(self.connection, "create_service"):
@@ -253,20 +262,9 @@ class Preview(w.VBox):
 
     def _deliver(self, outcome: tuple) -> None:
         (graph, extent, cmap, value_range, label, _resolution, style), result = outcome
-        self.label = label
-        self.style = style or ColourScale(cmap=cmap or self.cmap.value, stretch="robust",
-                                          range=tuple(value_range) if value_range else None)
+        self._adopt_style(label, style, cmap, value_range)
         if isinstance(result, PreviewResult):
-            self.series = None
-            self.result = result
-            self._restyling = True
-            try:
-                if self.style.cmap in COLORMAPS:
-                    self.cmap.value = self.style.cmap
-            finally:
-                self._restyling = False
-            self._set_range(*self.style.limits(self._display_array(result.data)))
-            self._redraw()
+            self._show_image(result)
             shape = "×".join(str(s) for s in result.data.shape[-2:])
             self.status.value = muted_html(f"Preview {shape} px in {result.seconds:.2f} s.")
         elif type(result).__name__ == "TilePreview":
